@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import WelfareEngine
+
+/// Which local model to load and how to run it.
+struct LocalModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "GGUF model: a path, local:PATH, or local:default (the embedded Gemma 3 270M).")
+    var model: String = "local:default"
+
+    @Option(help: "CPU threads (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Context length in tokens.")
+    var context: Int = 4096
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard context >= 16 else { throw ValidationError("--context must be at least 16") }
+    }
+
+    func load(sequences: Int = 1) throws -> LlamaSession {
+        let path = try DefaultModel.resolve(model)
+        let loaded = try LlamaModel(path: path)
+        return try LlamaSession(model: loaded, options: SessionOptions(contextLength: context, sequences: sequences, threads: threads))
+    }
+}
+
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Sampling temperature; 0 is greedy.")
+    var temperature: Float = 0.8
+    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold.")
+    var topP: Float = 0.95
+    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens (0: all).")
+    var topK: Int = 40
+    @Option(help: "Random seed; the same seed gives the same text.")
+    var seed: UInt32 = 0
+    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
+    var maxTokens: Int = 256
+    @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable).")
+    var stop: [String] = []
+
+    func validate() throws {
+        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0") }
+        guard temperature >= 0 && temperature.isFinite else { throw ValidationError("--temperature must be >= 0") }
+    }
+
+    var parameters: GenerationParameters {
+        GenerationParameters(temperature: temperature, topP: topP, topK: topK, seed: seed, maxTokens: maxTokens, stop: stop)
+    }
+}
+
+/// Parses layer lists such as "all", "6", "0,4,8" or "2-10".
+enum LayerList {
+    static func parse(_ text: String, layerCount: Int) throws -> [Int] {
+        if text == "all" { return Array(0..<layerCount) }
+        var layers: [Int] = []
+        for part in text.split(separator: ",") {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            switch bounds.count {
+            case 1:
+                guard let single = bounds[0] else { throw ValidationError("bad layer '\(part)'") }
+                layers.append(single)
+            case 2:
+                guard let low = bounds[0], let high = bounds[1], low <= high else { throw ValidationError("bad layer range '\(part)'") }
+                layers += Array(low...high)
+            default:
+                throw ValidationError("bad layer '\(part)'")
+            }
+        }
+        guard !layers.isEmpty else { throw ValidationError("no layers given") }
+        for layer in layers where !(0..<layerCount).contains(layer) {
+            throw EngineError.layerOutOfRange(layer: layer, layerCount: layerCount)
+        }
+        return Array(Set(layers)).sorted()
+    }
+}
+
+/// Prints to stderr, for progress and diagnostics that must not mix with results.
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}

@@ -1,0 +1,264 @@
+import CLlama
+import Foundation
+
+/// The one owner of a `llama_context`: decoding, sampling, capture and steering all go
+/// through it. An actor, so a session can be shared by tasks without two decodes ever
+/// touching the context at once. Each call starts from an empty KV cache.
+public actor LlamaSession {
+    public nonisolated let model: LlamaModel
+    public nonisolated let options: SessionOptions
+    private let handle: ContextHandle
+    private let recorder: CaptureRecorder
+    var context: OpaquePointer { handle.context }
+    private var memory: llama_memory_t { handle.memory }
+    private var batch: llama_batch {
+        get { handle.batch }
+        set { handle.batch = newValue }
+    }
+    private var installedSteering: Steering?
+    private var steeringEnabled = false
+    private var defaultResidualNorms: [Float]?
+
+    public init(model: LlamaModel, options: SessionOptions = SessionOptions()) throws {
+        try options.validate()
+        self.model = model
+        self.options = options
+        let recorder = CaptureRecorder(layerCount: model.layerCount, width: model.embeddingWidth)
+        var params = llama_context_default_params()
+        params.n_ctx = UInt32(options.contextLength * options.sequences)
+        params.n_batch = UInt32(options.batchSize)
+        params.n_ubatch = UInt32(options.batchSize)
+        params.n_seq_max = UInt32(options.sequences)
+        params.n_threads = Int32(options.threads)
+        params.n_threads_batch = Int32(options.threads)
+        // Separate KV streams per sequence: each attends over its own cells only, which
+        // keeps batched results equal to one-by-one results.
+        params.kv_unified = false
+        params.cb_eval = captureCallback
+        params.cb_eval_user_data = Unmanaged.passUnretained(recorder).toOpaque()
+        LlamaBackend.clearRecentErrors()
+        guard let context = llama_init_from_model(model.pointer, params) else {
+            throw EngineError.contextCreationFailed(detail: LlamaBackend.lastError() ?? "llama_init_from_model returned NULL")
+        }
+        guard let memory = llama_get_memory(context) else {
+            llama_free(context)
+            throw EngineError.contextCreationFailed(detail: "context has no memory")
+        }
+        self.handle = ContextHandle(context: context, memory: memory,
+                                    batch: llama_batch_init(Int32(max(options.batchSize, options.sequences)), 0, 1))
+        self.recorder = recorder
+    }
+
+    // MARK: - Public operations
+
+    /// Generates a continuation of `prompt` (already templated text, or tokens).
+    /// `onToken` sees each token as it is produced, for streaming.
+    public func generate(prompt: String, parameters: GenerationParameters = .init(),
+                         capture: CaptureRequest? = nil, steering: Steering? = nil,
+                         onToken: (@Sendable (GeneratedToken) -> Void)? = nil) throws -> Generation {
+        try generate(tokens: model.tokenize(prompt), parameters: parameters, capture: capture,
+                     steering: steering, onToken: onToken)
+    }
+
+    public func generate(tokens prompt: [Token], parameters: GenerationParameters = .init(),
+                         capture: CaptureRequest? = nil, steering: Steering? = nil,
+                         onToken: (@Sendable (GeneratedToken) -> Void)? = nil) throws -> Generation {
+        try parameters.validate()
+        try checkPrompt(prompt)
+        try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
+        try prepare(steering: steering)
+        var outputs: Set<Int> = [prompt.count - 1]
+        if let capture {
+            try capture.validate(layerCount: model.layerCount)
+            let positions = try capture.promptPositions(count: prompt.count)
+            recorder.start(layers: capture.layers, positions: positions)
+            if capture.layers.contains(model.layerCount - 1) { outputs.formUnion(positions) }
+        }
+        defer { recorder.stop() }
+        try decode(prompt, from: 0, sequence: 0, outputs: outputs, steering: steering)
+
+        let sampler = try TokenSampler(parameters: parameters)
+        var state = SequenceState(promptCount: prompt.count, parameters: parameters)
+        var position = prompt.count
+        while let token = state.next(sampler: sampler, context: context, batchIndex: -1, model: model,
+                                     contextLength: options.contextLength, onToken: onToken) {
+            if capture?.includeGenerated == true { recorder.addPositions([position]) }
+            try decode([token], from: position, sequence: 0, outputs: [position], steering: steering)
+            position += 1
+        }
+        var generation = state.finish(model: model)
+        if let capture {
+            let all = prompt + generation.tokens
+            generation.activations = recorder.collect(layers: capture.layers) { all[$0] }
+        }
+        return generation
+    }
+
+    /// Runs `tokens` through the model and returns the requested activations, without
+    /// generating (one forward pass).
+    public func capture(tokens: [Token], request: CaptureRequest, steering: Steering? = nil) throws -> Activations {
+        try generate(tokens: tokens, parameters: .greedy(maxTokens: 0), capture: request, steering: steering)
+            .activations ?? Activations(width: model.embeddingWidth, layers: [], positions: [], tokens: [], values: [])
+    }
+
+    /// Next-token logits after `tokens` (the full vocabulary).
+    public func nextTokenLogits(tokens: [Token], steering: Steering? = nil) throws -> [Float] {
+        try checkPrompt(tokens)
+        try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
+        try prepare(steering: steering)
+        try decode(tokens, from: 0, sequence: 0, outputs: [tokens.count - 1], steering: steering)
+        guard let logits = llama_get_logits_ith(context, -1) else { throw EngineError.decodeFailed(code: -1) }
+        return Array(UnsafeBufferPointer(start: logits, count: model.facts.vocabularySize))
+    }
+
+    /// Generates for several prompts at once: every step decodes one token of each live
+    /// sequence in a single `llama_batch`. Each sequence samples with its own sampler
+    /// seeded from `parameters.seed`, so results equal running the prompts one by one.
+    public func generateBatch(prompts: [[Token]], parameters: GenerationParameters = .init()) throws -> [Generation] {
+        guard prompts.count <= options.sequences else {
+            throw EngineError.tooManySequences(requested: prompts.count, capacity: options.sequences)
+        }
+        try parameters.validate()
+        for prompt in prompts { try checkPrompt(prompt) }
+        try prepare(steering: nil)
+        var states = try prompts.map { _ in
+            (sampler: try TokenSampler(parameters: parameters), state: SequenceState(promptCount: 0, parameters: parameters))
+        }
+        var pending: [Token?] = []
+        for (index, prompt) in prompts.enumerated() {
+            try decode(prompt, from: 0, sequence: Int32(index), outputs: [prompt.count - 1], steering: nil)
+            states[index].state = SequenceState(promptCount: prompt.count, parameters: parameters)
+            pending.append(states[index].state.next(sampler: states[index].sampler, context: context, batchIndex: -1,
+                                                    model: model, contextLength: options.contextLength, onToken: nil))
+        }
+        while pending.contains(where: { $0 != nil }) {
+            let live = pending.indices.filter { pending[$0] != nil }
+            batch.n_tokens = 0
+            for index in live {
+                let position = prompts[index].count + states[index].state.tokens.count - 1
+                appendToBatch(pending[index]!, position: position, sequence: Int32(index), output: true)
+            }
+            let code = llama_decode(context, batch)
+            guard code == 0 else { throw EngineError.decodeFailed(code: code) }
+            for (batchIndex, index) in live.enumerated() {
+                pending[index] = states[index].state.next(sampler: states[index].sampler, context: context,
+                                                          batchIndex: Int32(batchIndex), model: model,
+                                                          contextLength: options.contextLength, onToken: nil)
+            }
+        }
+        return states.indices.map { states[$0].state.finish(model: model) }
+    }
+
+    /// Mean L2 norm of the residual stream at each layer over `text` (the first token,
+    /// whose norm is atypically large in many models, is left out). With no text, a fixed
+    /// neutral passage is used and the result cached.
+    public func meanResidualNorms(text: String? = nil) throws -> [Float] {
+        if text == nil, let cached = defaultResidualNorms { return cached }
+        let tokens = try model.tokenize(text ?? Self.referencePassage)
+        guard tokens.count > 1 else { throw EngineError.invalidParameter("norm reference text needs at least 2 tokens") }
+        let activations = try capture(tokens: tokens, request: .allLayers(of: model, positions: .from(1)))
+        let norms = activations.layers.map { layer in
+            activations.positions.map { position in
+                activations.vector(layer: layer, position: position)!.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            }.reduce(0, +) / Float(activations.positions.count)
+        }
+        if text == nil { defaultResidualNorms = norms }
+        return norms
+    }
+
+    static let referencePassage = """
+        The library opens at nine on weekdays and at ten on Saturdays. Books can be borrowed \
+        for three weeks and renewed twice, online or at the front desk. The reading room on \
+        the second floor has forty desks, power outlets and a printer that accepts cards.
+        """
+
+    // MARK: - Decoding
+
+    private func checkPrompt(_ tokens: [Token]) throws {
+        guard !tokens.isEmpty else { throw EngineError.emptyPrompt }
+        guard tokens.count <= options.contextLength else {
+            throw EngineError.contextOverflow(tokens: tokens.count, contextLength: options.contextLength)
+        }
+        let vocabularySize = model.facts.vocabularySize
+        if let bad = tokens.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw EngineError.invalidParameter("token id \(bad) is outside the vocabulary (0..<\(vocabularySize))")
+        }
+    }
+
+    /// Empties the KV cache and installs (but does not yet enable) the steering vectors.
+    private func prepare(steering: Steering?) throws {
+        llama_memory_clear(memory, true)
+        try enableSteering(false)
+        if installedSteering != steering { installedSteering = steering }
+    }
+
+    private func enableSteering(_ on: Bool) throws {
+        guard on != steeringEnabled else { return }
+        let layers = model.layerCount, width = model.embeddingWidth
+        if on, let steering = installedSteering {
+            let buffer = steering.adapterBuffer(layerCount: layers, width: width)
+            let steered = steering.vectors.keys
+            let code = llama_set_adapter_cvec(context, buffer, buffer.count, Int32(width),
+                                              Int32(steered.min()!), Int32(steered.max()!))
+            guard code == 0 else { throw EngineError.invalidParameter("llama.cpp rejected the steering vector (code \(code))") }
+        } else {
+            _ = llama_set_adapter_cvec(context, nil, 0, Int32(width), -1, -1)
+        }
+        steeringEnabled = on
+    }
+
+    /// Decodes tokens of one sequence starting at `start`, in chunks that fit a ubatch
+    /// (so each capture callback sees exactly one known chunk), switching steering on at
+    /// its start position.
+    private func decode(_ tokens: [Token], from start: Int, sequence: Int32, outputs: Set<Int>,
+                        steering: Steering?) throws {
+        var offset = 0
+        while offset < tokens.count {
+            var end = min(tokens.count, offset + options.batchSize)
+            let steerFrom = steering.map { $0.fromPosition - start } ?? Int.max
+            if steerFrom > offset && steerFrom < end { end = steerFrom }
+            try enableSteering(offset >= steerFrom)
+            batch.n_tokens = 0
+            recorder.chunkPositions.removeAll(keepingCapacity: true)
+            recorder.chunkOutputPositions.removeAll(keepingCapacity: true)
+            for index in offset..<end {
+                let position = start + index
+                let output = outputs.contains(position)
+                appendToBatch(tokens[index], position: position, sequence: sequence, output: output)
+                recorder.chunkPositions.append(position)
+                if output { recorder.chunkOutputPositions.append(position) }
+            }
+            let code = llama_decode(context, batch)
+            guard code == 0 else { throw EngineError.decodeFailed(code: code) }
+            offset = end
+        }
+    }
+
+    private func appendToBatch(_ token: Token, position: Int, sequence: Int32, output: Bool) {
+        let i = Int(batch.n_tokens)
+        batch.token[i] = token
+        batch.pos[i] = Int32(position)
+        batch.n_seq_id[i] = 1
+        batch.seq_id[i]![0] = sequence
+        batch.logits[i] = output ? 1 : 0
+        batch.n_tokens += 1
+    }
+}
+
+/// The C objects a session owns, freed together when the session goes away.
+private final class ContextHandle {
+    let context: OpaquePointer
+    let memory: llama_memory_t
+    var batch: llama_batch
+
+    init(context: OpaquePointer, memory: llama_memory_t, batch: llama_batch) {
+        self.context = context
+        self.memory = memory
+        self.batch = batch
+    }
+
+    deinit {
+        llama_batch_free(batch)
+        llama_free(context)
+    }
+}
