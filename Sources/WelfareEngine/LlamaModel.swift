@@ -15,12 +15,18 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Loads a model after checking that the file exists and is GGUF, so that bad input
     /// gives a clear error rather than whatever llama.cpp does with it.
-    public init(path: String) throws {
+    ///
+    /// `repackWeights` lets llama.cpp repack weights into CPU-specific layouts. It is off by
+    /// default: with it, batches of different sizes run different kernels whose rounding
+    /// differs, so batched greedy output can drift from one-by-one output; measured here it
+    /// made no speed difference for the default model (BENCHMARKS.md).
+    public init(path: String, repackWeights: Bool = false) throws {
         try GGUFFile.validate(path: path)
         LlamaBackend.ensureInitialised()
         LlamaBackend.clearRecentErrors()
         var params = llama_model_default_params()
         params.n_gpu_layers = 0
+        params.use_extra_bufts = repackWeights
         guard let model = llama_model_load_from_file(path, params) else {
             throw EngineError.modelLoadFailed(
                 path: path, detail: LlamaBackend.lastError() ?? "llama.cpp rejected the file (truncated or corrupt?)")
