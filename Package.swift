@@ -29,10 +29,12 @@ let package = Package(
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)],
             linkerSettings: [.unsafeFlags(llamaLinkerFlags)]
         ),
+        .target(name: "WelfareReports"),
         .executableTarget(
             name: "WelfareCLI",
             dependencies: [
                 "WelfareEngine",
+                "WelfareReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
@@ -47,7 +49,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WelfareEngineTests",
-            dependencies: ["WelfareEngine"],
+            dependencies: ["WelfareEngine", "WelfareReports"],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
         ),
     ]

@@ -8,9 +8,11 @@ public struct GenerationParameters: Codable, Sendable, Equatable, Hashable {
     public var stop: [String]
     /// When set, each generated token carries its log-probability and this many top alternatives.
     public var topLogprobs: Int?
+    /// End the reply at any control token (e.g. `<start_of_turn>`), not only end-of-generation ones.
+    public var stopAtControlTokens: Bool
 
     public init(temperature: Float = 0.8, topP: Float = 0.95, topK: Int = 40, seed: UInt32 = 0,
-                maxTokens: Int = 256, stop: [String] = [], topLogprobs: Int? = nil) {
+                maxTokens: Int = 256, stop: [String] = [], topLogprobs: Int? = nil, stopAtControlTokens: Bool = true) {
         self.temperature = temperature
         self.topP = topP
         self.topK = topK
@@ -18,6 +20,7 @@ public struct GenerationParameters: Codable, Sendable, Equatable, Hashable {
         self.maxTokens = maxTokens
         self.stop = stop
         self.topLogprobs = topLogprobs
+        self.stopAtControlTokens = stopAtControlTokens
     }
 
     public static func greedy(maxTokens: Int = 256) -> GenerationParameters {

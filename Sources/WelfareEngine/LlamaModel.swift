@@ -126,6 +126,12 @@ public final class LlamaModel: @unchecked Sendable {
         llama_vocab_is_eog(vocab, token)
     }
 
+    /// Control tokens (turn markers, BOS/EOS) are never shown as text; a model that emits
+    /// one, such as a base model writing `<start_of_turn>`, has left its reply.
+    public func isControl(_ token: Token) -> Bool {
+        llama_vocab_get_attr(vocab, token).rawValue & LLAMA_TOKEN_ATTR_CONTROL.rawValue != 0
+    }
+
     // MARK: - Chat template
 
     /// The model's own template, or for a GGUF without one (base models such as the

@@ -56,7 +56,9 @@ public actor LlamaSession {
     public func generate(prompt: String, parameters: GenerationParameters = .init(),
                          capture: CaptureRequest? = nil, steering: Steering? = nil,
                          onToken: (@Sendable (GeneratedToken) -> Void)? = nil) throws -> Generation {
-        try generate(tokens: model.tokenize(prompt), parameters: parameters, capture: capture,
+        // Checked on the text: tokenizing "" still yields a BOS token.
+        guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
+        return try generate(tokens: model.tokenize(prompt), parameters: parameters, capture: capture,
                      steering: steering, onToken: onToken)
     }
 

@@ -54,7 +54,7 @@ struct SequenceState {
                        contextLength: Int, onToken: (@Sendable (GeneratedToken) -> Void)?) -> Token? {
         guard stopReason == nil else { return nil }
         let token = sampler.sample(context: context, batchIndex: batchIndex)
-        if model.isEndOfGeneration(token) {
+        if model.isEndOfGeneration(token) || (parameters.stopAtControlTokens && model.isControl(token)) {
             stopReason = .endOfGeneration
             return nil
         }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// Small inline SVG charts. Labels pass through HTML.escape.
+public enum SVGChart {
+    public struct Bar: Sendable {
+        public var label: String
+        public var value: Double
+        /// Optional 95% interval drawn as a whisker.
+        public var interval: ClosedRange<Double>?
+
+        public init(label: String, value: Double, interval: ClosedRange<Double>? = nil) {
+            self.label = label
+            self.value = value
+            self.interval = interval
+        }
+    }
+
+    /// Vertical bars with optional interval whiskers; the axis starts at zero.
+    public static func bars(_ bars: [Bar], title: String, yLabel: String, width: Int = 720, height: Int = 260) -> String {
+        guard !bars.isEmpty else { return "<p>(no data for \(HTML.escape(title)))</p>" }
+        let left = 60.0, bottom = 40.0, top = 24.0
+        let plotWidth = Double(width) - left - 10, plotHeight = Double(height) - bottom - top
+        let maximum = max(bars.map { max($0.value, $0.interval?.upperBound ?? $0.value) }.max() ?? 1, 1e-9)
+        let slot = plotWidth / Double(bars.count)
+        func y(_ value: Double) -> Double { top + plotHeight * (1 - max(0, value) / maximum) }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\">"
+        svg += "<title>\(HTML.escape(title))</title>"
+        svg += "<text x=\"\(left)\" y=\"14\" font-weight=\"bold\">\(HTML.escape(title))</text>"
+        svg += "<text x=\"12\" y=\"\(top + plotHeight / 2)\" transform=\"rotate(-90 12 \(top + plotHeight / 2))\">\(HTML.escape(yLabel))</text>"
+        svg += line(x1: left, y1: top, x2: left, y2: top + plotHeight)
+        svg += line(x1: left, y1: top + plotHeight, x2: left + plotWidth, y2: top + plotHeight)
+        for tick in 0...4 {
+            let value = maximum * Double(tick) / 4
+            svg += "<text x=\"\(left - 6)\" y=\"\(format(y(value) + 4))\" text-anchor=\"end\">\(format(value))</text>"
+        }
+        for (index, bar) in bars.enumerated() {
+            let x = left + slot * Double(index) + slot * 0.15
+            let barWidth = slot * 0.7
+            svg += "<rect x=\"\(format(x))\" y=\"\(format(y(bar.value)))\" width=\"\(format(barWidth))\" height=\"\(format(top + plotHeight - y(bar.value)))\" fill=\"#4a7bb7\"/>"
+            if let interval = bar.interval {
+                let cx = x + barWidth / 2
+                svg += line(x1: cx, y1: y(interval.lowerBound), x2: cx, y2: y(interval.upperBound), color: "#222")
+            }
+            svg += "<text x=\"\(format(x + barWidth / 2))\" y=\"\(format(top + plotHeight + 14))\" text-anchor=\"middle\">\(HTML.escape(bar.label))</text>"
+        }
+        return svg + "</svg>"
+    }
+
+    private static func line(x1: Double, y1: Double, x2: Double, y2: Double, color: String = "#888") -> String {
+        "<line x1=\"\(format(x1))\" y1=\"\(format(y1))\" x2=\"\(format(x2))\" y2=\"\(format(y2))\" stroke=\"\(color)\"/>"
+    }
+
+    static func format(_ value: Double) -> String {
+        if abs(value) >= 100 || value == value.rounded() { return String(Int(value.rounded())) }
+        return String(format: "%.2f", value)
+    }
+}
