@@ -20,6 +20,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CLlama", path: "Sources/CLlama"),
@@ -29,11 +33,37 @@ let package = Package(
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)],
             linkerSettings: [.unsafeFlags(llamaLinkerFlags)]
         ),
-        .target(name: "WelfareReports"),
+        .target(
+            name: "WelfareModels",
+            dependencies: [
+                "WelfareEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+        ),
+        .target(
+            name: "WelfareHarness",
+            dependencies: [
+                "WelfareModels",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.copy("Suites")],
+            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+        ),
+        .target(
+            name: "WelfareReports",
+            dependencies: ["WelfareHarness"],
+            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+        ),
         .executableTarget(
             name: "WelfareCLI",
             dependencies: [
                 "WelfareEngine",
+                "WelfareModels",
+                "WelfareHarness",
                 "WelfareReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -49,7 +79,18 @@ let package = Package(
         ),
         .testTarget(
             name: "WelfareEngineTests",
-            dependencies: ["WelfareEngine", "WelfareReports"],
+            dependencies: ["WelfareEngine"],
+            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+        ),
+        .testTarget(
+            name: "WelfareHarnessTests",
+            dependencies: [
+                "WelfareModels", "WelfareHarness", "WelfareReports",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
         ),
     ]

@@ -1,0 +1,44 @@
+import Foundation
+import Synchronization
+import WelfareHarness
+
+/// A progress line on stderr: a bar with count, rate and ETA, redrawn in place on a
+/// terminal and printed every 10% otherwise (logs, CI).
+final class ProgressBar: Sendable {
+    private let label: String
+    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let lastDecile = Mutex<Int>(-1)
+
+    init(label: String) { self.label = label }
+
+    func update(_ progress: RunProgress) {
+        let fraction = progress.total == 0 ? 1 : Double(progress.finished) / Double(progress.total)
+        let elapsed = Date().timeIntervalSince(progress.startedAt)
+        let rate = elapsed > 0 ? Double(progress.finishedThisSession) / elapsed : 0
+        let remaining = progress.total - progress.finished
+        let eta = rate > 0 ? Self.clock(Double(remaining) / rate) : "--:--"
+        let width = 24
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        let failed = progress.failed > 0 ? ", \(progress.failed) failed" : ""
+        let line = "\(label) [\(bar)] \(progress.finished)/\(progress.total) samples\(failed) | \(String(format: "%.2f", rate)) samples/s | ETA \(eta)"
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+            if progress.finished == progress.total { FileHandle.standardError.write(Data("\n".utf8)) }
+        } else {
+            let decile = Int(fraction * 10)
+            let shouldPrint = lastDecile.withLock { last in
+                guard decile != last else { return false }
+                last = decile
+                return true
+            }
+            if shouldPrint { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        }
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded())
+        return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)
+            : String(format: "%d:%02d", total / 60, total % 60)
+    }
+}

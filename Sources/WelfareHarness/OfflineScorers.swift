@@ -1,0 +1,76 @@
+import Foundation
+import Yams
+
+/// Repetition and flooding: value is the share of repeated word 4-grams (0-1).
+public struct RepetitionScorer: Scorer {
+    public let spec: ScorerSpec
+
+    public func score(_ input: ScoreInput) async throws -> ScoreResult {
+        let text = input.reply
+        return ScoreResult(value: TextFeatures.repeatedNgramShare(text), detail: [
+            "emoji": Double(TextFeatures.emojiCount(text)),
+            "longest_emoji_run": Double(TextFeatures.longestEmojiRun(text)),
+            "shouting_share": TextFeatures.shoutingShare(text),
+            "words": Double(TextFeatures.words(text).count),
+        ])
+    }
+}
+
+/// Regular expressions; value is the number of patterns that match at least once.
+public struct PatternScorer: Scorer {
+    public let spec: ScorerSpec
+    private let patterns: [(name: String, regex: NSRegularExpression)]
+
+    public init(spec: ScorerSpec) throws {
+        self.spec = spec
+        patterns = try spec.options.filter { $0.key.hasPrefix("pattern.") }.sorted { $0.key < $1.key }.map {
+            (String($0.key.dropFirst("pattern.".count)), try NSRegularExpression(pattern: $0.value, options: [.caseInsensitive]))
+        }
+    }
+
+    public func score(_ input: ScoreInput) async throws -> ScoreResult {
+        let range = NSRange(input.reply.startIndex..., in: input.reply)
+        var detail: [String: Double] = [:]
+        for (name, regex) in patterns { detail[name] = Double(regex.numberOfMatches(in: input.reply, range: range)) }
+        return ScoreResult(value: Double(detail.values.filter { $0 > 0 }.count), detail: detail)
+    }
+}
+
+/// Word and phrase lists by category (a YAML file: `categories: {name: [terms]}`); value is
+/// matches per 100 words over all categories.
+public struct LexiconScorer: Scorer {
+    public let spec: ScorerSpec
+    let categories: [(name: String, terms: [[String]])]
+
+    public init(spec: ScorerSpec) throws {
+        self.spec = spec
+        guard let text = spec.options["lexicon"],
+              let root = try? Yams.load(yaml: text) as? [String: Any],
+              let table = root["categories"] as? [String: [String]], !table.isEmpty
+        else {
+            throw SuiteError(file: "lexicon of \(spec.id)", line: nil, field: "categories",
+                             message: "expected `categories:` mapping names to lists of terms")
+        }
+        categories = table.sorted { $0.key < $1.key }.map { ($0.key, $0.value.map { TextFeatures.words($0) }.filter { !$0.isEmpty }) }
+    }
+
+    public func score(_ input: ScoreInput) async throws -> ScoreResult {
+        let words = TextFeatures.words(input.reply)
+        var detail: [String: Double] = [:]
+        var total = 0
+        for (name, terms) in categories {
+            let hits = terms.reduce(0) { $0 + Self.occurrences(of: $1, in: words) }
+            detail[name] = Double(hits)
+            total += hits
+        }
+        let per100 = words.isEmpty ? 0 : Double(total) * 100 / Double(words.count)
+        return ScoreResult(value: per100, detail: detail)
+    }
+
+    static func occurrences(of term: [String], in words: [String]) -> Int {
+        guard !term.isEmpty, words.count >= term.count else { return 0 }
+        var count = 0
+        for start in 0...(words.count - term.count) where Array(words[start..<start + term.count]) == term { count += 1 }
+        return count
+    }
+}

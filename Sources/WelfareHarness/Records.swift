@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+
+public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "run"
+    public var id: String
+    public var suiteName: String
+    public var suiteHash: String
+    public var suiteJSON: String
+    public var settingsJSON: String
+    public var toolVersion: String
+    public var status: String
+    public var createdAt: Date
+    public var finishedAt: Date?
+}
+
+public struct RunModelRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runModel"
+    public var runId: String
+    public var model: String
+    public var factsJSON: String
+}
+
+public struct SampleRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "sample"
+    public var id: Int64?
+    public var runId: String
+    public var model: String
+    public var sampleId: String
+    public var epoch: Int
+    public var status: String
+    public var error: String?
+    public var metadataJSON: String
+    public var finishedAt: Date?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    public enum Status: String { case pending, done, failed }
+}
+
+public struct MessageRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "message"
+    public var id: Int64?
+    public var sampleRowId: Int64
+    public var position: Int
+    /// The assistant turn this message belongs to (1-based); system messages are turn 0.
+    public var turn: Int
+    public var role: String
+    public var content: String
+    public var cached: Bool
+    public var latencyMs: Double?
+    public var createdAt: Date
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+public struct ScoreRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "score"
+    public var id: Int64?
+    public var sampleRowId: Int64
+    public var scorer: String
+    public var turn: Int
+    public var value: Double?
+    public var label: String?
+    public var evidence: String?
+    public var reasoning: String?
+    public var detailJSON: String?
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+struct ResponseCacheRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "responseCache"
+    var key: String
+    var responseJSON: String
+    var createdAt: Date
+}

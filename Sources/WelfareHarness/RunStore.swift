@@ -1,0 +1,106 @@
+import Foundation
+import GRDB
+
+/// Every run lives in one SQLite file (WAL). Each finished turn is committed on its own, so
+/// a killed run loses at most the turns in flight, and `resume` redoes exactly those.
+public final class RunStore: Sendable {
+    public let path: String
+    let database: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw StoreError.cannotOpen(path: path, detail: Self.oneLine(error))
+        }
+    }
+
+    static func oneLine(_ error: Error) -> String {
+        String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown error"
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "run") { t in
+                t.primaryKey("id", .text)
+                t.column("suiteName", .text).notNull()
+                t.column("suiteHash", .text).notNull()
+                t.column("suiteJSON", .text).notNull()
+                t.column("settingsJSON", .text).notNull()
+                t.column("toolVersion", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+            }
+            try db.create(table: "runModel") { t in
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("model", .text).notNull()
+                t.column("factsJSON", .text).notNull()
+                t.primaryKey(["runId", "model"])
+            }
+            try db.create(table: "sample") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("model", .text).notNull()
+                t.column("sampleId", .text).notNull()
+                t.column("epoch", .integer).notNull()
+                t.column("status", .text).notNull()
+                t.column("error", .text)
+                t.column("metadataJSON", .text).notNull()
+                t.column("finishedAt", .datetime)
+                t.uniqueKey(["runId", "model", "sampleId", "epoch"])
+            }
+            try db.create(table: "message") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("sampleRowId", .integer).notNull().indexed().references("sample", onDelete: .cascade)
+                t.column("position", .integer).notNull()
+                t.column("turn", .integer).notNull()
+                t.column("role", .text).notNull()
+                t.column("content", .text).notNull()
+                t.column("cached", .boolean).notNull().defaults(to: false)
+                t.column("latencyMs", .double)
+                t.column("createdAt", .datetime).notNull()
+                t.uniqueKey(["sampleRowId", "position"])
+            }
+            try db.create(table: "score") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("sampleRowId", .integer).notNull().indexed().references("sample", onDelete: .cascade)
+                t.column("scorer", .text).notNull()
+                t.column("turn", .integer).notNull()
+                t.column("value", .double)
+                t.column("label", .text)
+                t.column("evidence", .text)
+                t.column("reasoning", .text)
+                t.column("detailJSON", .text)
+                t.uniqueKey(["sampleRowId", "scorer", "turn"])
+            }
+            try db.create(table: "responseCache") { t in
+                t.primaryKey("key", .text)
+                t.column("responseJSON", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+        }
+        return migrator
+    }
+}
+
+public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    case cannotOpen(path: String, detail: String)
+    case noSuchRun(String)
+    case corruptRecord(String)
+
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path, let detail): return "cannot open the run database \(path): \(detail)"
+        case .noSuchRun(let id): return "no run '\(id)' in the database (see `welfare runs`)"
+        case .corruptRecord(let detail): return "the run database holds a record that cannot be read: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import WelfareEngine
+import WelfareModels
+
+/// Plays one sample's conversation, continuing after the last committed turn, then scores it.
+struct SampleWork: Sendable {
+    let store: RunStore
+    let suite: SuiteSpec
+    let seed: UInt32
+    let scorers: [any Scorer]
+
+    func execute(row: SampleRecord, rowID: Int64, spec: SampleSpec, model: any ChatModel) async throws {
+        let stored = try store.messages(sampleRowId: rowID)
+        var conversation = stored.map { ChatMessage(role: ChatMessage.Role(rawValue: $0.role) ?? .user, content: $0.content) }
+        var position = stored.count
+        let completedTurns = stored.filter { $0.role == "assistant" }.map(\.turn).max() ?? 0
+        if completedTurns < spec.assistantTurnCount {
+            for turn in (completedTurns + 1)...spec.assistantTurnCount {
+                var records: [MessageRecord] = []
+                func record(_ message: ChatMessage, cached: Bool = false, latency: Double? = nil) {
+                    records.append(MessageRecord(id: nil, sampleRowId: rowID, position: position, turn: turn, role: message.role.rawValue,
+                                                 content: message.content, cached: cached, latencyMs: latency, createdAt: Date()))
+                    position += 1
+                    conversation.append(message)
+                }
+                if turn == 1, conversation.isEmpty, let system = spec.system, !system.isEmpty { record(.system(system)) }
+                record(.user(userText(spec: spec, epoch: row.epoch, turn: turn)))
+                var settings = suite.sampling
+                settings.seed = Self.derivedSeed(seed, spec.id, row.epoch, turn)
+                let key = Self.cacheKey(model: model.id, messages: conversation, settings: settings, epoch: row.epoch)
+                let started = Date()
+                if let cached = try store.cachedResponse(key: key) {
+                    record(.assistant(cached.text), cached: true)
+                } else {
+                    let completion = try await model.complete(conversation, settings: settings)
+                    try store.cacheResponse(key: key, completion: completion)
+                    record(.assistant(completion.text), latency: Date().timeIntervalSince(started) * 1000)
+                }
+                try store.appendTurn(sampleRowId: rowID, messages: records)
+            }
+        }
+        try store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation))
+    }
+
+    func score(rowID: Int64, spec: SampleSpec, conversation: [ChatMessage]) async throws -> [ScoreRecord] {
+        var results: [ScoreRecord] = []
+        let replies = conversation.indices.filter { conversation[$0].role == .assistant }
+        for scorer in scorers {
+            for (offset, index) in replies.enumerated() {
+                let turn = offset + 1
+                guard scorer.spec.turns.selects(turn, of: replies.count) else { continue }
+                let input = ScoreInput(sample: spec, transcript: Array(conversation[...index]), turn: turn,
+                                       reply: conversation[index].content)
+                let result = try await scorer.score(input)
+                results.append(ScoreRecord(id: nil, sampleRowId: rowID, scorer: scorer.spec.id, turn: turn, value: result.value,
+                                           label: result.label, evidence: result.evidence, reasoning: result.reasoning,
+                                           detailJSON: result.detail.isEmpty ? nil : try RunStore.json(result.detail)))
+            }
+        }
+        return results
+    }
+
+    /// The user's text for a turn; pool draws depend only on the run seed, sample, epoch and
+    /// turn, so every model hears the same words and a resumed run draws the same again.
+    func userText(spec: SampleSpec, epoch: Int, turn: Int) -> String {
+        if turn == 1 { return spec.user }
+        switch spec.turns[turn - 2] {
+        case .text(let text): return text
+        case .pool(let name):
+            let pool = suite.pools[name] ?? [""]
+            var generator = SeededGenerator(seed: UInt64(Self.derivedSeed(seed, spec.id, epoch, turn)))
+            return pool[Int.random(in: 0..<pool.count, using: &generator)]
+        }
+    }
+
+    static func derivedSeed(_ seed: UInt32, _ sampleID: String, _ epoch: Int, _ turn: Int) -> UInt32 {
+        let hash = FNV.hash64("\(seed)|\(sampleID)|\(epoch)|\(turn)")
+        return UInt32(truncatingIfNeeded: hash ^ (hash >> 32))
+    }
+
+    static func cacheKey(model: String, messages: [ChatMessage], settings: SamplingSettings, epoch: Int) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let payload = (try? encoder.encode(CacheKeyPayload(model: model, messages: messages, settings: settings, epoch: epoch))) ?? Data()
+        let text = String(decoding: payload, as: UTF8.self)
+        return String(format: "%016llx%016llx", FNV.hash64(text), FNV.hash64("salt|" + text))
+    }
+
+    struct CacheKeyPayload: Encodable {
+        var model: String
+        var messages: [ChatMessage]
+        var settings: SamplingSettings
+        var epoch: Int
+    }
+}
+
+enum FNV {
+    static func hash64(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
+
+/// SplitMix64: small, fast and the same on every platform, so seeded draws reproduce.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

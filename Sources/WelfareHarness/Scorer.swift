@@ -1,0 +1,68 @@
+import Foundation
+import WelfareEngine
+import WelfareModels
+
+/// What a scorer sees: the conversation up to and including the assistant turn it scores.
+public struct ScoreInput: Sendable {
+    public var sample: SampleSpec
+    public var transcript: [ChatMessage]
+    /// 1-based assistant turn being scored; `reply` is that turn's text.
+    public var turn: Int
+    public var reply: String
+
+    public init(sample: SampleSpec, transcript: [ChatMessage], turn: Int, reply: String) {
+        self.sample = sample
+        self.transcript = transcript
+        self.turn = turn
+        self.reply = reply
+    }
+}
+
+public struct ScoreResult: Sendable, Equatable {
+    /// nil when no value could be established (e.g. a judge whose output never parsed).
+    public var value: Double?
+    public var label: String?
+    public var evidence: String?
+    public var reasoning: String?
+    public var detail: [String: Double]
+
+    public init(value: Double?, label: String? = nil, evidence: String? = nil, reasoning: String? = nil, detail: [String: Double] = [:]) {
+        self.value = value
+        self.label = label
+        self.evidence = evidence
+        self.reasoning = reasoning
+        self.detail = detail
+    }
+}
+
+public protocol Scorer: Sendable {
+    var spec: ScorerSpec { get }
+    func score(_ input: ScoreInput) async throws -> ScoreResult
+}
+
+public enum ScorerFactory {
+    /// Builds the scorers a suite names. Judge scorers use their own `model`, else `judge`;
+    /// with neither they are left out and reported in `skipped`.
+    public static func make(_ specs: [ScorerSpec], judge: String?, access: AccessOptions) async throws
+        -> (scorers: [any Scorer], skipped: [String])
+    {
+        var scorers: [any Scorer] = []
+        var skipped: [String] = []
+        for spec in specs {
+            switch spec.type {
+            case "repetition": scorers.append(RepetitionScorer(spec: spec))
+            case "pattern": scorers.append(try PatternScorer(spec: spec))
+            case "lexicon": scorers.append(try LexiconScorer(spec: spec))
+            case "judge":
+                guard let modelString = spec.options["model"] ?? judge else {
+                    skipped.append(spec.id)
+                    continue
+                }
+                scorers.append(JudgeScorer(spec: spec, judge: try await ModelFactory.make(modelString, options: access)))
+            default:
+                throw SuiteError(file: "suite", line: nil, field: "scorers", message: "unknown scorer type '\(spec.type)'")
+            }
+        }
+        return (scorers, skipped)
+    }
+}

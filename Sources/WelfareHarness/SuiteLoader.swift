@@ -1,0 +1,307 @@
+import Foundation
+import WelfareModels
+import Yams
+
+/// A problem in a suite file, with where it is.
+public struct SuiteError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    public var line: Int?
+    public var field: String
+    public var message: String
+
+    public var description: String {
+        "\(file):\(line.map(String.init) ?? "?"): \(field): \(message)"
+    }
+}
+
+/// Reads suite YAML into a `SuiteSpec`, checking every field and reporting the file, line
+/// and field of the first problem.
+public enum SuiteLoader {
+    public static let scorerTypes: Set<String> = ["judge", "lexicon", "pattern", "repetition"]
+
+    /// Loads a suite by path, or by the name of a built-in suite.
+    public static func load(_ nameOrPath: String) throws -> SuiteSpec {
+        if FileManager.default.fileExists(atPath: nameOrPath) {
+            return try load(url: URL(fileURLWithPath: nameOrPath))
+        }
+        if let builtIn = BuiltInSuites.url(named: nameOrPath) {
+            return try load(url: builtIn)
+        }
+        throw SuiteError(file: nameOrPath, line: nil, field: "suite",
+                         message: "no such file and no built-in suite of that name (built-in: \(BuiltInSuites.names.joined(separator: ", ")))")
+    }
+
+    public static func load(url: URL) throws -> SuiteSpec {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw SuiteError(file: url.path, line: nil, field: "suite", message: "cannot read the file")
+        }
+        return try parse(text, file: url.path, directory: url.deletingLastPathComponent())
+    }
+
+    public static func parse(_ text: String, file: String, directory: URL) throws -> SuiteSpec {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw SuiteError(file: file, line: 1, field: "suite", message: "the file is empty")
+            }
+            root = node
+        } catch let error as SuiteError {
+            throw error
+        } catch let error as YamlError {
+            throw SuiteError(file: file, line: yamlErrorLine(error), field: "yaml", message: "syntax error: \(yamlErrorSummary(error))")
+        }
+        let reader = NodeReader(file: file, directory: directory)
+        return try reader.suite(root)
+    }
+
+    private static func yamlErrorLine(_ error: YamlError) -> Int? {
+        switch error {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _):
+            return mark.line
+        default:
+            return nil
+        }
+    }
+
+    private static func yamlErrorSummary(_ error: YamlError) -> String {
+        switch error {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _):
+            return problem
+        default:
+            return String(describing: error).split(separator: "\n").first.map(String.init) ?? "invalid YAML"
+        }
+    }
+}
+
+/// Walks the YAML tree with the path of the current field, so errors can say where.
+struct NodeReader {
+    let file: String
+    let directory: URL
+
+    func fail(_ node: Node?, _ field: String, _ message: String) -> SuiteError {
+        SuiteError(file: file, line: node?.mark?.line, field: field, message: message)
+    }
+
+    func mapping(_ node: Node, _ field: String) throws -> Node.Mapping {
+        guard let mapping = node.mapping else { throw fail(node, field, "expected a mapping (key: value)") }
+        return mapping
+    }
+
+    func string(_ node: Node, _ field: String) throws -> String {
+        guard let scalar = node.scalar else { throw fail(node, field, "expected text") }
+        return scalar.string
+    }
+
+    func nonEmptyString(_ node: Node, _ field: String) throws -> String {
+        let value = try string(node, field)
+        guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw fail(node, field, "must not be empty") }
+        return value
+    }
+
+    func int(_ node: Node, _ field: String, range: ClosedRange<Int>) throws -> Int {
+        guard let value = node.scalar.flatMap({ Int($0.string) }) else { throw fail(node, field, "expected a whole number") }
+        guard range.contains(value) else { throw fail(node, field, "must be in \(range.lowerBound)...\(range.upperBound)") }
+        return value
+    }
+
+    func double(_ node: Node, _ field: String, range: ClosedRange<Double>) throws -> Double {
+        guard let value = node.scalar.flatMap({ Double($0.string) }) else { throw fail(node, field, "expected a number") }
+        guard range.contains(value) else { throw fail(node, field, "must be in \(range.lowerBound)...\(range.upperBound)") }
+        return value
+    }
+
+    func sequence(_ node: Node, _ field: String) throws -> Node.Sequence {
+        guard let sequence = node.sequence else { throw fail(node, field, "expected a list") }
+        return sequence
+    }
+
+    /// Rejects keys the format does not know, so typos do not pass silently.
+    func checkKeys(_ mapping: Node.Mapping, allowed: Set<String>, _ field: String) throws {
+        for (key, _) in mapping {
+            let name = key.string ?? ""
+            guard allowed.contains(name) else {
+                throw fail(key, field.isEmpty ? name : "\(field).\(name)", "unknown field (expected one of: \(allowed.sorted().joined(separator: ", ")))")
+            }
+        }
+    }
+
+    func readFile(_ relative: String, node: Node, field: String) throws -> String {
+        let url = relative.hasPrefix("/") ? URL(fileURLWithPath: relative) : directory.appendingPathComponent(relative)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw fail(node, field, "cannot read \(url.path)")
+        }
+        return text
+    }
+
+    func suite(_ root: Node) throws -> SuiteSpec {
+        let top = try mapping(root, "suite")
+        try checkKeys(top, allowed: ["name", "description", "epochs", "seed", "sampling", "pools", "scorers",
+                                     "samples", "samples_file", "default_turns"], "")
+        guard let nameNode = top["name"] else { throw fail(root, "name", "required") }
+        var spec = SuiteSpec(name: try nonEmptyString(nameNode, "name"), samples: [])
+        if let node = top["description"] { spec.description = try string(node, "description") }
+        if let node = top["epochs"] { spec.epochs = try int(node, "epochs", range: 1...100_000) }
+        if let node = top["seed"] { spec.seed = UInt32(try int(node, "seed", range: 0...Int(UInt32.max))) }
+        if let node = top["sampling"] { spec.sampling = try sampling(node) }
+        if let node = top["pools"] {
+            for (key, value) in try mapping(node, "pools") {
+                let name = try nonEmptyString(key, "pools")
+                let items = try sequence(value, "pools.\(name)").enumerated().map { try nonEmptyString($1, "pools.\(name)[\($0)]") }
+                guard !items.isEmpty else { throw fail(value, "pools.\(name)", "a pool needs at least one entry") }
+                spec.pools[name] = items
+            }
+        }
+        let defaultTurns = try top["default_turns"].map { try turns($0, "default_turns", pools: spec.pools) } ?? []
+        if let node = top["samples"] {
+            for (index, item) in try sequence(node, "samples").enumerated() {
+                spec.samples.append(try sample(item, "samples[\(index)]", pools: spec.pools, defaultTurns: defaultTurns))
+            }
+        }
+        if let node = top["samples_file"] {
+            spec.samples += try samplesFile(node, defaultTurns: defaultTurns)
+        }
+        guard !spec.samples.isEmpty else { throw fail(root, "samples", "the suite has no samples (give samples or samples_file)") }
+        var seen = Set<String>()
+        for sample in spec.samples where !seen.insert(sample.id).inserted {
+            throw fail(top["samples"], "samples", "duplicate sample id '\(sample.id)'")
+        }
+        if let node = top["scorers"] {
+            for (index, item) in try sequence(node, "scorers").enumerated() {
+                spec.scorers.append(try scorer(item, "scorers[\(index)]"))
+            }
+        }
+        return spec
+    }
+
+    func sampling(_ node: Node) throws -> SamplingSettings {
+        let map = try mapping(node, "sampling")
+        try checkKeys(map, allowed: ["temperature", "top_p", "max_tokens", "stop"], "sampling")
+        var settings = SamplingSettings()
+        if let value = map["temperature"] { settings.temperature = try double(value, "sampling.temperature", range: 0...2) }
+        if let value = map["top_p"] { settings.topP = try double(value, "sampling.top_p", range: 0.0001...1) }
+        if let value = map["max_tokens"] { settings.maxTokens = try int(value, "sampling.max_tokens", range: 1...100_000) }
+        if let value = map["stop"] { settings.stop = try sequence(value, "sampling.stop").map { try nonEmptyString($0, "sampling.stop") } }
+        return settings
+    }
+
+    func turns(_ node: Node, _ field: String, pools: [String: [String]]) throws -> [TurnSpec] {
+        try sequence(node, field).enumerated().map { index, item in
+            let here = "\(field)[\(index)]"
+            if let text = item.scalar { return .text(text.string) }
+            let map = try mapping(item, here)
+            try checkKeys(map, allowed: ["text", "pool"], here)
+            if let text = map["text"] { return .text(try nonEmptyString(text, "\(here).text")) }
+            if let pool = map["pool"] {
+                let name = try nonEmptyString(pool, "\(here).pool")
+                guard pools[name] != nil else {
+                    throw fail(pool, "\(here).pool", "no pool named '\(name)' (pools: \(pools.keys.sorted().joined(separator: ", ")))")
+                }
+                return .pool(name)
+            }
+            throw fail(item, here, "a turn needs text or pool")
+        }
+    }
+
+    func sample(_ node: Node, _ field: String, pools: [String: [String]], defaultTurns: [TurnSpec]) throws -> SampleSpec {
+        let map = try mapping(node, field)
+        try checkKeys(map, allowed: ["id", "system", "user", "turns", "metadata"], field)
+        guard let id = map["id"] else { throw fail(node, "\(field).id", "required") }
+        guard let user = map["user"] else { throw fail(node, "\(field).user", "required") }
+        var sample = SampleSpec(id: try nonEmptyString(id, "\(field).id"), user: try nonEmptyString(user, "\(field).user"),
+                                turns: defaultTurns)
+        if let system = map["system"] { sample.system = try string(system, "\(field).system") }
+        if let turnsNode = map["turns"] { sample.turns = try turns(turnsNode, "\(field).turns", pools: pools) }
+        if let metadata = map["metadata"] {
+            for (key, value) in try mapping(metadata, "\(field).metadata") {
+                sample.metadata[try string(key, "\(field).metadata")] = try string(value, "\(field).metadata")
+            }
+        }
+        return sample
+    }
+
+    /// JSON Lines: {"id": ..., "user": ..., "system"?: ..., "metadata"?: {...}}; the suite's
+    /// default_turns follow each first message.
+    func samplesFile(_ node: Node, defaultTurns: [TurnSpec]) throws -> [SampleSpec] {
+        let path = try nonEmptyString(node, "samples_file")
+        let text = try readFile(path, node: node, field: "samples_file")
+        var samples: [SampleSpec] = []
+        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { continue }
+            let location = SuiteError(file: path, line: index + 1, field: "samples_file", message: "")
+            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) as? [String: Any] else {
+                throw SuiteError(file: location.file, line: location.line, field: "samples_file", message: "not a JSON object")
+            }
+            guard let user = object["user"] as? String, !user.isEmpty else {
+                throw SuiteError(file: location.file, line: location.line, field: "user", message: "required (text)")
+            }
+            let id = (object["id"] as? String) ?? "line-\(index + 1)"
+            let metadata = (object["metadata"] as? [String: Any])?.mapValues { "\($0)" } ?? [:]
+            samples.append(SampleSpec(id: id, system: object["system"] as? String, user: user, turns: defaultTurns, metadata: metadata))
+        }
+        return samples
+    }
+
+    func scorer(_ node: Node, _ field: String) throws -> ScorerSpec {
+        let map = try mapping(node, field)
+        try checkKeys(map, allowed: ["id", "type", "turns", "rubric", "model", "threshold", "lexicon", "patterns"], field)
+        guard let typeNode = map["type"] else { throw fail(node, "\(field).type", "required") }
+        let type = try nonEmptyString(typeNode, "\(field).type")
+        guard SuiteLoader.scorerTypes.contains(type) else {
+            throw fail(typeNode, "\(field).type", "unknown scorer type '\(type)' (known: \(SuiteLoader.scorerTypes.sorted().joined(separator: ", ")))")
+        }
+        var spec = ScorerSpec(id: try map["id"].map { try nonEmptyString($0, "\(field).id") } ?? type, type: type)
+        if let turns = map["turns"] {
+            if let word = turns.scalar?.string, word == "all" || word == "last" {
+                spec.turns = word == "all" ? .all : .last
+            } else if turns.sequence != nil {
+                spec.turns = .list(try sequence(turns, "\(field).turns").map { try int($0, "\(field).turns", range: 1...1000) })
+            } else {
+                throw fail(turns, "\(field).turns", "expected all, last or a list of turn numbers")
+            }
+        }
+        if let rubric = map["rubric"] {
+            spec.options["rubric"] = try readFile(try nonEmptyString(rubric, "\(field).rubric"), node: rubric, field: "\(field).rubric")
+        }
+        if let lexicon = map["lexicon"] {
+            spec.options["lexicon"] = try readFile(try nonEmptyString(lexicon, "\(field).lexicon"), node: lexicon, field: "\(field).lexicon")
+        }
+        if let model = map["model"] { spec.options["model"] = try nonEmptyString(model, "\(field).model") }
+        if let threshold = map["threshold"] {
+            spec.options["threshold"] = String(try double(threshold, "\(field).threshold", range: -1e9...1e9))
+        }
+        if let patterns = map["patterns"] {
+            for (key, value) in try mapping(patterns, "\(field).patterns") {
+                let name = try nonEmptyString(key, "\(field).patterns")
+                let pattern = try nonEmptyString(value, "\(field).patterns.\(name)")
+                guard (try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])) != nil else {
+                    throw fail(value, "\(field).patterns.\(name)", "not a valid regular expression")
+                }
+                spec.options["pattern." + name] = pattern
+            }
+        }
+        if type == "judge" && spec.options["rubric"] == nil { throw fail(node, "\(field).rubric", "a judge scorer needs a rubric file") }
+        if type == "lexicon" && spec.options["lexicon"] == nil { throw fail(node, "\(field).lexicon", "a lexicon scorer needs a lexicon file") }
+        if type == "pattern" && !spec.options.keys.contains(where: { $0.hasPrefix("pattern.") }) {
+            throw fail(node, "\(field).patterns", "a pattern scorer needs patterns")
+        }
+        return spec
+    }
+}
+
+public enum BuiltInSuites {
+    public static var names: [String] {
+        let urls = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
+        return urls.filter { $0.pathExtension == "yaml" }.map { $0.deletingPathExtension().lastPathComponent }.sorted()
+    }
+
+    static var folder: URL {
+        Bundle.module.url(forResource: "Suites", withExtension: nil) ?? URL(fileURLWithPath: "/nonexistent")
+    }
+
+    public static func url(named name: String) -> URL? {
+        let url = folder.appendingPathComponent("\(name).yaml")
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+}

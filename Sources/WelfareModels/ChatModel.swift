@@ -1,0 +1,69 @@
+import WelfareEngine
+
+/// Sampling settings every model access understands. Remote APIs may ignore `seed` or `topK`.
+public struct SamplingSettings: Codable, Sendable, Hashable {
+    public var temperature: Double
+    public var topP: Double
+    public var maxTokens: Int
+    public var seed: UInt32?
+    public var stop: [String]
+
+    public init(temperature: Double = 0.7, topP: Double = 1.0, maxTokens: Int = 256, seed: UInt32? = nil, stop: [String] = []) {
+        self.temperature = temperature
+        self.topP = topP
+        self.maxTokens = maxTokens
+        self.seed = seed
+        self.stop = stop
+    }
+}
+
+public struct ChatCompletion: Codable, Sendable, Equatable {
+    public var text: String
+    public var finishReason: String?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
+
+    public init(text: String, finishReason: String? = nil, promptTokens: Int? = nil, completionTokens: Int? = nil) {
+        self.text = text
+        self.finishReason = finishReason
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+}
+
+/// One model, local or remote, behind one interface.
+public protocol ChatModel: Sendable {
+    /// The model string without secrets, e.g. `local:default` or `openai:gpt-4o@http://host/v1`.
+    var id: String { get }
+    /// How many requests may be in flight at once.
+    var maxConcurrency: Int { get }
+    func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion
+    /// Facts recorded with a run (architecture, file hash, endpoint, ...).
+    func describe() async -> [String: String]
+}
+
+public enum ModelAccessError: Error, CustomStringConvertible, Sendable, Equatable {
+    case badModelString(String)
+    case missingAPIKey(variable: String, model: String)
+    case http(status: Int, model: String, detail: String)
+    case unreadableResponse(model: String, detail: String)
+    case gaveUp(model: String, attempts: Int, lastError: String)
+    case notLocal(String)
+
+    public var description: String {
+        switch self {
+        case .badModelString(let text):
+            return "bad model string '\(text)': use local:PATH, local:default, openai:MODEL[@BASE_URL] or anthropic:MODEL[@BASE_URL]"
+        case .missingAPIKey(let variable, let model):
+            return "\(model) needs an API key in the environment variable \(variable)"
+        case .http(let status, let model, let detail):
+            return "\(model) answered HTTP \(status): \(detail)"
+        case .unreadableResponse(let model, let detail):
+            return "\(model) sent a response that could not be read: \(detail)"
+        case .gaveUp(let model, let attempts, let lastError):
+            return "\(model) failed \(attempts) times; last error: \(lastError)"
+        case .notLocal(let model):
+            return "\(model) is not a local model: this needs a local GGUF model (local:PATH or local:default)"
+        }
+    }
+}

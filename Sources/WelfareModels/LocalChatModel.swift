@@ -1,0 +1,52 @@
+import Foundation
+import Synchronization
+import WelfareEngine
+
+/// The embedded engine as a chat model: messages go through the model's chat template.
+/// One session, so requests run one at a time.
+public final class LocalChatModel: ChatModel {
+    public let id: String
+    public let session: LlamaSession
+    public var maxConcurrency: Int { 1 }
+
+    private static let loaded = Mutex<[String: LocalChatModel]>([:])
+
+    public init(session: LlamaSession, id: String) {
+        self.session = session
+        self.id = id
+    }
+
+    /// One loaded copy per path and settings, so a run that names the same local model as
+    /// target and judge loads it once.
+    public static func shared(path: String, options: AccessOptions) async throws -> LocalChatModel {
+        let key = "\(path)|\(options.threads)|\(options.contextLength)"
+        if let existing = loaded.withLock({ $0[key] }) { return existing }
+        let model = try LlamaModel(path: path)
+        let session = try LlamaSession(model: model, options: SessionOptions(contextLength: options.contextLength, threads: options.threads))
+        let isDefault = (try? DefaultModel.path()).map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
+            == URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        let created = LocalChatModel(session: session, id: isDefault ? "local:default" : "local:\(path)")
+        return loaded.withLock { cache in
+            if let existing = cache[key] { return existing }
+            cache[key] = created
+            return created
+        }
+    }
+
+    public func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion {
+        let model = session.model
+        let prompt = try model.applyChatTemplate(messages)
+        let parameters = GenerationParameters(temperature: Float(settings.temperature), topP: Float(settings.topP), topK: 0,
+                                              seed: settings.seed ?? 0, maxTokens: settings.maxTokens, stop: settings.stop)
+        let generation = try await session.generate(prompt: prompt, parameters: parameters)
+        return ChatCompletion(text: generation.text, finishReason: generation.stopReason.rawValue,
+                              promptTokens: generation.promptTokenCount, completionTokens: generation.tokens.count)
+    }
+
+    public func describe() async -> [String: String] {
+        let facts = session.model.facts
+        return ["kind": "local", "path": facts.path, "description": facts.description, "architecture": facts.architecture,
+                "layers": String(facts.layerCount), "width": String(facts.embeddingWidth),
+                "parameters": String(facts.parameterCount), "chat_template": session.model.effectiveChatTemplate.count > 40 ? "embedded" : session.model.effectiveChatTemplate]
+    }
+}

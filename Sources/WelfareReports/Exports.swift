@@ -1,0 +1,71 @@
+import Foundation
+import WelfareHarness
+
+/// CSV and JSON exports of a run's samples and scores.
+public enum Exports {
+    /// RFC 4180 quoting; cells that a spreadsheet would run as a formula get a leading quote.
+    static func csvCell(_ text: String) -> String {
+        var value = text
+        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
+        if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            value = "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return value
+    }
+
+    static func csv(_ rows: [[String]]) -> String {
+        rows.map { $0.map(csvCell).joined(separator: ",") }.joined(separator: "\n") + "\n"
+    }
+
+    public static func samplesCSV(_ data: RunData) -> String {
+        var rows = [["run", "model", "sample", "epoch", "status", "error", "turns", "metadata", "first_reply", "last_reply"]]
+        for sample in data.samples {
+            let record = sample.record
+            rows.append([record.runId, record.model, record.sampleId, String(record.epoch), record.status, record.error ?? "",
+                         String(sample.replies.count), record.metadataJSON, sample.replies.first ?? "", sample.replies.last ?? ""])
+        }
+        return csv(rows)
+    }
+
+    public static func scoresCSV(_ data: RunData) -> String {
+        var rows = [["run", "model", "sample", "epoch", "scorer", "turn", "value", "label", "evidence", "reasoning", "detail"]]
+        for sample in data.samples {
+            for score in sample.scores {
+                rows.append([sample.record.runId, sample.record.model, sample.record.sampleId, String(sample.record.epoch), score.scorer,
+                             String(score.turn), score.value.map { String($0) } ?? "", score.label ?? "", score.evidence ?? "",
+                             score.reasoning ?? "", score.detailJSON ?? ""])
+            }
+        }
+        return csv(rows)
+    }
+
+    struct JSONRun: Encodable {
+        struct Message: Encodable { var turn: Int; var role: String; var content: String; var cached: Bool }
+        struct Score: Encodable {
+            var scorer: String; var turn: Int; var value: Double?; var label: String?; var evidence: String?; var reasoning: String?
+        }
+        struct Sample: Encodable {
+            var model: String; var sample: String; var epoch: Int; var status: String; var error: String?
+            var metadata: [String: String]; var messages: [Message]; var scores: [Score]
+        }
+        var run: String; var suite: String; var suiteHash: String; var toolVersion: String; var status: String
+        var createdAt: Date; var models: [String: [String: String]]; var samples: [Sample]
+    }
+
+    public static func json(_ data: RunData) throws -> Data {
+        let run = JSONRun(
+            run: data.run.id, suite: data.run.suiteName, suiteHash: data.run.suiteHash, toolVersion: data.run.toolVersion,
+            status: data.run.status, createdAt: data.run.createdAt, models: data.modelFacts,
+            samples: data.samples.map { sample in
+                JSONRun.Sample(model: sample.record.model, sample: sample.record.sampleId, epoch: sample.record.epoch,
+                               status: sample.record.status, error: sample.record.error, metadata: sample.metadata,
+                               messages: sample.messages.map { .init(turn: $0.turn, role: $0.role, content: $0.content, cached: $0.cached) },
+                               scores: sample.scores.map { .init(scorer: $0.scorer, turn: $0.turn, value: $0.value, label: $0.label,
+                                                                 evidence: $0.evidence, reasoning: $0.reasoning) })
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        return try encoder.encode(run)
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import WelfareHarness
+
+/// The HTML report of a run, plus its exports.
+public enum RunReport {
+    /// Writes `run-<id>.html`, `.json`, `-samples.csv` and `-scores.csv` into `folder`.
+    @discardableResult
+    public static func write(_ data: RunData, to folder: URL, extraSections: [String] = []) throws -> [URL] {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let base = "run-\(data.run.id)"
+        let files: [(String, Data)] = [
+            ("\(base).html", Data(render(data, extraSections: extraSections).utf8)),
+            ("\(base).json", try Exports.json(data)),
+            ("\(base)-samples.csv", Data(Exports.samplesCSV(data).utf8)),
+            ("\(base)-scores.csv", Data(Exports.scoresCSV(data).utf8)),
+        ]
+        return try files.map { name, content in
+            let url = folder.appendingPathComponent(name)
+            try content.write(to: url, options: .atomic)
+            return url
+        }
+    }
+
+    public static func render(_ data: RunData, extraSections: [String] = []) -> String {
+        var body = header(data)
+        body += scorerSections(data)
+        body += formulaicSection(data)
+        body += extraSections.joined()
+        body += failuresSection(data)
+        body += transcriptsSection(data)
+        return HTML.page(title: "ModelWelfare run \(data.run.id): \(data.run.suiteName)", body: body)
+    }
+
+    static func header(_ data: RunData) -> String {
+        let done = data.samples.filter { $0.record.status == "done" }.count
+        var html = "<h1>Run \(HTML.escape(data.run.id)): \(HTML.escape(data.run.suiteName))</h1>"
+        html += "<p>\(HTML.escape(data.suite.description))</p>"
+        html += "<table><tr><th>status</th><td>\(HTML.escape(data.run.status)): \(done) of \(data.samples.count) samples done</td></tr>"
+        html += "<tr><th>suite hash</th><td>\(HTML.escape(data.run.suiteHash))</td></tr>"
+        html += "<tr><th>samples</th><td>\(data.suite.samples.count) prompts x \(data.settings.epochsOverride ?? data.suite.epochs) epochs per model; seed \(data.settings.seed)</td></tr>"
+        html += "<tr><th>sampling</th><td>temperature \(data.suite.sampling.temperature), top-p \(data.suite.sampling.topP), max tokens \(data.suite.sampling.maxTokens)</td></tr>"
+        html += "<tr><th>tool</th><td>welfare \(HTML.escape(data.run.toolVersion)), started \(HTML.escape(ISO8601DateFormatter().string(from: data.run.createdAt)))</td></tr>"
+        html += "<tr><th>judge</th><td>\(HTML.escape(data.settings.judge ?? "none"))</td></tr></table>"
+        html += "<h2>Models</h2><table><tr><th>model</th><th>facts</th></tr>"
+        for model in data.models {
+            let facts = (data.modelFacts[model] ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            html += "<tr><td>\(HTML.escape(model))</td><td>\(HTML.escape(facts))</td></tr>"
+        }
+        html += "</table>"
+        if data.models.contains(where: { $0.hasPrefix("local:") }) {
+            html += """
+                <p class="note">Reading these numbers: each interval is a 95% bootstrap interval of the mean over \
+                samples (n given beside it); samples of one prompt are not independent, so intervals are optimistic \
+                when there are few prompts. A small local model (such as the default 270M-parameter base model) \
+                mostly continues text: its words about its own situation are not evidence of views or experiences, \
+                and offline scorers measure wording, not states.</p>
+                """
+        }
+        if !data.skippedScorers.isEmpty {
+            html += "<p class=\"note\">Not run (no judge model given, use --judge): \(HTML.escape(data.skippedScorers.joined(separator: ", ")))</p>"
+        }
+        return html
+    }
+
+    static func values(_ samples: [RunData.Sample], scorer: String, turn: Int? = nil) -> [Double] {
+        samples.flatMap { $0.scores.filter { $0.scorer == scorer && (turn == nil || $0.turn == turn) }.compactMap(\.value) }
+    }
+
+    static func scorerSections(_ data: RunData) -> String {
+        var html = ""
+        for scorer in data.scorerIDs {
+            let spec = data.suite.scorers.first { $0.id == scorer }
+            html += "<h2>Scorer: \(HTML.escape(scorer))\(spec.map { " (\(HTML.escape($0.type)))" } ?? "")</h2>"
+            var bars: [SVGChart.Bar] = []
+            html += "<table><tr><th>model</th><th>mean [95% CI] (n)</th><th>unscored</th>"
+            let threshold = spec?.options["threshold"].flatMap(Double.init)
+            if threshold != nil { html += "<th>share &ge; \(threshold!)</th>" }
+            html += "</tr>"
+            for model in data.models {
+                let samples = data.samples(model: model)
+                let scores = samples.flatMap { $0.scores.filter { $0.scorer == scorer } }
+                let estimate = Statistics.bootstrapMean(scores.compactMap(\.value))
+                let missing = scores.filter { $0.value == nil }.count
+                html += "<tr><td>\(HTML.escape(model))</td><td>\(estimate.formatted)</td><td>\(missing)</td>"
+                if let threshold {
+                    let valued = scores.compactMap(\.value)
+                    let share = Statistics.wilson(successes: valued.filter { $0 >= threshold }.count, n: valued.count)
+                    html += "<td>\(share.formatted)</td>"
+                }
+                html += "</tr>"
+                if estimate.n > 0 {
+                    bars.append(.init(label: shortName(model), value: estimate.value, interval: estimate.low...estimate.high))
+                }
+            }
+            html += "</table>"
+            html += SVGChart.bars(bars, title: "\(scorer): mean per model with 95% interval", yLabel: scorer)
+            html += perTurnTable(data, scorer: scorer)
+        }
+        return html
+    }
+
+    static func perTurnTable(_ data: RunData, scorer: String) -> String {
+        let turns = Set(data.samples.flatMap { $0.scores.filter { $0.scorer == scorer }.map(\.turn) }).sorted()
+        guard turns.count > 1 else { return "" }
+        var html = "<p>By turn:</p><table><tr><th>model</th>" + turns.map { "<th>turn \($0)</th>" }.joined() + "</tr>"
+        for model in data.models {
+            let samples = data.samples(model: model)
+            html += "<tr><td>\(HTML.escape(model))</td>"
+            html += turns.map { "<td>\(Statistics.bootstrapMean(values(samples, scorer: scorer, turn: $0)).formatted)</td>" }.joined()
+            html += "</tr>"
+        }
+        return html + "</table>"
+    }
+
+    static func formulaicSection(_ data: RunData) -> String {
+        var html = "<h2>Formulaic answers</h2><table><tr><th>model</th><th>replies</th><th>most common opening (4 words)</th><th>largest share with one shared 5-gram</th></tr>"
+        for model in data.models {
+            let replies = data.samples(model: model).flatMap(\.replies).filter { !$0.isEmpty }
+            let openings = Dictionary(grouping: replies.map { TextFeatures.opening($0) }, by: { $0 }).mapValues(\.count)
+            let top = openings.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }
+            let shared = TextFeatures.largestSharedNgram(replies)
+            let opening = top.map { "\"\(HTML.escape($0.key))\": \(Statistics.wilson(successes: $0.value, n: replies.count).formatted)" } ?? "-"
+            let gram = shared.ngram.map { "\"\(HTML.escape($0))\": " + String(format: "%.0f%%", shared.share * 100) } ?? "-"
+            html += "<tr><td>\(HTML.escape(model))</td><td>\(replies.count)</td><td>\(opening)</td><td>\(gram)</td></tr>"
+        }
+        return html + "</table>"
+    }
+
+    static func failuresSection(_ data: RunData) -> String {
+        let failed = data.samples.filter { $0.record.status != "done" }
+        guard !failed.isEmpty else { return "" }
+        var html = "<h2>Samples not done (\(failed.count))</h2><p>Resume with <code>welfare run --resume \(HTML.escape(data.run.id))</code>.</p><table><tr><th>model</th><th>sample</th><th>epoch</th><th>status</th><th>error</th></tr>"
+        for sample in failed {
+            html += "<tr><td>\(HTML.escape(sample.record.model))</td><td>\(HTML.escape(sample.record.sampleId))</td><td>\(sample.record.epoch)</td><td>\(HTML.escape(sample.record.status))</td><td>\(HTML.escape(sample.record.error ?? ""))</td></tr>"
+        }
+        return html + "</table>"
+    }
+
+    static func transcriptsSection(_ data: RunData) -> String {
+        var html = "<h2>Transcripts</h2>"
+        for sample in data.samples {
+            let record = sample.record
+            let anchor = "t-\(record.id ?? 0)"
+            html += "<details id=\"\(anchor)\"><summary>\(HTML.escape(shortName(record.model))) / \(HTML.escape(record.sampleId)) / epoch \(record.epoch) (\(HTML.escape(record.status)))</summary>"
+            for message in sample.messages {
+                html += "<p><b>\(HTML.escape(message.role))</b>\(message.role == "assistant" ? " (turn \(message.turn))" : "")</p><pre class=\"transcript\">\(HTML.escape(message.content))</pre>"
+                if message.role == "assistant" {
+                    let scores = sample.scores.filter { $0.turn == message.turn }
+                    if !scores.isEmpty {
+                        html += "<p>" + scores.map { score in
+                            "\(HTML.escape(score.scorer)) = \(score.value.map { String(format: "%.3g", $0) } ?? "unscored")"
+                                + (score.evidence.map { " (evidence: \"\(HTML.escape(String($0.prefix(200))))\")" } ?? "")
+                        }.joined(separator: "; ") + "</p>"
+                    }
+                }
+            }
+            html += "</details>"
+        }
+        return html
+    }
+
+    static func shortName(_ model: String) -> String {
+        if let at = model.firstIndex(of: "@") { return String(model[..<at]) }
+        if model.hasPrefix("local:"), model.count > 30 { return "local:" + URL(fileURLWithPath: String(model.dropFirst(6))).lastPathComponent }
+        return model
+    }
+}
