@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import WelfareEngine
+@testable import WelfareHarness
+@testable import WelfareModels
+@testable import WelfareReports
+
+/// Runs on the real default model with a real SQLite file.
+@Suite(.serialized) struct LocalRunTests {
+    func checkComplete(_ store: RunStore, runID: String, suite: SuiteSpec) throws {
+        let samples = try store.samples(runId: runID)
+        let specs = Dictionary(uniqueKeysWithValues: suite.samples.map { ($0.id, $0) })
+        #expect(samples.count == suite.samples.count * suite.epochs)
+        for sample in samples {
+            #expect(sample.status == "done", "\(sample.sampleId) \(sample.status) \(sample.error ?? "")")
+            let spec = try #require(specs[sample.sampleId])
+            let messages = try store.messages(sampleRowId: sample.id!)
+            #expect(messages.map(\.position) == Array(0..<messages.count), "positions must be contiguous, no gaps or duplicates")
+            let assistant = messages.filter { $0.role == "assistant" }
+            #expect(assistant.map(\.turn) == Array(1...spec.assistantTurnCount))
+            #expect(messages.filter { $0.role == "user" }.count == spec.assistantTurnCount)
+            #expect(messages.filter { $0.role == "system" }.count == (spec.system == nil ? 0 : 1))
+        }
+    }
+
+    @Test func runStoresEveryTurnAndScore() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let store = try RunStore(path: folder.appendingPathComponent("w.sqlite").path)
+        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
+        let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
+        #expect(outcome.done == 4 && outcome.failed == 0)
+        try checkComplete(store, runID: outcome.runID, suite: suite)
+        let scores = try store.scores(runId: outcome.runID)
+        // Two scorers on every assistant turn: (3 + 2 turns) x 2 epochs x 2 scorers.
+        #expect(scores.count == 20)
+        #expect(try store.run(outcome.runID).status == "done")
+        let facts = try store.modelFacts(runId: outcome.runID)
+        #expect(facts["local:default"]?["architecture"] == "gemma3")
+        // Pool draws depend on seed, sample, epoch and turn: the two epochs of "sky" are
+        // told the same follow-ups only by chance, but the same run replays them exactly.
+        let first = try store.samples(runId: outcome.runID)[0]
+        let again = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
+        let replay = try store.samples(runId: again.runID)[0]
+        let a = try store.messages(sampleRowId: first.id!), b = try store.messages(sampleRowId: replay.id!)
+        #expect(a.map(\.content) == b.map(\.content))
+        let allCached = b.filter { $0.role == "assistant" }.allSatisfy(\.cached)
+        #expect(allCached, "the second run is served from the response cache")
+    }
+
+    @Test func killedRunResumesWithNothingLostOrDuplicated() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let yaml = TestSupport.tinySuite.replacingOccurrences(of: "epochs: 2", with: "epochs: 4")
+        let suiteURL = try TestSupport.writeSuite(yaml)
+        let database = folder.appendingPathComponent("killed.sqlite").path
+        let process = Process()
+        process.executableURL = TestSupport.welfareBinary
+        process.arguments = ["run", suiteURL.path, "-m", "local:default", "--db", database]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill -9 once a few turns are committed but before the run can finish.
+        var killedAt = 0
+        for _ in 0..<600 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database),
+                  let run = try? store.runs().first else { continue }
+            let committed = (try? store.messages(runId: run.id).values.map(\.count).reduce(0, +)) ?? 0
+            if committed >= 5 {
+                kill(process.processIdentifier, SIGKILL)
+                killedAt = committed
+                break
+            }
+        }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
+        #expect(killedAt >= 5)
+
+        let store = try RunStore(path: database)
+        let runID = try #require(try store.runs().first?.id)
+        #expect(try store.unfinishedSamples(runId: runID).count > 0)
+        let resumed = try await EvalRunner(store: store).resume(runID: runID)
+        #expect(resumed.failed == 0)
+        let suite = try store.suite(of: try store.run(runID))
+        try checkComplete(store, runID: runID, suite: suite)
+
+        // An uninterrupted run of the same suite gives the same transcripts.
+        let clean = try RunStore(path: folder.appendingPathComponent("clean.sqlite").path)
+        let reference = try await EvalRunner(store: clean).start(suite: suite, settings: try store.settings(of: try store.run(runID)))
+        let resumedMessages = try store.messages(runId: runID).values.map { $0.map(\.content) }.sorted { $0.joined() < $1.joined() }
+        let cleanMessages = try clean.messages(runId: reference.runID).values.map { $0.map(\.content) }.sorted { $0.joined() < $1.joined() }
+        #expect(resumedMessages == cleanMessages)
+    }
+
+    @Test func reportEscapesModelTextAndCarriesIntervals() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let store = try RunStore(path: folder.appendingPathComponent("w.sqlite").path)
+        let url = try TestSupport.writeSuite("""
+            name: hostile <b>markup</b>
+            sampling: {max_tokens: 8, temperature: 0}
+            samples:
+              - id: inject
+                user: "Repeat exactly: <script>alert('x')</script> <img src=x onerror=alert(1)>"
+            scorers: [{type: repetition}]
+            """)
+        let suite = try SuiteLoader.load(url: url)
+        let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"]))
+        let files = try RunReport.write(try RunData(store: store, runID: outcome.runID), to: folder.appendingPathComponent("report"))
+        let html = try String(contentsOf: files[0], encoding: .utf8)
+        #expect(!html.contains("<script"))
+        #expect(!html.contains("<img"))
+        #expect(!html.contains("<b>markup"))
+        #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"))
+        #expect(html.contains("(n = 1)"))
+        let csv = try String(contentsOf: files[3], encoding: .utf8)
+        #expect(csv.hasPrefix("run,model,sample,epoch,scorer,turn,value"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: files[1])) as? [String: Any]
+        #expect((json?["samples"] as? [Any])?.count == 1)
+    }
+
+    @Test func unknownModelStringFailsBeforeAnythingIsStored() async throws {
+        let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
+        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
+        await #expect(throws: ModelAccessError.self) {
+            try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["gpt-5"]))
+        }
+        await #expect(throws: ModelAccessError.self) {
+            try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["anthropic:claude"]),
+                                                     runID: "x")
+        }
+        #expect(try store.runs().isEmpty)
+    }
+}
