@@ -3,6 +3,7 @@ import Testing
 import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
+@testable import WelfareReports
 
 /// The OpenAI-compatible client against llama-cpp-python's real server on loopback.
 @Suite(.serialized) struct RemoteRunTests {
@@ -70,5 +71,41 @@ import WelfareEngine
         await proxy.schedule.setRepeating(nil)
         let resumed = try await runner.resume(runID: failed.runID)
         #expect(resumed.done == 4 && resumed.failed == 0)
+    }
+}
+
+@Suite(.serialized) struct AnthropicAndSecretsTests {
+    @Test func anthropicClientSpeaksTheMessagesAPI() async throws {
+        let base = try await LlamaServer.shared.baseURL()
+        let adapter = try await MessagesAPIAdapter.start(upstream: String(base.dropLast(3)), expectedKey: "test-key-123")
+        defer { Task { await adapter.stop() } }
+        let model = AnthropicChatModel(model: "claude-test", baseURL: adapter.baseURL, apiKey: "test-key-123", options: AccessOptions())
+        let reply = try await model.complete([.system("Answer in one word."), .user("Name a fruit.")],
+                                             settings: SamplingSettings(temperature: 0, maxTokens: 8))
+        #expect(!reply.text.isEmpty)
+        #expect(reply.finishReason == "end_turn")
+        #expect(adapter.seen.withLock { $0 } == ["Answer in one word."], "system text goes to the top-level field")
+        let wrongKey = AnthropicChatModel(model: "claude-test", baseURL: adapter.baseURL, apiKey: "wrong", options: AccessOptions())
+        await #expect(throws: ModelAccessError.self) {
+            try await wrongKey.complete([.user("hi")], settings: SamplingSettings(maxTokens: 4))
+        }
+    }
+
+    @Test func apiKeysNeverReachTheDatabaseOrReport() async throws {
+        let base = try await LlamaServer.shared.baseURL()
+        let secret = "sk-welfare-test-\(UUID().uuidString)"
+        setenv("OPENAI_API_KEY", secret, 1)
+        defer { unsetenv("OPENAI_API_KEY") }
+        let folder = try TestSupport.temporaryDirectory()
+        let path = folder.appendingPathComponent("w.sqlite").path
+        let store = try RunStore(path: path)
+        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
+        let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["openai:gemma@\(base)"]))
+        #expect(outcome.done == 4)
+        let files = try RunReport.write(try RunData(store: store, runID: outcome.runID), to: folder.appendingPathComponent("r"))
+        for file in [path, path + "-wal"] + files.map(\.path) {
+            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            #expect(data.range(of: Data(secret.utf8)) == nil, "\(file) contains the API key")
+        }
     }
 }
