@@ -73,6 +73,8 @@ let package = Package(
             name: "WelfareBench",
             dependencies: [
                 "WelfareEngine",
+                "WelfareModels",
+                "WelfareHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]

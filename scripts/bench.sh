@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Engine benchmarks against llama-cpp-python on the same GGUF and threads (see BENCHMARKS.md).
+# Benchmarks (see BENCHMARKS.md): `scripts/bench.sh` for the engine against llama-cpp-python,
+# `scripts/bench.sh harness` for the harness against Inspect AI (installed here on first use).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
 printf '\033[1m==> building (release)\033[0m\n'
+if [ "${1:-}" = "harness" ]; then
+  .welfare/python/bin/python -c 'import inspect_ai' 2>/dev/null ||
+    .welfare/python/bin/python -m pip install -q "inspect-ai==0.3.285"
+  swift build -c release --product welfare
+fi
 swift build -c release --product welfare-bench
 .build/release/welfare-bench "$@"

@@ -4,7 +4,7 @@ import NIOCore
 import WelfareEngine
 
 /// llama-cpp-python's OpenAI-compatible server serving the default model on loopback,
-/// started once for the whole test process (Tests/Support/serve_llama_cpp.py).
+/// started once for the whole test process (scripts/serve_llama_cpp.py).
 actor LlamaServer {
     static let shared = LlamaServer()
 
@@ -22,7 +22,7 @@ actor LlamaServer {
         let port = Int.random(in: 20_000...45_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [root.appendingPathComponent("Tests/Support/serve_llama_cpp.py").path,
+        process.arguments = [root.appendingPathComponent("scripts/serve_llama_cpp.py").path,
                              try DefaultModel.path(), String(port), "2"]
         let stdin = Pipe()
         process.standardInput = stdin

@@ -1,5 +1,5 @@
-"""Starts llama-cpp-python's own OpenAI-compatible server for the tests and stops it when
-the test process goes away (its stdin closes), so no server outlives a test run.
+"""Starts llama-cpp-python's own OpenAI-compatible server (for tests and benchmarks) and stops it when
+the process that started it goes away (its stdin closes), so no server outlives a test run.
 Usage: serve_llama_cpp.py MODEL PORT THREADS"""
 import subprocess
 import sys

@@ -2,12 +2,17 @@ import ArgumentParser
 import Foundation
 import WelfareEngine
 
-/// Benchmarks the engine against a peer measured in the same run and prints ratios:
-/// decode and prompt speed vs llama-cpp-python, capture overhead, batched speed-up.
 @main
 struct WelfareBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "welfare-bench",
-                                                    abstract: "Engine benchmarks, each a ratio against a peer measured in the same run.")
+    static let configuration = CommandConfiguration(
+        commandName: "welfare-bench", abstract: "Benchmarks, each a ratio against a peer measured in the same run.",
+        subcommands: [EngineBenchmark.self, HarnessBenchmark.self], defaultSubcommand: EngineBenchmark.self)
+}
+
+/// Decode and prompt speed vs llama-cpp-python, capture overhead, batched speed-up.
+struct EngineBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "engine",
+                                                    abstract: "Engine benchmarks against llama-cpp-python.")
 
     @Option(help: "GGUF model (default: the embedded Gemma 3 270M).")
     var model: String = "local:default"
@@ -129,8 +134,7 @@ struct WelfareBench: AsyncParsableCommand {
     }
 
     private func runPeer(modelPath: String, prompt: String) throws -> Timing {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("bench/peer_llama_cpp_python.py").path
+        let script = packageRoot.appendingPathComponent("bench/peer_llama_cpp_python.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [script, modelPath, String(threads), String(tokens), String(repeats), prompt]
@@ -152,6 +156,8 @@ struct WelfareBench: AsyncParsableCommand {
         })
     }
 }
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Records when the first streamed token arrived.
 final class FirstTokenClock: @unchecked Sendable {
