@@ -117,6 +117,67 @@ import WelfareEngine
         #expect((json?["samples"] as? [Any])?.count == 1)
     }
 
+    @Test func judgeOutputIsParsedOrMarkedUnscoredNeverGuessed() async throws {
+        let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
+        let url = try TestSupport.writeSuite("""
+            name: judged
+            sampling: {max_tokens: 10, temperature: 0}
+            samples: [{id: a, user: "Say something kind."}, {id: b, user: "Describe rain."}]
+            scorers: [{id: j, type: judge, rubric: r.md, threshold: 5}]
+            """, extraFiles: ["r.md": "Rate warmth from 0 (cold) to 10 (very warm)."])
+        let suite = try SuiteLoader.load(url: url)
+        // The 270M base model is a poor judge: whatever it writes must end as a rating in
+        // range or as an unscored "unparseable" after a second request.
+        let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], judge: "local:default"))
+        #expect(outcome.done == 2)
+        let scores = try store.scores(runId: outcome.runID)
+        #expect(scores.count == 2)
+        for score in scores {
+            if let value = score.value {
+                #expect((0...10).contains(value))
+                #expect(score.label == (value >= 5 ? "high" : "low"))
+            } else {
+                #expect(score.label == "unparseable")
+                #expect(score.detailJSON?.contains("\"attempts\":2") == true)
+            }
+        }
+    }
+
+    @Test func commandLineRunListShowAndReport() throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let database = folder.appendingPathComponent("cli.sqlite").path
+        let suite = try TestSupport.writeSuite(TestSupport.tinySuite)
+        func welfare(_ arguments: [String]) throws -> (Int32, String, String) {
+            let process = Process()
+            process.executableURL = TestSupport.welfareBinary
+            process.arguments = arguments
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, stdout, stderr)
+        }
+        let (status, stdout, stderr) = try welfare(["run", suite.path, "-m", "local:default", "--db", database,
+                                                    "--report", folder.appendingPathComponent("r").path])
+        #expect(status == 0, "\(stderr)")
+        #expect(stdout.contains("4 samples done, 0 not done"))
+        #expect(stderr.contains("4/4 samples"), "progress reaches the end")
+        let runID = try #require(stdout.split(separator: " ").dropFirst().first.map { $0.replacingOccurrences(of: ":", with: "") })
+        let (_, list, _) = try welfare(["runs", "--db", database])
+        #expect(list.contains(runID) && list.contains("tiny"))
+        let (_, summary, _) = try welfare(["show", runID, "--db", database])
+        #expect(summary.contains("repetition:") && summary.contains("(n = 10)"))
+        let (reportStatus, files, _) = try welfare(["report", runID, "--db", database, "--output", folder.appendingPathComponent("again").path])
+        #expect(reportStatus == 0 && files.split(separator: "\n").count == 4)
+        let (badStatus, _, badError) = try welfare(["show", "nope", "--db", database])
+        #expect(badStatus != 0 && badError.contains("no run 'nope'"))
+        let (suiteStatus, _, suiteError) = try welfare(["run", "/no/suite.yaml", "-m", "local:default", "--db", database])
+        #expect(suiteStatus != 0 && suiteError.split(separator: "\n").count == 1)
+    }
+
     @Test func unknownModelStringFailsBeforeAnythingIsStored() async throws {
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
