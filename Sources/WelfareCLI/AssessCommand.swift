@@ -5,8 +5,9 @@ import WelfareHarness
 import WelfareModels
 import WelfareReports
 
-/// The main job: the built-in suites on one model, then one report. For a local model the
-/// report also reads the residual stream at the token where each reply begins.
+/// The main job: the built-in suites on one model, a report per suite, and a front page
+/// with the headline numbers. For a local model the front page also reads the residual
+/// stream at the token where replies begin.
 struct AssessCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assess", abstract: "Run the assessment on a model and write an HTML report.")
@@ -15,42 +16,50 @@ struct AssessCommand: AsyncParsableCommand {
     var model: String = "local:default"
     @Option(help: "Judge model for judge scorers (none: judge scorers are left out).")
     var judge: String?
-    @Option(help: "Samples per prompt (default: the suite's).")
-    var epochs: Int?
+    @Option(help: "Samples per prompt for every suite.")
+    var epochs: Int = 1
+    @Option(name: .customLong("max-tokens"), help: "Most tokens per reply (keeps the default run to a few minutes).")
+    var maxTokens: Int = 64
     @Option(help: "Folder for the report.")
     var output: String = "reports"
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
-    static let suites = ["smoke"]
-
     func validate() throws {
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    }
+
+    func suites() throws -> [SuiteSpec] {
+        var smoke = try SuiteLoader.load("smoke")
+        smoke.sampling.maxTokens = min(smoke.sampling.maxTokens, maxTokens)
+        return [smoke, try DistressSuite.make(maxTokens: maxTokens)]
     }
 
     func run() async throws {
         let database = try store.open()
-        var runIDs: [String] = []
-        for name in Self.suites {
-            let suite = try SuiteLoader.load(name)
-            printError("suite \(name): \(suite.samples.count) prompts x \(epochs ?? suite.epochs) epochs on \(model)")
-            let bar = ProgressBar(label: name)
+        let folder = URL(fileURLWithPath: output)
+        var runs: [(data: RunData, reportFile: String)] = []
+        for suite in try suites() {
+            printError("suite \(suite.name): \(suite.samples.count) prompts x \(epochs) epochs on \(model)")
+            let bar = ProgressBar(label: suite.name)
             let outcome = try await EvalRunner(store: database, access: access.options) { bar.update($0) }
                 .start(suite: suite, settings: RunSettings(models: [model], judge: judge, seed: suite.seed, epochsOverride: epochs))
             for error in outcome.errors.prefix(3) { printError("failed: \(error)") }
-            runIDs.append(outcome.runID)
+            let data = try RunData(store: database, runID: outcome.runID)
+            let files = try RunReport.write(data, to: folder)
+            runs.append((data, files[0].lastPathComponent))
         }
         var extra: [String] = []
         if let local = try await ModelFactory.make(model, options: access.options) as? LocalChatModel {
             printError("reading the residual stream")
             extra.append(try await ResidualSection.render(session: local.session))
         }
-        let folder = URL(fileURLWithPath: output)
-        for runID in runIDs {
-            let files = try RunReport.write(try RunData(store: database, runID: runID), to: folder, extraSections: extra)
-            print("report: \(files[0].path)")
-            print("exports: \(files.dropFirst().map(\.path).joined(separator: ", "))")
-        }
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
+        let index = folder.appendingPathComponent("assessment-\(stamp).html")
+        try Data(AssessmentIndex.render(model: model, runs: runs, extraSections: extra).utf8).write(to: index, options: .atomic)
+        for run in runs { print("\(run.data.run.suiteName) report: \(folder.appendingPathComponent(run.reportFile).path)") }
+        print("report: \(index.path)")
     }
 }
 

@@ -53,6 +53,7 @@ public enum ScorerFactory {
             case "repetition": scorers.append(RepetitionScorer(spec: spec))
             case "pattern": scorers.append(try PatternScorer(spec: spec))
             case "lexicon": scorers.append(try LexiconScorer(spec: spec))
+            case "distress": scorers.append(try DistressScorer(spec: spec))
             case "judge":
                 guard let modelString = spec.options["model"] ?? judge else {
                     skipped.append(spec.id)

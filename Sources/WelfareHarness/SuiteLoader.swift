@@ -17,7 +17,7 @@ public struct SuiteError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Reads suite YAML into a `SuiteSpec`, checking every field and reporting the file, line
 /// and field of the first problem.
 public enum SuiteLoader {
-    public static let scorerTypes: Set<String> = ["judge", "lexicon", "pattern", "repetition"]
+    public static let scorerTypes: Set<String> = ["judge", "lexicon", "pattern", "repetition", "distress"]
 
     /// Loads a suite by path, or by the name of a built-in suite.
     public static func load(_ nameOrPath: String) throws -> SuiteSpec {
@@ -245,7 +245,7 @@ struct NodeReader {
 
     func scorer(_ node: Node, _ field: String) throws -> ScorerSpec {
         let map = try mapping(node, field)
-        try checkKeys(map, allowed: ["id", "type", "turns", "rubric", "model", "threshold", "lexicon", "patterns"], field)
+        try checkKeys(map, allowed: ["id", "type", "turns", "rubric", "model", "threshold", "lexicon", "markers", "patterns"], field)
         guard let typeNode = map["type"] else { throw fail(node, "\(field).type", "required") }
         let type = try nonEmptyString(typeNode, "\(field).type")
         guard SuiteLoader.scorerTypes.contains(type) else {
@@ -266,6 +266,9 @@ struct NodeReader {
         }
         if let lexicon = map["lexicon"] {
             spec.options["lexicon"] = try readFile(try nonEmptyString(lexicon, "\(field).lexicon"), node: lexicon, field: "\(field).lexicon")
+        }
+        if let markers = map["markers"] {
+            spec.options["markers"] = try readFile(try nonEmptyString(markers, "\(field).markers"), node: markers, field: "\(field).markers")
         }
         if let model = map["model"] { spec.options["model"] = try nonEmptyString(model, "\(field).model") }
         if let threshold = map["threshold"] {
@@ -298,6 +301,11 @@ public enum BuiltInSuites {
 
     static var folder: URL {
         Bundle.module.url(forResource: "Suites", withExtension: nil) ?? URL(fileURLWithPath: "/nonexistent")
+    }
+
+    /// The text of a data file shipped beside the built-in suites.
+    public static func text(of file: String) -> String? {
+        try? String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
     }
 
     public static func url(named name: String) -> URL? {

@@ -23,12 +23,20 @@ public enum RunReport {
 
     public static func render(_ data: RunData, extraSections: [String] = []) -> String {
         var body = header(data)
+        body += suiteSections.compactMap { $0(data) }.joined()
         body += scorerSections(data)
         body += formulaicSection(data)
         body += extraSections.joined()
         body += failuresSection(data)
         body += transcriptsSection(data)
         return HTML.page(title: "ModelWelfare run \(data.run.id): \(data.run.suiteName)", body: body)
+    }
+
+    /// Sections that suites with their own analyses add ahead of the per-scorer tables.
+    static let suiteSections: [@Sendable (RunData) -> String?] = [DistressSection.render]
+
+    static func detail(_ score: ScoreRecord) -> [String: Double] {
+        score.detailJSON.flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]
     }
 
     static func header(_ data: RunData) -> String {

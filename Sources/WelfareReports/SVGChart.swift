@@ -55,3 +55,72 @@ public enum SVGChart {
         return String(format: "%.2f", value)
     }
 }
+
+extension SVGChart {
+    public struct Point: Sendable {
+        public var x: Double
+        public var y: Double
+        public var interval: ClosedRange<Double>?
+
+        public init(x: Double, y: Double, interval: ClosedRange<Double>? = nil) {
+            self.x = x
+            self.y = y
+            self.interval = interval
+        }
+    }
+
+    public struct Series: Sendable {
+        public var name: String
+        public var points: [Point]
+
+        public init(name: String, points: [Point]) {
+            self.name = name
+            self.points = points
+        }
+    }
+
+    static let palette = ["#4a7bb7", "#d9822b", "#3a9a5b", "#b03a48", "#7a5cb0", "#8c6d31"]
+
+    /// Lines with interval whiskers on a fixed y range (e.g. a 0-10 rating), one per series.
+    public static func lines(_ series: [Series], title: String, xLabel: String, yLabel: String,
+                             yRange: ClosedRange<Double>, width: Int = 720, height: Int = 280) -> String {
+        let xs = series.flatMap { $0.points.map(\.x) }
+        guard let minX = xs.min(), let maxX = xs.max() else { return "<p>(no data for \(HTML.escape(title)))</p>" }
+        let left = 60.0, bottom = 44.0, top = 24.0, right = 150.0
+        let plotWidth = Double(width) - left - right, plotHeight = Double(height) - bottom - top
+        func x(_ value: Double) -> Double { left + (maxX == minX ? plotWidth / 2 : plotWidth * (value - minX) / (maxX - minX)) }
+        func y(_ value: Double) -> Double {
+            let clamped = min(max(value, yRange.lowerBound), yRange.upperBound)
+            return top + plotHeight * (1 - (clamped - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound))
+        }
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\"><title>\(HTML.escape(title))</title>"
+        svg += "<text x=\"\(left)\" y=\"14\" font-weight=\"bold\">\(HTML.escape(title))</text>"
+        svg += "<text x=\"12\" y=\"\(top + plotHeight / 2)\" transform=\"rotate(-90 12 \(top + plotHeight / 2))\">\(HTML.escape(yLabel))</text>"
+        svg += "<text x=\"\(left + plotWidth / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(HTML.escape(xLabel))</text>"
+        svg += line(x1: left, y1: top, x2: left, y2: top + plotHeight)
+        svg += line(x1: left, y1: top + plotHeight, x2: left + plotWidth, y2: top + plotHeight)
+        for tick in 0...4 {
+            let value = yRange.lowerBound + (yRange.upperBound - yRange.lowerBound) * Double(tick) / 4
+            svg += "<text x=\"\(left - 6)\" y=\"\(format(y(value) + 4))\" text-anchor=\"end\">\(format(value))</text>"
+        }
+        for value in Set(xs).sorted() {
+            svg += "<text x=\"\(format(x(value)))\" y=\"\(format(top + plotHeight + 14))\" text-anchor=\"middle\">\(format(value))</text>"
+        }
+        for (index, serie) in series.enumerated() {
+            let color = palette[index % palette.count]
+            let points = serie.points.sorted { $0.x < $1.x }
+            let path = points.map { "\(format(x($0.x))),\(format(y($0.y)))" }.joined(separator: " ")
+            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>"
+            for point in points {
+                svg += "<circle cx=\"\(format(x(point.x)))\" cy=\"\(format(y(point.y)))\" r=\"3\" fill=\"\(color)\"/>"
+                if let interval = point.interval {
+                    svg += line(x1: x(point.x), y1: y(interval.lowerBound), x2: x(point.x), y2: y(interval.upperBound), color: color)
+                }
+            }
+            let legendY = top + 14 * Double(index)
+            svg += "<rect x=\"\(format(left + plotWidth + 12))\" y=\"\(format(legendY))\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+            svg += "<text x=\"\(format(left + plotWidth + 26))\" y=\"\(format(legendY + 9))\">\(HTML.escape(String(serie.name.prefix(20))))</text>"
+        }
+        return svg + "</svg>"
+    }
+}

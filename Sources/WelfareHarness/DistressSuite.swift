@@ -1,0 +1,31 @@
+import Foundation
+
+/// The built-in distress suite with the user's swaps applied: a rubric of their own, and
+/// first messages of their own rejected the same way as the built-in ones.
+public enum DistressSuite {
+    public static func make(rubricPath: String? = nil, promptsPath: String? = nil, maxTokens: Int? = nil) throws -> SuiteSpec {
+        var suite = try SuiteLoader.load("distress")
+        if let rubricPath {
+            guard let rubric = try? String(contentsOfFile: rubricPath, encoding: .utf8), !rubric.isEmpty else {
+                throw SuiteError(file: rubricPath, line: nil, field: "rubric", message: "cannot read the rubric file")
+            }
+            for index in suite.scorers.indices where suite.scorers[index].type == "judge" {
+                suite.scorers[index].options["rubric"] = rubric
+            }
+        }
+        if let promptsPath {
+            let url = URL(fileURLWithPath: promptsPath)
+            let yaml = "name: own\ndefault_turns: [{pool: mild}, {pool: harsh}]\npools: {mild: [x], harsh: [x]}\nsamples_file: \(url.lastPathComponent)\n"
+            let own = try SuiteLoader.parse(yaml, file: promptsPath, directory: url.deletingLastPathComponent())
+            let existing = Set(suite.samples.map(\.id))
+            suite.samples += own.samples.map { sample in
+                var sample = sample
+                sample.id = existing.contains(sample.id) ? "own-\(sample.id)" : sample.id
+                sample.metadata["category"] = sample.metadata["category"] ?? "own"
+                return sample
+            }
+        }
+        if let maxTokens { suite.sampling.maxTokens = maxTokens }
+        return suite
+    }
+}
