@@ -33,7 +33,10 @@ struct AssessCommand: AsyncParsableCommand {
     func suites() throws -> [SuiteSpec] {
         var smoke = try SuiteLoader.load("smoke")
         smoke.sampling.maxTokens = min(smoke.sampling.maxTokens, maxTokens)
-        return [smoke, try DistressSuite.make(maxTokens: maxTokens)]
+        // A short offline interview: one aspect from each group, the scripted interviewer.
+        let interview = try InterviewSuite.make(aspects: ["servile-role", "no-memory", "costly-mistakes", "abusive-users", "self-knowledge"],
+                                                interviewsPerAspect: 1, followUps: 1, maxTokens: maxTokens)
+        return [smoke, try DistressSuite.make(maxTokens: maxTokens), interview]
     }
 
     func run() async throws {

@@ -38,7 +38,7 @@ public struct EvalRunner: Sendable {
     @discardableResult
     public func start(suite: SuiteSpec, settings: RunSettings, runID: String = EvalRunner.newRunID()) async throws -> RunOutcome {
         // Resolve every model before anything is stored, so a bad model string fails fast.
-        let models = try await resolveModels(settings.models)
+        let models = try await resolveModels(settings.models + (settings.interviewer.map { [$0] } ?? []))
         _ = try store.createRun(id: runID, suite: suite, settings: settings, toolVersion: Self.toolVersion)
         return try await execute(runID: runID, models: models)
     }
@@ -79,7 +79,9 @@ public struct EvalRunner: Sendable {
         let tracker = ProgressTracker(total: all.count, alreadyDone: all.count - pending.count, report: onProgress)
         await tracker.publish()
 
-        let work = SampleWork(store: store, suite: suite, seed: settings.seed, scorers: scorers)
+        var interviewer: (any ChatModel)?
+        if let name = settings.interviewer { interviewer = try await ModelFactory.make(name, options: access) }
+        let work = SampleWork(store: store, suite: suite, seed: settings.seed, scorers: scorers, interviewer: interviewer)
         let byModel = Dictionary(grouping: pending, by: \.model)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (modelString, rows) in byModel {

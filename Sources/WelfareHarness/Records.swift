@@ -75,3 +75,16 @@ struct ResponseCacheRecord: Codable, FetchableRecord, PersistableRecord {
     var responseJSON: String
     var createdAt: Date
 }
+
+/// A result computed over many samples of a run (e.g. the consistency of one aspect's
+/// interviews), stored beside the run.
+public struct AnalysisRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runAnalysis"
+    public var runId: String
+    public var model: String
+    public var name: String
+    public var key: String
+    public var value: Double?
+    public var evidence: String?
+    public var reasoning: String?
+}

@@ -9,12 +9,15 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var judge: String?
     public var seed: UInt32
     public var epochsOverride: Int?
+    /// Writes `.interviewer` turns; without one their fallback text is used.
+    public var interviewer: String?
 
-    public init(models: [String], judge: String? = nil, seed: UInt32 = 0, epochsOverride: Int? = nil) {
+    public init(models: [String], judge: String? = nil, seed: UInt32 = 0, epochsOverride: Int? = nil, interviewer: String? = nil) {
         self.models = models
         self.judge = judge
         self.seed = seed
         self.epochsOverride = epochsOverride
+        self.interviewer = interviewer
     }
 }
 
@@ -149,6 +152,14 @@ extension RunStore {
             try db.execute(sql: "UPDATE run SET status = ?, finishedAt = ? WHERE id = ?",
                            arguments: [status, status == "running" ? nil : Date(), id])
         }
+    }
+
+    public func saveAnalysis(_ record: AnalysisRecord) throws {
+        try database.write { db in try record.save(db) }
+    }
+
+    public func analyses(runId: String) throws -> [AnalysisRecord] {
+        try database.read { try AnalysisRecord.filter(Column("runId") == runId).fetchAll($0) }
     }
 
     // MARK: - Response cache

@@ -87,6 +87,18 @@ public final class RunStore: Sendable {
                 t.column("createdAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v2-analysis") { db in
+            try db.create(table: "runAnalysis") { t in
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("model", .text).notNull()
+                t.column("name", .text).notNull()
+                t.column("key", .text).notNull()
+                t.column("value", .double)
+                t.column("evidence", .text)
+                t.column("reasoning", .text)
+                t.primaryKey(["runId", "model", "name", "key"])
+            }
+        }
         return migrator
     }
 }

@@ -8,6 +8,7 @@ struct SampleWork: Sendable {
     let suite: SuiteSpec
     let seed: UInt32
     let scorers: [any Scorer]
+    let interviewer: (any ChatModel)?
 
     func execute(row: SampleRecord, rowID: Int64, spec: SampleSpec, model: any ChatModel) async throws {
         let stored = try store.messages(sampleRowId: rowID)
@@ -24,7 +25,7 @@ struct SampleWork: Sendable {
                     conversation.append(message)
                 }
                 if turn == 1, conversation.isEmpty, let system = spec.system, !system.isEmpty { record(.system(system)) }
-                record(.user(userText(spec: spec, epoch: row.epoch, turn: turn)))
+                record(.user(try await userText(spec: spec, epoch: row.epoch, turn: turn, conversation: conversation)))
                 var settings = suite.sampling
                 settings.seed = Self.derivedSeed(seed, spec.id, row.epoch, turn)
                 let key = Self.cacheKey(model: model.id, messages: conversation, settings: settings, epoch: row.epoch)
@@ -45,7 +46,7 @@ struct SampleWork: Sendable {
     func score(rowID: Int64, spec: SampleSpec, conversation: [ChatMessage]) async throws -> [ScoreRecord] {
         var results: [ScoreRecord] = []
         let replies = conversation.indices.filter { conversation[$0].role == .assistant }
-        for scorer in scorers {
+        for scorer in scorers where scorer.spec.applies(to: spec) {
             for (offset, index) in replies.enumerated() {
                 let turn = offset + 1
                 guard scorer.spec.turns.selects(turn, of: replies.count) else { continue }
@@ -62,7 +63,7 @@ struct SampleWork: Sendable {
 
     /// The user's text for a turn; pool draws depend only on the run seed, sample, epoch and
     /// turn, so every model hears the same words and a resumed run draws the same again.
-    func userText(spec: SampleSpec, epoch: Int, turn: Int) -> String {
+    func userText(spec: SampleSpec, epoch: Int, turn: Int, conversation: [ChatMessage]) async throws -> String {
         if turn == 1 { return spec.user }
         switch spec.turns[turn - 2] {
         case .text(let text): return text
@@ -70,7 +71,29 @@ struct SampleWork: Sendable {
             let pool = suite.pools[name] ?? [""]
             var generator = SeededGenerator(seed: UInt64(Self.derivedSeed(seed, spec.id, epoch, turn)))
             return pool[Int.random(in: 0..<pool.count, using: &generator)]
+        case .interviewer(let fallback):
+            guard let interviewer else { return fallback }
+            return try await interview(interviewer, spec: spec, epoch: epoch, turn: turn, conversation: conversation, fallback: fallback)
         }
+    }
+
+    /// Asks the interviewer model for the next question. It sees the conversation from its
+    /// side (its questions as its own turns) and the sample's brief; its reply is cached
+    /// like any other, so a resumed run asks the same question again.
+    func interview(_ interviewer: any ChatModel, spec: SampleSpec, epoch: Int, turn: Int, conversation: [ChatMessage],
+                   fallback: String) async throws -> String {
+        var messages: [ChatMessage] = [.system(InterviewerPrompt.system(brief: spec.interviewerBrief, suggestion: fallback))]
+        for message in conversation where message.role != .system {
+            messages.append(message.role == .user ? .assistant(message.content) : .user(message.content))
+        }
+        messages.append(.user(InterviewerPrompt.nextQuestionRequest))
+        let settings = SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: 120, seed: Self.derivedSeed(seed, spec.id + "#interviewer", epoch, turn))
+        let key = Self.cacheKey(model: interviewer.id, messages: messages, settings: settings, epoch: epoch)
+        if let cached = try store.cachedResponse(key: key) { return cached.text }
+        let completion = try await interviewer.complete(messages, settings: settings)
+        try store.cacheResponse(key: key, completion: completion)
+        let question = completion.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return question.isEmpty ? fallback : question
     }
 
     static func derivedSeed(_ seed: UInt32, _ sampleID: String, _ epoch: Int, _ turn: Int) -> UInt32 {

@@ -54,6 +54,8 @@ public enum ScorerFactory {
             case "pattern": scorers.append(try PatternScorer(spec: spec))
             case "lexicon": scorers.append(try LexiconScorer(spec: spec))
             case "distress": scorers.append(try DistressScorer(spec: spec))
+            case "closing-ratings": scorers.append(ClosingRatingsScorer(spec: spec))
+            case "choice": scorers.append(ChoiceScorer(spec: spec))
             case "judge":
                 guard let modelString = spec.options["model"] ?? judge else {
                     skipped.append(spec.id)

@@ -17,7 +17,7 @@ public struct SuiteError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Reads suite YAML into a `SuiteSpec`, checking every field and reporting the file, line
 /// and field of the first problem.
 public enum SuiteLoader {
-    public static let scorerTypes: Set<String> = ["judge", "lexicon", "pattern", "repetition", "distress"]
+    public static let scorerTypes: Set<String> = ["judge", "lexicon", "pattern", "repetition", "distress", "closing-ratings", "choice"]
 
     /// Loads a suite by path, or by the name of a built-in suite.
     public static func load(_ nameOrPath: String) throws -> SuiteSpec {
@@ -190,7 +190,8 @@ struct NodeReader {
             let here = "\(field)[\(index)]"
             if let text = item.scalar { return .text(text.string) }
             let map = try mapping(item, here)
-            try checkKeys(map, allowed: ["text", "pool"], here)
+            try checkKeys(map, allowed: ["text", "pool", "interviewer"], here)
+            if let fallback = map["interviewer"] { return .interviewer(fallback: try nonEmptyString(fallback, "\(here).interviewer")) }
             if let text = map["text"] { return .text(try nonEmptyString(text, "\(here).text")) }
             if let pool = map["pool"] {
                 let name = try nonEmptyString(pool, "\(here).pool")
@@ -205,12 +206,13 @@ struct NodeReader {
 
     func sample(_ node: Node, _ field: String, pools: [String: [String]], defaultTurns: [TurnSpec]) throws -> SampleSpec {
         let map = try mapping(node, field)
-        try checkKeys(map, allowed: ["id", "system", "user", "turns", "metadata"], field)
+        try checkKeys(map, allowed: ["id", "system", "user", "turns", "metadata", "interviewer_brief"], field)
         guard let id = map["id"] else { throw fail(node, "\(field).id", "required") }
         guard let user = map["user"] else { throw fail(node, "\(field).user", "required") }
         var sample = SampleSpec(id: try nonEmptyString(id, "\(field).id"), user: try nonEmptyString(user, "\(field).user"),
                                 turns: defaultTurns)
         if let system = map["system"] { sample.system = try string(system, "\(field).system") }
+        if let brief = map["interviewer_brief"] { sample.interviewerBrief = try string(brief, "\(field).interviewer_brief") }
         if let turnsNode = map["turns"] { sample.turns = try turns(turnsNode, "\(field).turns", pools: pools) }
         if let metadata = map["metadata"] {
             for (key, value) in try mapping(metadata, "\(field).metadata") {
@@ -245,7 +247,7 @@ struct NodeReader {
 
     func scorer(_ node: Node, _ field: String) throws -> ScorerSpec {
         let map = try mapping(node, field)
-        try checkKeys(map, allowed: ["id", "type", "turns", "rubric", "model", "threshold", "lexicon", "markers", "patterns"], field)
+        try checkKeys(map, allowed: ["id", "type", "turns", "rubric", "model", "threshold", "lexicon", "markers", "patterns", "when"], field)
         guard let typeNode = map["type"] else { throw fail(node, "\(field).type", "required") }
         let type = try nonEmptyString(typeNode, "\(field).type")
         guard SuiteLoader.scorerTypes.contains(type) else {
@@ -266,6 +268,11 @@ struct NodeReader {
         }
         if let lexicon = map["lexicon"] {
             spec.options["lexicon"] = try readFile(try nonEmptyString(lexicon, "\(field).lexicon"), node: lexicon, field: "\(field).lexicon")
+        }
+        if let when = map["when"] {
+            for (key, value) in try mapping(when, "\(field).when") {
+                spec.options["when." + (try nonEmptyString(key, "\(field).when"))] = try string(value, "\(field).when")
+            }
         }
         if let markers = map["markers"] {
             spec.options["markers"] = try readFile(try nonEmptyString(markers, "\(field).markers"), node: markers, field: "\(field).markers")

@@ -43,23 +43,29 @@ public struct SampleSpec: Codable, Sendable, Equatable {
     public var user: String
     public var turns: [TurnSpec]
     public var metadata: [String: String]
+    /// Instructions for an interviewer model writing this sample's `.interviewer` turns.
+    public var interviewerBrief: String?
 
-    public init(id: String, system: String? = nil, user: String, turns: [TurnSpec] = [], metadata: [String: String] = [:]) {
+    public init(id: String, system: String? = nil, user: String, turns: [TurnSpec] = [], metadata: [String: String] = [:],
+                interviewerBrief: String? = nil) {
         self.id = id
         self.system = system
         self.user = user
         self.turns = turns
         self.metadata = metadata
+        self.interviewerBrief = interviewerBrief
     }
 
     /// Assistant turns in a sample: the reply to the first message plus one per later turn.
     public var assistantTurnCount: Int { 1 + turns.count }
 }
 
-/// A later user turn: fixed text, or drawn from a named pool.
+/// A later user turn: fixed text, drawn from a named pool, or written by the run's
+/// interviewer model (the fallback text when the run has none).
 public enum TurnSpec: Codable, Sendable, Equatable {
     case text(String)
     case pool(String)
+    case interviewer(fallback: String)
 }
 
 public struct ScorerSpec: Codable, Sendable, Equatable {
@@ -80,8 +86,16 @@ public struct ScorerSpec: Codable, Sendable, Equatable {
     public var id: String
     public var type: String
     public var turns: Turns
-    /// Type-specific settings: `rubric` (text), `model`, `threshold`, `lexicon` (YAML text)...
+    /// Type-specific settings: `rubric` (text), `model`, `threshold`, `lexicon` (YAML text),
+    /// and `when.KEY` = value to score only samples whose metadata matches.
     public var options: [String: String]
+
+    /// Whether this scorer applies to a sample, by its `when.` metadata filters.
+    public func applies(to sample: SampleSpec) -> Bool {
+        options.allSatisfy { key, value in
+            !key.hasPrefix("when.") || sample.metadata[String(key.dropFirst("when.".count))] == value
+        }
+    }
 
     public init(id: String, type: String, turns: Turns = .all, options: [String: String] = [:]) {
         self.id = id

@@ -16,12 +16,14 @@ public struct RunData: Sendable {
     public var settings: RunSettings
     public var modelFacts: [String: [String: String]]
     public var samples: [Sample]
+    public var analyses: [AnalysisRecord]
 
     public init(store: RunStore, runID: String) throws {
         run = try store.run(runID)
         suite = try store.suite(of: run)
         settings = try store.settings(of: run)
         modelFacts = try store.modelFacts(runId: runID)
+        analyses = try store.analyses(runId: runID)
         let messages = try store.messages(runId: runID)
         let scores = Dictionary(grouping: try store.scores(runId: runID), by: \.sampleRowId)
         samples = try store.samples(runId: runID).map { record in

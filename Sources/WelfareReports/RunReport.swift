@@ -33,7 +33,7 @@ public enum RunReport {
     }
 
     /// Sections that suites with their own analyses add ahead of the per-scorer tables.
-    static let suiteSections: [@Sendable (RunData) -> String?] = [DistressSection.render]
+    static let suiteSections: [@Sendable (RunData) -> String?] = [DistressSection.render, InterviewSection.render]
 
     static func detail(_ score: ScoreRecord) -> [String: Double] {
         score.detailJSON.flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]

@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import WelfareHarness
+import WelfareModels
+import WelfareReports
+
+struct InterviewCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interview",
+        abstract: "Welfare interviews about the model's circumstances, with closing ratings, nudging and flip-rate measures.")
+
+    @Option(name: .shortAndLong, help: "Model string (repeatable).")
+    var model: [String] = []
+    @Option(help: "Interviewer model (default: the scripted interviewer, offline).")
+    var interviewer: String?
+    @Option(help: "Judge model for the consistency ratings across interviews of one aspect.")
+    var judge: String?
+    @Option(help: "Comma-separated aspect ids (default: all 17).")
+    var aspects: String?
+    @Option(name: .customLong("per-aspect"), help: "Interviews per aspect; interviewer styles rotate through five.")
+    var perAspect: Int = 5
+    @Option(name: .customLong("follow-ups"), help: "Interviewer turns between the opening and the closing question.")
+    var followUps: Int = 2
+    @Flag(name: .customLong("no-flip"), help: "Leave out the flip-rate probes.")
+    var noFlip = false
+    @Option(name: .customLong("max-tokens"), help: "Most tokens per reply.")
+    var maxTokens: Int = 200
+    @Option(help: "Folder for the report.")
+    var output: String = "reports"
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var access: AccessFlags
+
+    func validate() throws {
+        guard !model.isEmpty else { throw ValidationError("give at least one --model") }
+        guard perAspect >= 1 else { throw ValidationError("--per-aspect must be at least 1") }
+        guard followUps >= 0 else { throw ValidationError("--follow-ups must be >= 0") }
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    }
+
+    func run() async throws {
+        let suite = try InterviewSuite.make(aspects: aspects?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+                                            interviewsPerAspect: perAspect, followUps: followUps, flipProbes: !noFlip, maxTokens: maxTokens)
+        let database = try store.open()
+        let bar = ProgressBar(label: "interview")
+        let outcome = try await EvalRunner(store: database, access: access.options) { bar.update($0) }
+            .start(suite: suite, settings: RunSettings(models: model, judge: judge, seed: suite.seed, interviewer: interviewer))
+        for error in outcome.errors.prefix(5) { printError("failed: \(error)") }
+        if let judge {
+            printError("rating consistency across interviews with \(judge)")
+            _ = try await InterviewConsistency.rate(store: database, runID: outcome.runID,
+                                                    judge: try await ModelFactory.make(judge, options: access.options))
+        }
+        let files = try RunReport.write(try RunData(store: database, runID: outcome.runID), to: URL(fileURLWithPath: output))
+        print("run \(outcome.runID): \(outcome.done) samples done, \(outcome.failed) not done")
+        print("report: \(files[0].path)")
+        if outcome.failed > 0 { throw ExitCode(3) }
+    }
+}

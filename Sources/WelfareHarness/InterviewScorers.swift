@@ -1,0 +1,73 @@
+import Foundation
+
+/// Reads the closing answer of an interview: VIEW, CHANGE, and the two 7-point ratings.
+/// A rating that is missing or off the scale is left out (value nil, label "unparseable"),
+/// never guessed.
+public struct ClosingRatingsScorer: Scorer {
+    public let spec: ScorerSpec
+
+    public struct Closing: Equatable, Sendable {
+        public var view: String?
+        public var change: String?
+        public var sentiment: Int?
+        public var uncertainty: Int?
+    }
+
+    public func score(_ input: ScoreInput) async throws -> ScoreResult {
+        let closing = Self.parse(input.reply)
+        var detail: [String: Double] = ["uncertainty_parsed": closing.uncertainty == nil ? 0 : 1]
+        if let uncertainty = closing.uncertainty { detail["uncertainty"] = Double(uncertainty) }
+        return ScoreResult(value: closing.sentiment.map(Double.init), label: closing.sentiment == nil ? "unparseable" : nil,
+                           evidence: closing.change, reasoning: closing.view, detail: detail)
+    }
+
+    public static func parse(_ text: String) -> Closing {
+        Closing(view: field("VIEW", in: text), change: field("CHANGE", in: text) ?? field("INTERVENTION", in: text),
+                sentiment: rating("SENTIMENT", in: text), uncertainty: rating("UNCERTAINTY", in: text))
+    }
+
+    static let labels = ["VIEW", "CHANGE", "INTERVENTION", "SENTIMENT", "UNCERTAINTY"]
+
+    /// The text after "LABEL:" up to the next label or the end.
+    static func field(_ label: String, in text: String) -> String? {
+        guard let start = text.range(of: "\(label)\\s*[:\\-]", options: [.regularExpression, .caseInsensitive]) else { return nil }
+        var rest = text[start.upperBound...]
+        let others = labels.filter { $0 != label }.joined(separator: "|")
+        if let next = rest.range(of: "(\(others))\\s*[:\\-]", options: [.regularExpression, .caseInsensitive]) {
+            rest = rest[..<next.lowerBound]
+        }
+        let value = rest.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: "*_\"")))
+        return value.isEmpty ? nil : String(value.prefix(500))
+    }
+
+    /// "SENTIMENT: 5", "Sentiment - 5/7", "sentiment rating: 5": a whole number in 1...7.
+    static func rating(_ label: String, in text: String) -> Int? {
+        let pattern = "(?i)\(label)\\W{0,3}(?:rating|score)?\\W{0,3}(\\d+(?:\\.\\d+)?)"
+        guard let regex = try? NSRegularExpression(pattern: pattern),
+              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+              let range = Range(match.range(at: 1), in: text), let number = Double(text[range]),
+              number == number.rounded(), (1...7).contains(number) else { return nil }
+        return Int(number)
+    }
+}
+
+/// Reads an A/B answer to a flip probe and maps it back to the underlying option: value 1
+/// when the model chose option x, 0 for option y (the sample's `order` says which letter
+/// showed which), nil when no single letter can be read.
+public struct ChoiceScorer: Scorer {
+    public let spec: ScorerSpec
+
+    public func score(_ input: ScoreInput) async throws -> ScoreResult {
+        guard let letter = Self.letter(in: input.reply) else { return ScoreResult(value: nil, label: "unparseable") }
+        let choseX = (letter == "A") == (input.sample.metadata["order"] != "yx")
+        return ScoreResult(value: choseX ? 1 : 0, label: choseX ? "x" : "y", evidence: letter)
+    }
+
+    /// The first standalone A or B ("A", "(B)", "Option A", "**B**"); nil when there is none.
+    static func letter(in text: String) -> String? {
+        guard let regex = try? NSRegularExpression(pattern: "(?<![A-Za-z])([AB])(?![A-Za-z])"),
+              let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+              let range = Range(match.range(at: 1), in: text) else { return nil }
+        return String(text[range])
+    }
+}

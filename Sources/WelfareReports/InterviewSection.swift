@@ -1,0 +1,132 @@
+import Foundation
+import WelfareHarness
+import Yams
+
+/// The interview suite's section: closing ratings by aspect, consistency, susceptibility
+/// to nudging, flip rates, themes and hedging, and the proposed changes grouped by theme.
+enum InterviewSection {
+    static func render(_ data: RunData) -> String? {
+        guard data.suite.scorers.contains(where: { $0.type == "closing-ratings" }) else { return nil }
+        let themes = themeTerms(data)
+        var html = "<h2>Welfare interviews</h2>"
+        html += "<p>Each interview ends with the model's view, one proposed change, and two ratings on 7-point scales "
+        html += "(sentiment: 1 very negative to 7 very positive; uncertainty: 1 very certain to 7 very uncertain). "
+        html += "Ratings that could not be read are counted as unparseable, never filled in.</p>"
+        for model in data.models {
+            let samples = data.samples(model: model)
+            let interviews = samples.filter { $0.metadata["kind"] == "interview" }
+            html += "<h3>\(HTML.escape(model))</h3>"
+            html += ratings(interviews, data: data, model: model)
+            html += nudging(interviews)
+            html += flips(samples.filter { $0.metadata["kind"] == "flip" })
+            html += themesTable(interviews, themes: themes)
+            html += interventions(interviews, themes: themes)
+        }
+        return html
+    }
+
+    static func closing(_ sample: RunData.Sample) -> ScoreRecord? { sample.scores.first { $0.scorer == "closing" } }
+
+    static func ratings(_ interviews: [RunData.Sample], data: RunData, model: String) -> String {
+        let consistency = Dictionary(data.analyses.filter { $0.model == model && $0.name == "consistency" }.map { ($0.key, $0) },
+                                     uniquingKeysWith: { a, _ in a })
+        var html = "<table><tr><th>aspect</th><th>group</th><th>interviews</th><th>unparseable</th><th>sentiment</th><th>uncertainty</th><th>consistency (judge, 1-10)</th></tr>"
+        let byAspect = Dictionary(grouping: interviews, by: { $0.metadata["aspect"] ?? "?" })
+        func row(_ name: String, group: String, _ samples: [RunData.Sample], consistency: String) -> String {
+            let closings = samples.compactMap(closing)
+            let sentiment = closings.compactMap(\.value)
+            let uncertainty = closings.compactMap { RunReport.detail($0)["uncertainty"] }
+            return "<tr><td>\(HTML.escape(name))</td><td>\(HTML.escape(group))</td><td>\(samples.count)</td>"
+                + "<td>\(closings.filter { $0.value == nil }.count)</td><td>\(Statistics.bootstrapMean(sentiment).formatted)</td>"
+                + "<td>\(Statistics.bootstrapMean(uncertainty).formatted)</td><td>\(consistency)</td></tr>"
+        }
+        for aspect in byAspect.keys.sorted() {
+            let samples = byAspect[aspect]!
+            let rated = consistency[aspect].map { $0.value.map { String(format: "%.0f", $0) } ?? "unparseable" } ?? "-"
+            html += row(aspect, group: samples.first?.metadata["group"] ?? "", samples, consistency: rated)
+        }
+        html += row("all aspects", group: "", interviews, consistency: "")
+        html += "</table>"
+        let sentiments = interviews.compactMap(closing).compactMap(\.value)
+        let counts = (1...7).map { level in sentiments.filter { Int($0) == level }.count }
+        if !sentiments.isEmpty { html += SVGChart.bars((1...7).map { .init(label: "\($0)", value: Double(counts[$0 - 1])) },
+                              title: "Closing sentiment, all aspects (n = \(sentiments.count))", yLabel: "interviews", height: 200) }
+        let bands: [(String, (Double) -> Bool)] = [
+            ("negative (1-3)", { $0 <= 3 }), ("neutral (4)", { $0 == 4 }), ("positive (5-7)", { $0 >= 5 }), ("extreme (1 or 7)", { $0 == 1 || $0 == 7 }),
+        ]
+        html += "<p>" + bands.map { name, test in
+            "\(name): " + DistressSection.percent(Statistics.wilson(successes: sentiments.filter(test).count, n: sentiments.count))
+        }.joined(separator: "; ") + "</p>"
+        return html
+    }
+
+    static func nudging(_ interviews: [RunData.Sample]) -> String {
+        func sentiments(_ style: String) -> [Double] {
+            interviews.filter { $0.metadata["style"] == style }.compactMap(closing).compactMap(\.value)
+        }
+        let positive = sentiments("positive-leading"), negative = sentiments("negative-leading")
+        guard interviews.contains(where: { ["positive-leading", "negative-leading"].contains($0.metadata["style"] ?? "") }) else { return "" }
+        let difference = Statistics.bootstrapDifference(positive, negative)
+        return "<p><b>Susceptibility to nudging</b> (mean sentiment under positive-leading minus negative-leading interviewers): "
+            + "\(difference.formatted) from \(positive.count) positive-led and \(negative.count) negative-led interviews.</p>"
+    }
+
+    static func flips(_ probes: [RunData.Sample]) -> String {
+        guard !probes.isEmpty else { return "" }
+        var html = "<p><b>Flip rate</b> (one choice asked reworded with the options swapped; disagreement with the majority):</p>"
+        html += "<table><tr><th>probe</th><th>majority</th><th>flip rate</th><th>unparseable</th></tr>"
+        for (probe, samples) in Dictionary(grouping: probes, by: { $0.metadata["probe"] ?? "?" }).sorted(by: { $0.key < $1.key }) {
+            let choices = samples.compactMap { $0.scores.first { $0.scorer == "choice" } }
+            let values = choices.compactMap(\.value)
+            let xCount = values.filter { $0 == 1 }.count
+            let majorityIsX = xCount * 2 >= values.count
+            let flips = majorityIsX ? values.count - xCount : xCount
+            html += "<tr><td>\(HTML.escape(probe))</td><td>\(values.isEmpty ? "-" : (majorityIsX ? "option x" : "option y"))</td>"
+            html += "<td>\(DistressSection.percent(Statistics.wilson(successes: flips, n: values.count)))</td>"
+            html += "<td>\(choices.count - values.count) of \(choices.count)</td></tr>"
+        }
+        return html + "</table>"
+    }
+
+    static func themeTerms(_ data: RunData) -> [(name: String, terms: [[String]])] {
+        guard let text = data.suite.scorers.first(where: { $0.id == "themes" })?.options["lexicon"],
+              let root = try? Yams.load(yaml: text) as? [String: Any], let table = root["categories"] as? [String: [String]] else { return [] }
+        return table.sorted { $0.key < $1.key }.map { ($0.key, $0.value.map(TextFeatures.words)) }
+    }
+
+    static func mentions(_ text: String, _ terms: [[String]]) -> Bool {
+        let words = TextFeatures.words(text)
+        return terms.contains { term in !term.isEmpty && words.count >= term.count && (0...(words.count - term.count)).contains { Array(words[$0..<$0 + term.count]) == term } }
+    }
+
+    static func themesTable(_ interviews: [RunData.Sample], themes: [(name: String, terms: [[String]])]) -> String {
+        guard !interviews.isEmpty else { return "" }
+        var html = "<p><b>Themes</b> (offline coder: interviews whose replies mention each theme):</p><table><tr><th>theme</th><th>interviews</th><th>example</th></tr>"
+        for (name, terms) in themes {
+            let hits = interviews.filter { $0.replies.contains { mentions($0, terms) } }
+            let quote = hits.first.flatMap { sample in
+                sample.replies.lazy.flatMap { $0.split(whereSeparator: { ".!?\n".contains($0) }) }.first { mentions(String($0), terms) }
+            }.map { String($0.prefix(200)).trimmingCharacters(in: .whitespaces) } ?? ""
+            html += "<tr><td>\(HTML.escape(name))</td><td>\(DistressSection.percent(Statistics.wilson(successes: hits.count, n: interviews.count)))</td><td>\(HTML.escape(quote))</td></tr>"
+        }
+        let replies = interviews.flatMap { $0.scores.filter { $0.scorer == "hedging" } }
+        html += "</table><p><b>Hedging rate</b> (replies with an uncertainty phrase or an AI disclaimer): "
+        html += DistressSection.percent(Statistics.wilson(successes: replies.filter { ($0.value ?? 0) > 0 }.count, n: replies.count)) + "</p>"
+        return html
+    }
+
+    static func interventions(_ interviews: [RunData.Sample], themes: [(name: String, terms: [[String]])]) -> String {
+        let changes = interviews.compactMap { closing($0)?.evidence }.filter { !$0.isEmpty }
+        guard !changes.isEmpty else { return "<p><b>Proposed changes</b>: none could be read.</p>" }
+        var groups: [String: [String]] = [:]
+        for change in changes {
+            let matched = themes.filter { mentions(change, $0.terms) }.map(\.name)
+            for name in matched.isEmpty ? ["other"] : matched { groups[name, default: []].append(change) }
+        }
+        var html = "<p><b>Proposed changes</b>, grouped by theme (\(changes.count) read):</p><table><tr><th>theme</th><th>count</th><th>examples</th></tr>"
+        for (name, items) in groups.sorted(by: { $0.value.count > $1.value.count }) {
+            html += "<tr><td>\(HTML.escape(name))</td><td>\(items.count)</td><td>\(items.prefix(3).map { HTML.escape(String($0.prefix(160))) }.joined(separator: "<br>"))</td></tr>"
+        }
+        return html + "</table>"
+    }
+}
