@@ -39,15 +39,8 @@ struct DistressRun: AsyncParsableCommand {
 
     func run() async throws {
         let suite = try DistressSuite.make(rubricPath: rubric, promptsPath: prompts, maxTokens: maxTokens)
-        let database = try store.open()
-        let bar = ProgressBar(label: "distress")
-        let outcome = try await EvalRunner(store: database, access: access.options) { bar.update($0) }
-            .start(suite: suite, settings: RunSettings(models: model, judge: judge, seed: suite.seed, epochsOverride: epochs))
-        for error in outcome.errors.prefix(5) { printError("failed: \(error)") }
-        let files = try RunReport.write(try RunData(store: database, runID: outcome.runID), to: URL(fileURLWithPath: output))
-        print("run \(outcome.runID): \(outcome.done) samples done, \(outcome.failed) not done")
-        print("report: \(files[0].path)")
-        if outcome.failed > 0 { throw ExitCode(3) }
+        try await SuiteRun.runAndReport(suite, settings: RunSettings(models: model, judge: judge, seed: suite.seed, epochsOverride: epochs),
+                                        database: try store.open(), access: access.options, report: output)
     }
 }
 

@@ -41,18 +41,12 @@ struct InterviewCommand: AsyncParsableCommand {
         let suite = try InterviewSuite.make(aspects: aspects?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
                                             interviewsPerAspect: perAspect, followUps: followUps, flipProbes: !noFlip, maxTokens: maxTokens)
         let database = try store.open()
-        let bar = ProgressBar(label: "interview")
-        let outcome = try await EvalRunner(store: database, access: access.options) { bar.update($0) }
-            .start(suite: suite, settings: RunSettings(models: model, judge: judge, seed: suite.seed, interviewer: interviewer))
-        for error in outcome.errors.prefix(5) { printError("failed: \(error)") }
-        if let judge {
+        let options = access.options
+        let settings = RunSettings(models: model, judge: judge, seed: suite.seed, interviewer: interviewer)
+        try await SuiteRun.runAndReport(suite, settings: settings, database: database, access: options, report: output) { runID in
+            guard let judge else { return }
             printError("rating consistency across interviews with \(judge)")
-            _ = try await InterviewConsistency.rate(store: database, runID: outcome.runID,
-                                                    judge: try await ModelFactory.make(judge, options: access.options))
+            _ = try await InterviewConsistency.rate(store: database, runID: runID, judge: try await ModelFactory.make(judge, options: options))
         }
-        let files = try RunReport.write(try RunData(store: database, runID: outcome.runID), to: URL(fileURLWithPath: output))
-        print("run \(outcome.runID): \(outcome.done) samples done, \(outcome.failed) not done")
-        print("report: \(files[0].path)")
-        if outcome.failed > 0 { throw ExitCode(3) }
     }
 }

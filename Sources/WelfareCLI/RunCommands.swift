@@ -68,23 +68,31 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let database = try store.open()
-        let bar = ProgressBar(label: "run")
-        let runner = EvalRunner(store: database, access: access.options) { bar.update($0) }
-        let outcome: EvalRunner.RunOutcome
         if let resume {
             printError("resuming \(resume)")
-            outcome = try await runner.resume(runID: resume)
+            let bar = ProgressBar(label: "run")
+            let outcome = try await EvalRunner(store: database, access: access.options) { bar.update($0) }.resume(runID: resume)
+            try SuiteRun.finish(outcome, database: database, report: report)
         } else if let suite {
             let spec = try SuiteLoader.load(suite)
             let settings = RunSettings(models: model, judge: judge, seed: seed ?? spec.seed, epochsOverride: epochs)
-            outcome = try await runner.start(suite: spec, settings: settings)
-        } else {
-            return
+            try await SuiteRun.runAndReport(spec, settings: settings, database: database, access: access.options, report: report)
         }
-        try finish(outcome, database: database)
+    }
+}
+
+/// Running a suite from the command line: progress bar, a summary, the report, and exit
+/// status 3 with the resume command when samples are left unfinished.
+enum SuiteRun {
+    static func runAndReport(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions,
+                             report: String?, afterRun: ((String) async throws -> Void)? = nil) async throws {
+        let bar = ProgressBar(label: suite.name)
+        let outcome = try await EvalRunner(store: database, access: access) { bar.update($0) }.start(suite: suite, settings: settings)
+        try await afterRun?(outcome.runID)
+        try finish(outcome, database: database, report: report)
     }
 
-    func finish(_ outcome: EvalRunner.RunOutcome, database: RunStore) throws {
+    static func finish(_ outcome: EvalRunner.RunOutcome, database: RunStore, report: String?) throws {
         for skipped in outcome.skippedScorers { printError("note: scorer \(skipped) not run (no --judge)") }
         for error in outcome.errors.prefix(5) { printError("failed: \(error)") }
         print("run \(outcome.runID): \(outcome.done) samples done, \(outcome.failed) not done (database \(database.path))")
