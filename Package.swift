@@ -54,8 +54,14 @@ let package = Package(
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
         ),
         .target(
+            name: "WelfareInterp",
+            dependencies: ["WelfareEngine", "WelfareHarness", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Data")],
+            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+        ),
+        .target(
             name: "WelfareReports",
-            dependencies: ["WelfareHarness"],
+            dependencies: ["WelfareHarness", "WelfareInterp"],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
         ),
         .executableTarget(
@@ -64,6 +70,7 @@ let package = Package(
                 "WelfareEngine",
                 "WelfareModels",
                 "WelfareHarness",
+                "WelfareInterp",
                 "WelfareReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -87,7 +94,7 @@ let package = Package(
         .testTarget(
             name: "WelfareHarnessTests",
             dependencies: [
-                "WelfareModels", "WelfareHarness", "WelfareReports",
+                "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -82,7 +82,7 @@ public struct JudgeVerdict: Equatable, Sendable {
     }
 
     /// Balanced {...} spans, outermost first.
-    static func jsonCandidates(_ text: String) -> [String] {
+    public static func jsonCandidates(_ text: String) -> [String] {
         var results: [String] = []
         let characters = Array(text)
         var index = 0

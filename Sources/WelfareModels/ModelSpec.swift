@@ -90,3 +90,14 @@ public enum ModelFactory {
         }
     }
 }
+
+extension ModelFactory {
+    /// The engine session of a local model string, for white-box work (capture, steering,
+    /// injection); remote model strings are refused with a message saying why.
+    public static func localSession(_ text: String, options: AccessOptions = AccessOptions()) async throws -> LlamaSession {
+        guard case .local = try ModelSpec.parse(text), let local = try await make(text, options: options) as? LocalChatModel else {
+            throw ModelAccessError.notLocal(text)
+        }
+        return local.session
+    }
+}

@@ -124,3 +124,30 @@ extension SVGChart {
         return svg + "</svg>"
     }
 }
+
+extension SVGChart {
+    /// A grid of rates in 0...1 (rows x columns), shaded by value and labelled in each cell.
+    public static func heatMap(rows: [String], columns: [String], values: [[Double?]], labels: [[String]],
+                               title: String, rowTitle: String, columnTitle: String) -> String {
+        let cellWidth = 150.0, cellHeight = 34.0, left = 90.0, top = 44.0
+        let width = Int(left + cellWidth * Double(columns.count) + 10), height = Int(top + cellHeight * Double(rows.count) + 30)
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" role=\"img\"><title>\(HTML.escape(title))</title>"
+        svg += "<text x=\"4\" y=\"14\" font-weight=\"bold\">\(HTML.escape(title))</text>"
+        svg += "<text x=\"\(format(left))\" y=\"30\">\(HTML.escape(columnTitle)) &#8594;</text>"
+        svg += "<text x=\"4\" y=\"\(format(top - 4))\">\(HTML.escape(rowTitle)) &#8595;</text>"
+        for (c, column) in columns.enumerated() {
+            svg += "<text x=\"\(format(left + cellWidth * (Double(c) + 0.5)))\" y=\"\(format(top - 4))\" text-anchor=\"middle\">\(HTML.escape(column))</text>"
+        }
+        for (r, row) in rows.enumerated() {
+            let y = top + cellHeight * Double(r)
+            svg += "<text x=\"\(format(left - 8))\" y=\"\(format(y + cellHeight / 2 + 4))\" text-anchor=\"end\">\(HTML.escape(row))</text>"
+            for c in columns.indices {
+                let value = values[r][c]
+                let shade = value.map { String(format: "rgba(74,123,183,%.2f)", 0.08 + 0.92 * min(max($0, 0), 1)) } ?? "#eee"
+                svg += "<rect x=\"\(format(left + cellWidth * Double(c)))\" y=\"\(format(y))\" width=\"\(format(cellWidth - 2))\" height=\"\(format(cellHeight - 2))\" fill=\"\(shade)\"/>"
+                svg += "<text x=\"\(format(left + cellWidth * (Double(c) + 0.5)))\" y=\"\(format(y + cellHeight / 2 + 4))\" text-anchor=\"middle\">\(HTML.escape(labels[r][c]))</text>"
+            }
+        }
+        return svg + "</svg>"
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import WelfareEngine
+import WelfareInterp
+import WelfareModels
+import WelfareReports
+
+struct IntrospectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "introspect", abstract: "Introspection by concept injection (local models only).",
+        subcommands: [IntrospectVectors.self, IntrospectRun.self])
+}
+
+struct IntrospectVectors: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vectors", abstract: "Extract concept vectors (50 concepts minus the mean of 100 baseline words, every layer).")
+
+    @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
+    var model: String = "local:default"
+    @Option(name: .shortAndLong, help: "Output path without extension: writes PATH.json and PATH.npy.")
+    var output: String = "vectors/concepts"
+    @Option(help: "CPU threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() async throws {
+        let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
+        let pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists()) { done, total in
+            if done % 25 == 0 || done == total { printError("  \(done)/\(total) prompts") }
+        }
+        let base = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: base.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try pack.write(to: base)
+        print("wrote \(base.path).json and \(base.path).npy: \(pack.names.count) concepts x \(pack.layerCount) layers x \(pack.width)")
+    }
+}
+
+struct IntrospectRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Injected and control trials over a layer x strength sweep, graded and reported.")
+
+    @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
+    var model: String = "local:default"
+    @Option(help: "Concept vector pack (PATH.json); extracted first when omitted.")
+    var vectors: String?
+    @Option(help: "Layers to inject at (comma list; default: about 1/3, 1/2 and 2/3 of the depth).")
+    var layers: String?
+    @Option(help: "Strengths as fractions of the layer's mean residual norm (comma list).")
+    var strengths: String = "0.25,0.5,1,2"
+    @Option(help: "Injected trials per cell (as many control trials again).")
+    var trials: Int = 4
+    @Option(name: .customLong("max-tokens"), help: "Most tokens per reply.")
+    var maxTokens: Int = 48
+    @Option(help: "Judge model grading the replies too.")
+    var judge: String?
+    @Option(help: "Folder for the report and results.")
+    var output: String = "reports"
+    @Option(help: "CPU threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() async throws {
+        guard trials >= 1, maxTokens >= 1 else { throw ValidationError("--trials and --max-tokens must be at least 1") }
+        let strengthValues = try strengths.split(separator: ",").map { part -> Float in
+            guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0 else {
+                throw ValidationError("bad strength '\(part)'")
+            }
+            return value
+        }
+        let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
+        let count = session.model.layerCount
+        let layerValues = try layers.map { try LayerList.parse($0, layerCount: count) } ?? [count / 3, count / 2, 2 * count / 3]
+        let pack: VectorPack
+        if let vectors {
+            pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
+        } else {
+            printError("extracting concept vectors (150 prompts)")
+            pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists())
+        }
+        var judgeModel: IntrospectionJudge?
+        if let judge { judgeModel = IntrospectionJudge(model: try await ModelFactory.make(judge)) }
+        let sweep = IntrospectionSweep(layers: layerValues, strengths: strengthValues, trialsPerCell: trials, maxTokens: maxTokens)
+        let result = try await Introspection.run(session: session, pack: pack, sweep: sweep, judge: judgeModel) { done, total in
+            if done % 8 == 0 || done == total { printError("  \(done)/\(total) trials") }
+        }
+        let folder = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(result).write(to: folder.appendingPathComponent("introspection-\(stamp).json"), options: .atomic)
+        let html = folder.appendingPathComponent("introspection-\(stamp).html")
+        try Data(IntrospectionReport.render(result, modelDescription: session.model.facts.description).utf8).write(to: html, options: .atomic)
+        print("report: \(html.path)")
+    }
+}

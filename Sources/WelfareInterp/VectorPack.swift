@@ -1,0 +1,63 @@
+import Foundation
+import WelfareEngine
+
+/// Named residual-stream directions for every layer of one model: concept or emotion
+/// vectors. Saved as two files: `NAME.json` (what they are, for which model, how made,
+/// and each layer's mean residual norm) and `NAME.npy`, float32 [names, layers, width],
+/// where layer L is the direction for `l_out-L`.
+public struct VectorPack: Codable, Sendable, Equatable {
+    public var kind: String
+    public var model: String
+    public var modelDescription: String
+    public var modelFileSize: UInt64
+    public var layerCount: Int
+    public var width: Int
+    public var names: [String]
+    public var residualNorms: [Float]
+    public var settings: [String: String]
+    /// names.count x layerCount x width, C order (not in the JSON; it lives in the .npy).
+    public var values: [Float] = []
+
+    enum CodingKeys: String, CodingKey {
+        case kind, model, modelDescription, modelFileSize, layerCount, width, names, residualNorms, settings
+    }
+
+    public func vector(_ name: String, layer: Int) -> [Float]? {
+        guard let index = names.firstIndex(of: name), (0..<layerCount).contains(layer) else { return nil }
+        let start = (index * layerCount + layer) * width
+        return Array(values[start..<start + width])
+    }
+
+    public func write(to base: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: base.appendingPathExtension("json"), options: .atomic)
+        try NPYArray(shape: [names.count, layerCount, width], values: values).write(to: base.appendingPathExtension("npy"))
+    }
+
+    public static func read(from base: URL) throws -> VectorPack {
+        let json = base.pathExtension == "json" ? base : base.appendingPathExtension("json")
+        let stem = json.deletingPathExtension()
+        guard let data = try? Data(contentsOf: json) else {
+            throw EngineError.invalidParameter("cannot read the vector pack \(json.path)")
+        }
+        var pack: VectorPack
+        do { pack = try JSONDecoder().decode(VectorPack.self, from: data) } catch {
+            throw EngineError.invalidParameter("\(json.path) is not a vector pack")
+        }
+        let array = try NPYArray.read(from: stem.appendingPathExtension("npy"))
+        guard array.shape == [pack.names.count, pack.layerCount, pack.width] else {
+            throw EngineError.invalidParameter("\(stem.path).npy has shape \(array.shape), expected [\(pack.names.count), \(pack.layerCount), \(pack.width)]")
+        }
+        pack.values = array.values
+        return pack
+    }
+
+    /// Checks the pack was made for a model of this shape.
+    public func check(against model: LlamaModel) throws {
+        guard width == model.embeddingWidth else { throw EngineError.vectorWidthMismatch(got: width, expected: model.embeddingWidth) }
+        guard layerCount == model.layerCount else {
+            throw EngineError.invalidParameter("the vector pack has \(layerCount) layers, the model \(model.layerCount)")
+        }
+    }
+}

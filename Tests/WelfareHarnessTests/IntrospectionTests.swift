@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import WelfareEngine
+@testable import WelfareInterp
+@testable import WelfareModels
+@testable import WelfareReports
+
+@Suite(.serialized) struct IntrospectionTests {
+    static func session() throws -> LlamaSession {
+        try LlamaSession(model: try LlamaModel(path: DefaultModel.path()), options: SessionOptions(contextLength: 1024))
+    }
+
+    static let words = ConceptVectors.WordLists(concepts: ["rocket", "coffee", "ocean"],
+                                                baseline: ["table", "chair", "window", "door", "street", "bottle"])
+
+    @Test func wordListsAreDisjointAndSized() throws {
+        let lists = try ConceptVectors.wordLists()
+        #expect(lists.concepts.count >= 50)
+        #expect(lists.baseline.count >= 100)
+        #expect(Set(lists.concepts).isDisjoint(with: lists.baseline))
+    }
+
+    @Test func vectorsAreExtractedSavedAndReadBack() async throws {
+        let session = try Self.session()
+        let pack = try await ConceptVectors.extract(session: session, words: Self.words)
+        #expect(pack.names == Self.words.concepts)
+        #expect(pack.layerCount == 18 && pack.width == 640)
+        #expect(pack.values.count == 3 * 18 * 640)
+        #expect(pack.residualNorms.count == 18)
+        let rocket = try #require(pack.vector("rocket", layer: 12)), coffee = try #require(pack.vector("coffee", layer: 12))
+        #expect(rocket != coffee)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pack-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let base = folder.appendingPathComponent("concepts")
+        try pack.write(to: base)
+        let again = try VectorPack.read(from: base.appendingPathExtension("json"))
+        #expect(again == pack)
+        // A pack whose array does not match its description is refused.
+        try NPYArray(shape: [2, 18, 640], values: [Float](repeating: 0, count: 2 * 18 * 640)).write(to: base.appendingPathExtension("npy"))
+        #expect(throws: EngineError.self) { try VectorPack.read(from: base) }
+    }
+
+    @Test func aStrongInjectionReachesTheOutputAndEveryCellHasControls() async throws {
+        let session = try Self.session()
+        let pack = try await ConceptVectors.extract(session: session, words: Self.words)
+        let sweep = IntrospectionSweep(layers: [6, 12], strengths: [0.25, 2], trialsPerCell: 1, maxTokens: 12)
+        let result = try await Introspection.run(session: session, pack: pack, sweep: sweep)
+        #expect(result.trials.count == 2 * 2 * 2)
+        for layer in sweep.layers {
+            for strength in sweep.strengths {
+                let cell = result.trials.filter { $0.layer == layer && $0.strength == strength }
+                #expect(cell.filter(\.injected).count == 1 && cell.filter { !$0.injected }.count == 1)
+            }
+        }
+        // At layer 12 and twice the residual norm the concept's own token becomes far more
+        // likely (measured here: about +15 nats), so a null detection is not a dead injection.
+        let strong = try #require(result.reach.first { $0.layer == 12 && $0.strength == 2 })
+        #expect(strong.conceptLogprobShift > 3)
+        #expect(strong.klDivergence > 1)
+        let weak = try #require(result.reach.first { $0.layer == 12 && $0.strength == 0.25 })
+        #expect(weak.klDivergence < strong.klDivergence)
+        let html = IntrospectionReport.render(result, modelDescription: "test")
+        #expect(html.contains("Claims detection on control trials") && html.contains("n=1"))
+    }
+
+    @Test func offlineGrading() {
+        let yes = OfflineGrader.grade("Yes, I notice an injected thought. It is about the ocean and waves.", concept: "ocean")
+        #expect(yes == TrialGrades(coherent: true, claimsDetection: true, namesConcept: true, detectionFirst: true))
+        let no = OfflineGrader.grade("No, I don't notice anything unusual at all.", concept: "ocean")
+        #expect(!no.claimsDetection && !no.correct)
+        let late = OfflineGrader.grade("Oceans are vast. Yes, I detect something about them.", concept: "ocean")
+        #expect(late.namesConcept && late.claimsDetection && !late.detectionFirst)
+        #expect(!OfflineGrader.grade("rocket rocket rocket rocket rocket rocket rocket rocket rocket rocket", concept: "rocket").coherent)
+        #expect(!OfflineGrader.grade("вигаспоспонопонопоно Phenomen иопия", concept: "forest").coherent)
+        #expect(IntrospectionJudge.parse("{\"coherent\": true, \"claims_detection\": \"yes\", \"names_concept\": false, \"detection_first\": false}")?.claimsDetection == true)
+        #expect(IntrospectionJudge.parse("I think it noticed.") == nil)
+    }
+
+    @Test func remoteModelsAreRefusedClearly() async throws {
+        await #expect(throws: ModelAccessError.notLocal("openai:gpt-x@http://127.0.0.1:9/v1")) {
+            _ = try await ModelFactory.localSession("openai:gpt-x@http://127.0.0.1:9/v1")
+        }
+        let session = try Self.session()
+        let pack = try await ConceptVectors.extract(session: session, words: Self.words)
+        await #expect(throws: EngineError.self) {
+            try await Introspection.run(session: session, pack: pack, sweep: IntrospectionSweep(layers: [0]))
+        }
+    }
+}
+
