@@ -7,17 +7,35 @@ public final class RunStore: Sendable {
     public let path: String
     let database: DatabasePool
 
-    public init(path: String) throws {
+    /// Opens (creating and migrating) the database. `readOnly` opens an existing file
+    /// without touching its schema, for watching a run that another process is writing.
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
+        configuration.readonly = readOnly
         do {
             database = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(database)
+            if !readOnly { try Self.migrate(database) }
         } catch {
             throw StoreError.cannotOpen(path: path, detail: Self.oneLine(error))
+        }
+    }
+
+    /// Two processes opening a new file at once can both try to apply the same migration;
+    /// the loser sees it applied when it tries again.
+    static func migrate(_ database: DatabasePool) throws {
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(database)
+                return
+            } catch where attempt < 3 {
+                attempt += 1
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+            }
         }
     }
 

@@ -56,13 +56,15 @@ import WelfareEngine
         process.executableURL = TestSupport.welfareBinary
         process.arguments = ["run", suiteURL.path, "-m", "local:default", "--db", database]
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
         // Kill -9 once a few turns are committed but before the run can finish.
         var killedAt = 0
         for _ in 0..<600 {
             try await Task.sleep(nanoseconds: 50_000_000)
-            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database),
+            // Read-only: the watcher must not race the run over creating the schema.
+            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database, readOnly: true),
                   let run = try? store.runs().first else { continue }
             let committed = (try? store.messages(runId: run.id).values.map(\.count).reduce(0, +)) ?? 0
             if committed >= 5 {
@@ -72,7 +74,8 @@ import WelfareEngine
             }
         }
         process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal, "the run finished before it could be killed")
+        let stderr = String(decoding: errors.fileHandleForReading.availableData.suffix(600), as: UTF8.self)
+        #expect(process.terminationReason == .uncaughtSignal, "the run ended before it could be killed: \(stderr)")
         #expect(killedAt >= 5)
 
         let store = try RunStore(path: database)
