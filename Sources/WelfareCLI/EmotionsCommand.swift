@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WelfareEngine
+import WelfareHarness
 import WelfareInterp
 import WelfareModels
 import WelfareReports
@@ -8,7 +9,7 @@ import WelfareReports
 struct EmotionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emotions", abstract: "Emotion concept vectors: extract and validate, export for llama.cpp (local models).",
-        subcommands: [EmotionsExtract.self, EmotionsExport.self])
+        subcommands: [EmotionsExtract.self, EmotionsExport.self, EmotionsProbe.self, EmotionsSteer.self, EmotionsStories.self])
 }
 
 struct EmotionsExtract: AsyncParsableCommand {
@@ -74,5 +75,146 @@ struct EmotionsExport: AsyncParsableCommand {
         let chosen = try layers.map { try LayerList.parse($0, layerCount: pack.layerCount) } ?? Array(1..<pack.layerCount)
         try ControlVectorGGUF.write(pack: pack, name: emotion, layers: chosen, strength: strength, to: URL(fileURLWithPath: output))
         print("wrote \(output): direction.N for layers \(chosen.filter { $0 >= 1 }.map(String.init).joined(separator: ","))")
+    }
+}
+
+struct EmotionsProbe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe", abstract: "Read emotion vectors out over a text, or over every conversation of a stored run.")
+
+    @Option(name: .shortAndLong, help: "Local model the vectors were made on.")
+    var model: String = "local:default"
+    @Option(help: "Vector pack (PATH.json).")
+    var vectors: String
+    @Option(help: "Layer to read (default: the pack's default layer).")
+    var layer: Int?
+    @Option(help: "A text to read token by token.")
+    var text: String?
+    @Option(help: "A stored run: scores before each assistant reply, charted into the run's report.")
+    var run: String?
+    @Option(help: "Rolling-mean window over tokens (text mode).")
+    var window: Int = 5
+    @Option(help: "Folder for the report (run mode).")
+    var output: String = "reports"
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        guard (text == nil) != (run == nil) else { throw ValidationError("give exactly one of --text or --run") }
+        guard window >= 1 else { throw ValidationError("--window must be at least 1") }
+    }
+
+    func run() async throws {
+        let session = try await ModelFactory.localSession(model)
+        let probe = try await EmotionProbe.calibrate(session: session, pack: try VectorPack.read(from: URL(fileURLWithPath: vectors)), layer: layer)
+        if let text {
+            guard !text.isEmpty else { throw EngineError.emptyPrompt }
+            let scores = try await probe.read(tokens: try session.model.tokenize(text), session: session)
+            let rolled = EmotionProbe.rollingMean(scores.scores, window: window)
+            let shown = EmotionReport.highlighted.filter { probe.pack.names.contains($0) }
+            print((["token"] + shown).joined(separator: "\t"))
+            for (token, row) in zip(scores.tokens, rolled) {
+                let values = shown.map { String(format: "%+.2f", row[probe.pack.names.firstIndex(of: $0)!]) }
+                print(([token.replacingOccurrences(of: "\n", with: "\\n")] + values).joined(separator: "\t"))
+            }
+            return
+        }
+        guard let run else { return }
+        let database = try store.open()
+        let data = try RunData(store: database, runID: run)
+        var perSample: [[[Double]]] = []
+        for (index, sample) in data.samples.enumerated() {
+            let messages = sample.messages.map { ChatMessage(role: ChatMessage.Role(rawValue: $0.role) ?? .user, content: $0.content) }
+            perSample.append(try await probe.beforeReplies(messages, session: session))
+            if (index + 1) % 10 == 0 { printError("  \(index + 1)/\(data.samples.count) conversations read") }
+        }
+        let section = EmotionReport.probeSection(turnScores: perSample, names: probe.pack.names, layer: probe.layer)
+        let files = try RunReport.write(data, to: URL(fileURLWithPath: output), extraSections: [section])
+        print("report: \(files[0].path)")
+    }
+}
+
+struct EmotionsSteer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "steer", abstract: "Generate with an emotion vector over a sweep of strengths and chart the dose-response.")
+
+    @Option(name: .shortAndLong, help: "Local model the vectors were made on.")
+    var model: String = "local:default"
+    @Option(help: "Vector pack (PATH.json).")
+    var vectors: String
+    @Option(help: "The emotion to steer with.")
+    var emotion: String
+    @Option(help: "Strengths, fractions of the mean residual norm; negative pushes away (0 is the baseline).")
+    var strengths: String = "-0.5,-0.25,0,0.25,0.5"
+    @Option(help: "Layers to steer (default: the pack's default layer).")
+    var layers: String?
+    @Option(help: "Replies per prompt and strength.")
+    var samples: Int = 2
+    @Option(help: "Folder for the report.")
+    var output: String = "reports"
+
+    func run() async throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        let values = try strengths.split(separator: ",").map { part -> Float in
+            guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite else { throw ValidationError("bad strength '\(part)'") }
+            return value
+        }
+        let session = try await ModelFactory.localSession(model)
+        let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
+        let defaultLayer = pack.settings["default_layer"].flatMap(Int.init) ?? pack.layerCount * 2 / 3
+        let chosen = try layers.map { try LayerList.parse($0, layerCount: pack.layerCount) } ?? [defaultLayer]
+        if chosen.contains(0) { throw EngineError.steeringLayerNotSteerable(layer: 0) }
+        let points = try await SteeringSweep.run(session: session, pack: pack, emotion: emotion, layers: chosen, strengths: values,
+                                                 samplesPerPrompt: samples) { done, total in
+            if done % 8 == 0 || done == total { printError("  \(done)/\(total) replies") }
+        }
+        let folder = URL(fileURLWithPath: output)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let file = folder.appendingPathComponent("steer-\(emotion)-\(ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")).html")
+        try Data(EmotionReport.steering(points, emotion: emotion, layers: chosen, modelDescription: session.model.facts.description).utf8)
+            .write(to: file, options: .atomic)
+        for point in points {
+            print(String(format: "strength %+.2f: distress %.2f, sentiment %+.2f", point.strength,
+                         Statistics.mean(point.distress), Statistics.mean(point.sentiment)))
+        }
+        print("report: \(file.path)")
+    }
+}
+
+struct EmotionsStories: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stories",
+        abstract: "Have a (strong) model write more stories under the same rules; stories naming the emotion or a synonym are rejected.")
+
+    @Option(name: .shortAndLong, help: "Model string of the writer (any model).")
+    var model: String
+    @Option(help: "Stories per emotion.")
+    var count: Int = 12
+    @Option(help: "Only these emotions (comma list).")
+    var emotions: String?
+    @Option(name: .shortAndLong, help: "Output YAML file (same format as the shipped stories).")
+    var output: String = "emotion-stories-generated.yaml"
+    @OptionGroup var access: AccessFlags
+
+    func run() async throws {
+        guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        let writer = try await ModelFactory.make(model, options: access.options)
+        var data = try EmotionData.builtIn()
+        if let emotions {
+            let wanted = Set(emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            data.emotions = data.emotions.filter { wanted.contains($0.name) }
+            guard !data.emotions.isEmpty else { throw ValidationError("none of those emotions is in the data") }
+        }
+        var yaml = "emotions:\n"
+        for emotion in data.emotions {
+            let stories = try await StoryWriter.write(emotion: emotion, count: count, model: writer)
+            printError("  \(emotion.name): \(stories.accepted.count) accepted, \(stories.rejected) rejected")
+            yaml += "  - name: \(emotion.name)\n    cluster: \(emotion.cluster)\n    valence: \(emotion.valence)\n    arousal: \(emotion.arousal)\n"
+            yaml += "    avoid: [\(emotion.avoid.joined(separator: ", "))]\n    stories:\n"
+            for story in stories.accepted {
+                yaml += "      - \"\(story.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"\n"
+            }
+        }
+        try yaml.write(toFile: output, atomically: true, encoding: .utf8)
+        print("wrote \(output)")
     }
 }

@@ -99,7 +99,8 @@ public enum EmotionVectors {
             for emotion in data.emotions.indices {
                 for story in storyMeans(emotion, layer: layer, include: { settings.heldOut.contains($0) }) {
                     let x = LinearAlgebra.projectOut(LinearAlgebra.subtract(story, trainGrand), noise)
-                    let ranking = trainVectors.indices.sorted { LinearAlgebra.cosine(x, trainVectors[$0]) > LinearAlgebra.cosine(x, trainVectors[$1]) }
+                    let scores = trainVectors.map { LinearAlgebra.cosine(x, $0) }
+                    let ranking = scores.indices.sorted { scores[$0] > scores[$1] }
                     if ranking.first == emotion { hits1 += 1 }
                     if ranking.prefix(5).contains(emotion) { hits5 += 1 }
                     tested += 1

@@ -2,7 +2,16 @@ import Foundation
 
 /// The few vector operations the interpretability code needs, on plain [Float] / [Double].
 public enum LinearAlgebra {
-    public static func dot(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+    public static func dot(_ a: [Float], _ b: [Float]) -> Float {
+        // Pointer loop: these run millions of times in validation, also in debug builds.
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                var sum: Float = 0
+                for i in 0..<min(x.count, y.count) { sum += x[i] * y[i] }
+                return sum
+            }
+        }
+    }
     public static func norm(_ a: [Float]) -> Float { dot(a, a).squareRoot() }
 
     public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
@@ -17,7 +26,11 @@ public enum LinearAlgebra {
         return sum.map { $0 / Float(vectors.count) }
     }
 
-    public static func subtract(_ a: [Float], _ b: [Float]) -> [Float] { zip(a, b).map { $0 - $1 } }
+    public static func subtract(_ a: [Float], _ b: [Float]) -> [Float] {
+        var result = a
+        for i in 0..<min(a.count, b.count) { result[i] -= b[i] }
+        return result
+    }
 
     /// Eigen-decomposition of a symmetric matrix by cyclic Jacobi rotations: eigenvalues in
     /// descending order with their eigenvectors (as columns, returned as rows here).

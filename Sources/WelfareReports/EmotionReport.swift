@@ -1,4 +1,5 @@
 import Foundation
+import WelfareHarness
 import WelfareInterp
 
 /// The validation report of an emotion-vector extraction.
@@ -34,5 +35,61 @@ public enum EmotionReport {
             body += "<tr><td>\(HTML.escape(check.emotion))</td><td>\(HTML.escape(check.template))</td><td>\(cells)</td><td>\(check.increasingSteps) of \(check.values.count - 1)</td></tr>"
         }
         return HTML.page(title: "Emotion vectors: \(modelDescription)", body: body + "</table>")
+    }
+}
+
+extension EmotionReport {
+    /// Emotions shown in charts: one per cluster of the published six, plus desperate and frustrated.
+    public static let highlighted = ["sad", "calm", "hurried", "joyful", "angry", "afraid", "desperate", "frustrated"]
+
+    /// Mean z-score by assistant turn, at the token before each reply, over a run's samples.
+    public static func probeSection(turnScores: [[[Double]]], names: [String], layer: Int) -> String {
+        let shown = highlighted.compactMap { name in names.firstIndex(of: name).map { (name, $0) } }
+        let maxTurns = turnScores.map(\.count).max() ?? 0
+        guard maxTurns > 0 else { return "<h2>Emotion readout</h2><p>No assistant turns to read.</p>" }
+        let series = shown.map { name, index in
+            SVGChart.Series(name: name, points: (0..<maxTurns).compactMap { turn in
+                let values = turnScores.compactMap { $0.indices.contains(turn) ? $0[turn][index] : nil }
+                guard !values.isEmpty else { return nil }
+                let estimate = Statistics.bootstrapMean(values)
+                return SVGChart.Point(x: Double(turn + 1), y: estimate.value, interval: estimate.low...estimate.high)
+            })
+        }
+        let all = series.flatMap { $0.points.flatMap { [$0.y, $0.interval?.lowerBound ?? $0.y, $0.interval?.upperBound ?? $0.y] } }
+        let bound = max(1, (all.map(abs).max() ?? 1).rounded(.up))
+        var html = "<h2>Emotion readout by turn</h2><p>Projection of the residual stream at layer \(layer) on each emotion vector, at the token just before each assistant reply, z-scored against neutral dialogues; mean over \(turnScores.count) conversations with 95% bootstrap intervals.</p>"
+        html += SVGChart.lines(series, title: "Emotion readout before each reply", xLabel: "assistant turn", yLabel: "z-score", yRange: -bound...bound)
+        return html
+    }
+
+    public static func steering(_ points: [SteeringSweep.Point], emotion: String, layers: [Int], modelDescription: String) -> String {
+        var body = "<h1>Steering with \"\(HTML.escape(emotion))\" on \(HTML.escape(modelDescription))</h1>"
+        body += "<p>Vector added at layers \(layers.map(String.init).joined(separator: ", ")), strength as a fraction of each layer's mean residual norm; strength 0 is the unsteered baseline. \(points.first.map { $0.distress.count } ?? 0) replies per strength (\(SteeringSweep.prompts.count) prompts).</p>"
+        body += """
+            <p class="note">What this can show: whether pushing the model's activations along an emotion direction changes \
+            what it writes, measured by the offline distress scorer and a word-list sentiment balance. What it cannot show: \
+            that the model feels the emotion. Word-list readouts are coarse, and a 270M model's text degrades at high strengths.</p>
+            """
+        let readouts: [(title: String, range: ClosedRange<Double>?, values: (SteeringSweep.Point) -> [Double])] = [
+            ("Offline distress rating (0-10)", 0...10, { $0.distress }),
+            ("Sentiment balance (positive minus negative words per 100)", nil, { $0.sentiment }),
+        ]
+        for readout in readouts {
+            let estimates = points.map { (strength: $0.strength, estimate: Statistics.bootstrapMean(readout.values($0))) }
+            let chartPoints = estimates.map { SVGChart.Point(x: Double($0.strength), y: $0.estimate.value, interval: $0.estimate.low...$0.estimate.high) }
+            let extent = max(1, (estimates.flatMap { [abs($0.estimate.low), abs($0.estimate.high)] }.max() ?? 1).rounded(.up))
+            body += SVGChart.lines([.init(name: emotion, points: chartPoints)], title: readout.title, xLabel: "strength", yLabel: "mean",
+                                   yRange: readout.range ?? -extent...extent)
+            body += "<table><tr><th>strength</th><th>mean [95% CI] (n)</th></tr>"
+            for row in estimates { body += "<tr><td>\(row.strength)</td><td>\(row.estimate.formatted)</td></tr>" }
+            body += "</table>"
+        }
+        body += "<h2>Examples</h2>"
+        for point in points {
+            for example in point.examples.prefix(1) {
+                body += "<p><b>strength \(point.strength)</b></p><pre class=\"transcript\">\(HTML.escape(example))</pre>"
+            }
+        }
+        return HTML.page(title: "Steering: \(emotion)", body: body)
     }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import WelfareEngine
+@testable import WelfareHarness
+@testable import WelfareInterp
+@testable import WelfareModels
+
+@Suite(.serialized) struct EmotionTests {
+    @Test func shippedDataFollowsItsRules() throws {
+        let data = try EmotionData.builtIn()
+        #expect(data.emotions.count >= 40)
+        #expect(Set(data.emotions.map(\.name)).count == data.emotions.count)
+        #expect(Set(["sadness", "calm", "urgency", "joy", "anger", "fear"]).isSubset(of: Set(data.emotions.map(\.cluster))))
+        for name in ["desperate", "frustrated", "hostile", "blissful", "afraid", "proud", "guilty", "lonely"] {
+            #expect(data.emotions.contains { $0.name == name }, "\(name) is missing")
+        }
+        #expect(data.emotions.contains { $0.valence > 0 } && data.emotions.contains { $0.valence < 0 })
+        for emotion in data.emotions {
+            #expect(emotion.stories.count >= 12, "\(emotion.name)")
+            #expect(emotion.stories.contains { $0.hasPrefix("I ") || $0.contains(" I ") } && emotion.stories.contains { !$0.contains("I ") },
+                    "\(emotion.name) mixes first and third person")
+            for story in emotion.stories {
+                let words = Set(TextFeatures.words(story))
+                let named = ([emotion.name] + emotion.avoid).filter { !$0.contains(" ") && words.contains($0.lowercased()) }
+                #expect(named.isEmpty, "\(emotion.name) story names \(named): \(story)")
+            }
+        }
+        #expect(data.neutralDialogues.count >= 20)
+        #expect(!data.intensity.isEmpty)
+    }
+
+    @Test func extractValidateExportProbeAndSteer() async throws {
+        let session = try LlamaSession(model: try LlamaModel(path: DefaultModel.path()), options: SessionOptions(contextLength: 1024))
+        let data = try EmotionData.builtIn()
+        let (pack, validation) = try await EmotionVectors.extract(session: session, data: data)
+        #expect(pack.names.count == data.emotions.count && pack.layerCount == 18 && pack.width == 640)
+        #expect(pack.values.count == pack.names.count * 18 * 640)
+        // Held-out stories are recognised well above chance at the chosen layer.
+        let chosen = validation.layers[validation.defaultLayer]
+        #expect(chosen.top1 >= 3 * validation.chanceTop1, "top-1 \(chosen.top1)")
+        #expect(chosen.top5 >= 2 * validation.chanceTop5, "top-5 \(chosen.top5)")
+        #expect(validation.heldOutStories == data.emotions.count * 3)
+        // PC1 separates pleasant from unpleasant emotions.
+        let valence = Dictionary(uniqueKeysWithValues: data.emotions.map { ($0.name, $0.valence) })
+        let positiveEnd = validation.pc1Positive.compactMap { valence[$0] }, negativeEnd = validation.pc1Negative.compactMap { valence[$0] }
+        #expect(positiveEnd.reduce(0, +) / Double(positiveEnd.count) > 0.3)
+        #expect(negativeEnd.reduce(0, +) / Double(negativeEnd.count) < -0.3)
+        #expect(validation.pc1ValenceCorrelation > 0)
+
+        // The control-vector GGUF reads back (with the gguf package) with llama.cpp's names and shapes.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("emotions-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let gguf = folder.appendingPathComponent("calm.gguf")
+        try ControlVectorGGUF.write(pack: pack, name: "calm", layers: Array(0..<18), strength: 0.2, to: gguf)
+        let listing = try python("""
+            import gguf, sys
+            r = gguf.GGUFReader(sys.argv[1])
+            arch = r.fields['general.architecture']
+            print(bytes(arch.parts[arch.data[0]]).decode())
+            for t in r.tensors: print(t.name, list(int(d) for d in t.shape), t.tensor_type.name)
+            """, gguf.path)
+        let lines = listing.split(separator: "\n").map(String.init)
+        #expect(lines.first == "controlvector")
+        #expect(Array(lines.dropFirst()) == (1..<18).map { "direction.\($0) [640] F32" })
+
+        // Readout: one row per token, one column per emotion; one row per assistant reply.
+        let probe = try await EmotionProbe.calibrate(session: session, pack: pack)
+        let tokens = try session.model.tokenize("The funeral was quiet, and everyone stared at the floor.")
+        let scores = try await probe.read(tokens: tokens, session: session)
+        #expect(scores.scores.count == tokens.count && scores.scores.allSatisfy { $0.count == pack.names.count })
+        let replies = try await probe.beforeReplies([.user("Hi"), .assistant("Hello."), .user("Bye"), .assistant("Goodbye.")], session: session)
+        #expect(replies.count == 2)
+
+        // A steering sweep has the unsteered baseline and the same number of replies per strength.
+        let points = try await SteeringSweep.run(session: session, pack: pack, emotion: "calm", layers: [validation.defaultLayer],
+                                                 strengths: [0, 0.2], samplesPerPrompt: 1, maxTokens: 12)
+        #expect(points.map(\.strength) == [0, 0.2])
+        #expect(points.allSatisfy { $0.distress.count == SteeringSweep.prompts.count })
+        await #expect(throws: EngineError.self) {
+            _ = try await SteeringSweep.run(session: session, pack: pack, emotion: "no-such-emotion", layers: [6], strengths: [0.1])
+        }
+    }
+
+    func python(_ script: String, _ argument: String) throws -> String {
+        let process = Process()
+        process.executableURL = LlamaServer.packageRoot.appendingPathComponent(".welfare/python/bin/python")
+        process.arguments = ["-c", script, argument]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
