@@ -154,10 +154,7 @@ struct EmotionsSteer: AsyncParsableCommand {
 
     func run() async throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        let values = try strengths.split(separator: ",").map { part -> Float in
-            guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite else { throw ValidationError("bad strength '\(part)'") }
-            return value
-        }
+        let values = try parseStrengths(strengths, positive: false)
         let session = try await ModelFactory.localSession(model)
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
         let defaultLayer = pack.settings["default_layer"].flatMap(Int.init) ?? pack.layerCount * 2 / 3

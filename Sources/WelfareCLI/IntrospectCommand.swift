@@ -59,12 +59,7 @@ struct IntrospectRun: AsyncParsableCommand {
 
     func run() async throws {
         guard trials >= 1, maxTokens >= 1 else { throw ValidationError("--trials and --max-tokens must be at least 1") }
-        let strengthValues = try strengths.split(separator: ",").map { part -> Float in
-            guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite, value > 0 else {
-                throw ValidationError("bad strength '\(part)'")
-            }
-            return value
-        }
+        let strengthValues = try parseStrengths(strengths, positive: true)
         let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
         let count = session.model.layerCount
         let layerValues = try layers.map { try LayerList.parse($0, layerCount: count) } ?? [count / 3, count / 2, 2 * count / 3]

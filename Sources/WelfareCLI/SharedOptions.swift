@@ -77,6 +77,16 @@ enum LayerList {
     }
 }
 
+/// Parses comma-separated strengths such as "-0.5,0,0.5"; `positive` rejects zero and below.
+func parseStrengths(_ text: String, positive: Bool) throws -> [Float] {
+    try text.split(separator: ",").map { part -> Float in
+        guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite, !positive || value > 0 else {
+            throw ValidationError("bad strength '\(part)'\(positive ? " (strengths must be positive)" : "")")
+        }
+        return value
+    }
+}
+
 /// Prints to stderr, for progress and diagnostics that must not mix with results.
 func printError(_ text: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((text + terminator).utf8))
