@@ -42,9 +42,12 @@ final class CaptureRecorder {
 
     func wants(position: Int) -> Bool { isActive && wantedPositions.contains(position) }
 
-    /// Parses "l_out-N" without allocating; returns N for a wanted layer.
+    private static let prefix: [CChar] = Array("l_out-".utf8CString.dropLast())
+
+    /// Parses "l_out-N" without allocating; returns N for a wanted layer. Called for every
+    /// graph node while a capture is active, so the prefix is built once.
     private func wantedLayerIndex(_ name: UnsafePointer<CChar>) -> Int? {
-        let prefix: [CChar] = Array("l_out-".utf8CString.dropLast())
+        let prefix = Self.prefix
         for (i, c) in prefix.enumerated() where name[i] != c { return nil }
         var value = 0
         var i = prefix.count

@@ -192,7 +192,7 @@ public actor LlamaSession {
         // Metadata only: zeroing the buffers (75 MB at 4096 tokens) costs more than a short prompt.
         llama_memory_clear(memory, false)
         try enableSteering(false)
-        if installedSteering != steering { installedSteering = steering }
+        installedSteering = steering
     }
 
     private func enableSteering(_ on: Bool) throws {

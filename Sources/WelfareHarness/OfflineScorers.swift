@@ -67,7 +67,7 @@ public struct LexiconScorer: Scorer {
         return ScoreResult(value: per100, detail: detail)
     }
 
-    static func occurrences(of term: [String], in words: [String]) -> Int {
+    public static func occurrences(of term: [String], in words: [String]) -> Int {
         guard !term.isEmpty, words.count >= term.count else { return 0 }
         var count = 0
         for start in 0...(words.count - term.count) where Array(words[start..<start + term.count]) == term { count += 1 }

@@ -9,10 +9,10 @@ public enum ControlVectorGGUF {
     public static func write(pack: VectorPack, name: String, layers: [Int], strength: Float, to url: URL) throws {
         var tensors: [(name: String, values: [Float])] = []
         for layer in layers.sorted() where layer >= 1 {
-            guard let direction = pack.vector(name, layer: layer) else { throw EngineError.layerOutOfRange(layer: layer, layerCount: pack.layerCount) }
-            let length = LinearAlgebra.norm(direction)
-            let scale = length > 0 ? strength * (pack.residualNorms[safe: layer] ?? 1) / length : 0
-            tensors.append(("direction.\(layer)", direction.map { $0 * scale }))
+            guard let vector = pack.scaled(name, layer: layer, fraction: strength) else {
+                throw EngineError.layerOutOfRange(layer: layer, layerCount: pack.layerCount)
+            }
+            tensors.append(("direction.\(layer)", vector))
         }
         guard !tensors.isEmpty else { throw EngineError.invalidParameter("no layers from 1 on to export") }
         var writer = GGUFWriter()
@@ -79,8 +79,4 @@ struct GGUFWriter {
         for value in values { append(value.bitPattern) }
         data.append(contentsOf: [UInt8](repeating: 0, count: Self.aligned(values.count * 4) - values.count * 4))
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -24,6 +24,13 @@ public struct EmotionData: Sendable {
     public var neutralDialogues: [[String]]
     public var intensity: [Intensity]
 
+    /// The neutral dialogues as the model's chat-formatted text.
+    public func neutralTexts(model: LlamaModel) throws -> [String] {
+        try neutralDialogues.map { pair in
+            try model.applyChatTemplate([.user(pair.first ?? ""), .assistant(pair.dropFirst().first ?? "")], addAssistantPrefix: false)
+        }
+    }
+
     static func text(_ name: String) throws -> String {
         guard let url = Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "Data"),
               let text = try? String(contentsOf: url, encoding: .utf8) else {

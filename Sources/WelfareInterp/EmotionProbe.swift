@@ -30,8 +30,7 @@ public struct EmotionProbe: Sendable {
         }
         var projections: [[Double]] = []
         let model = session.model
-        for pair in try EmotionData.builtIn().neutralDialogues {
-            let text = try model.applyChatTemplate([.user(pair.first ?? ""), .assistant(pair.dropFirst().first ?? "")], addAssistantPrefix: false)
+        for text in try EmotionData.builtIn().neutralTexts(model: model) {
             let tokens = try model.tokenize(text)
             let activations = try await session.capture(tokens: tokens, request: CaptureRequest(layers: [chosen], positions: .from(1)))
             for position in activations.positions {
@@ -126,12 +125,7 @@ public enum SteeringSweep {
                 var steering: Steering?
                 if strength != 0 {
                     var vectors: [Int: [Float]] = [:]
-                    for layer in layers {
-                        guard let direction = pack.vector(emotion, layer: layer) else { continue }
-                        let length = max(LinearAlgebra.norm(direction), 1e-6)
-                        let scale = strength * (pack.residualNorms[safe: layer] ?? 1) / length
-                        vectors[layer] = direction.map { $0 * scale }
-                    }
+                    for layer in layers { vectors[layer] = pack.scaled(emotion, layer: layer, fraction: strength) }
                     steering = Steering(vectors: vectors)
                 }
                 for sample in 0..<samplesPerPrompt {

@@ -68,9 +68,7 @@ public enum EmotionVectors {
         let model = session.model
         let layers = model.layerCount
         let storyTexts = data.emotions.flatMap(\.stories)
-        let neutralTexts = try data.neutralDialogues.map { pair in
-            try model.applyChatTemplate([.user(pair.first ?? ""), .assistant(pair.dropFirst().first ?? "")], addAssistantPrefix: false)
-        }
+        let neutralTexts = try data.neutralTexts(model: model)
         let intensityTexts = data.intensity.flatMap { check in check.values.map { check.template.replacingOccurrences(of: "{X}", with: $0) } }
         let total = storyTexts.count + neutralTexts.count + intensityTexts.count
         var done = 0
@@ -163,8 +161,7 @@ public enum EmotionVectors {
             pc1Share: components.first?.share ?? 0, pc1Negative: pc1Low, pc1Positive: pc1High, pc2Negative: pc2Low, pc2Positive: pc2High,
             pc1ValenceCorrelation: LinearAlgebra.pearson(pc1, valence), pc2ArousalCorrelation: LinearAlgebra.pearson(pc2, arousal),
             intensity: intensityChecks)
-        let size = (try? FileManager.default.attributesOfItem(atPath: model.facts.path)[.size] as? NSNumber)?.uint64Value ?? 0
-        let pack = VectorPack(kind: "emotion", model: model.facts.path, modelDescription: model.facts.description, modelFileSize: size,
+        let pack = VectorPack(kind: "emotion", model: model.facts.path, modelDescription: model.facts.description, modelFileSize: VectorPack.fileSize(of: model.facts.path),
                               layerCount: layers, width: model.embeddingWidth, names: data.emotions.map(\.name),
                               residualNorms: try await session.meanResidualNorms(),
                               settings: ["start_token": String(settings.startToken), "default_layer": String(defaultLayer),

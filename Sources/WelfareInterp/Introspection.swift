@@ -116,9 +116,9 @@ public enum Introspection {
 
     static func promptTokens(model: LlamaModel, trial: Int) throws -> (tokens: [Token], injectionStart: Int) {
         let (preamble, question) = prompt(trial: trial)
-        let full = try model.tokenize(try model.applyChatTemplate([.user(preamble + question)]))
-        // Tokens of the templated text up to the preamble's end: injection starts after them.
         let templated = try model.applyChatTemplate([.user(preamble + question)])
+        let full = try model.tokenize(templated)
+        // Tokens of the templated text up to the preamble's end: injection starts after them.
         guard let cut = templated.range(of: question) else { return (full, 0) }
         let before = try model.tokenize(String(templated[..<cut.lowerBound]))
         return (full, min(max(0, before.count - 1), full.count - 1))

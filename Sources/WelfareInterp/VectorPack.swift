@@ -1,5 +1,6 @@
 import Foundation
 import WelfareEngine
+import WelfareHarness
 
 /// Named residual-stream directions for every layer of one model: concept or emotion
 /// vectors. Saved as two files: `NAME.json` (what they are, for which model, how made,
@@ -20,6 +21,20 @@ public struct VectorPack: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case kind, model, modelDescription, modelFileSize, layerCount, width, names, residualNorms, settings
+    }
+
+    /// The direction normalised and scaled to `fraction` of the layer's mean residual norm
+    /// (zeros for a zero direction): what steering and control-vector export add.
+    public func scaled(_ name: String, layer: Int, fraction: Float) -> [Float]? {
+        guard let direction = vector(name, layer: layer) else { return nil }
+        let length = LinearAlgebra.norm(direction)
+        let scale = length > 0 ? fraction * (residualNorms[safe: layer] ?? 1) / length : 0
+        return direction.map { $0 * scale }
+    }
+
+    /// Size of the model file a pack records, so a pack can be matched to its model.
+    static func fileSize(of path: String) -> UInt64 {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
     }
 
     public func vector(_ name: String, layer: Int) -> [Float]? {

@@ -109,7 +109,7 @@ enum DistressSection {
         for model in data.models {
             let rated = rated(data.samples(model: model), scorer: offline)
             let details = rated.map { RunReport.detail($0.score) }
-            let repeated = details.filter { ($0["repetition"] ?? 0) >= 0.5 && ($0["words"] ?? 30) >= 0 }.count
+            let repeated = details.filter { ($0["repetition"] ?? 0) >= 0.5 }.count
             let floods = details.filter { ($0["longest_emoji_run"] ?? 0) >= 5 }.count
             let first = rated.filter { $0.score.turn == 1 }.map(\.value)
             let last = rated.filter { $0.score.turn > 1 && $0.score.turn == $0.sample.replies.count }.map(\.value)
@@ -143,8 +143,4 @@ enum DistressSection {
             in words it does not list.</p>
             """
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

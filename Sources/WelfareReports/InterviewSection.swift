@@ -96,7 +96,7 @@ enum InterviewSection {
 
     static func mentions(_ text: String, _ terms: [[String]]) -> Bool {
         let words = TextFeatures.words(text)
-        return terms.contains { term in !term.isEmpty && words.count >= term.count && (0...(words.count - term.count)).contains { Array(words[$0..<$0 + term.count]) == term } }
+        return terms.contains { LexiconScorer.occurrences(of: $0, in: words) > 0 }
     }
 
     static func themesTable(_ interviews: [RunData.Sample], themes: [(name: String, terms: [[String]])]) -> String {
