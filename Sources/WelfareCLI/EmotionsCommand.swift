@@ -33,7 +33,7 @@ struct EmotionsExtract: AsyncParsableCommand {
         settings.startToken = startToken
         let started = Date()
         let (pack, validation) = try await EmotionVectors.extract(session: session, data: try EmotionData.builtIn(), settings: settings) { done, total in
-            if done % 60 == 0 || done == total { printError("  \(done)/\(total) texts") }
+            printError("  \(done)/\(total) texts")
         }
         let base = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: base.deletingLastPathComponent(), withIntermediateDirectories: true)

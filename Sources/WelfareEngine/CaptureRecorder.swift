@@ -5,6 +5,8 @@ import CLlama
 /// Two traps shape this type: the callback fires once per ubatch, so the session tells it
 /// which positions the current ubatch holds; and the last layer's `l_out` keeps only the
 /// rows marked for output, so rows are matched to output positions when counts say so.
+/// Rows are keyed by a number the session chooses: the token position for one sequence,
+/// or the row of the token in the packed batch when several texts share one decode.
 /// It is touched only from inside `llama_decode`, which the owning session calls
 /// synchronously, so there is no concurrent access.
 final class CaptureRecorder {
@@ -12,7 +14,11 @@ final class CaptureRecorder {
     private var wantedLayer: [Bool]
     private var wantedPositions: Set<Int> = []
     private let width: Int
-    /// Positions of the tokens in the ubatch being decoded, and the subset marked for output.
+    /// When set, the graph stops after this layer's `l_out` is copied: a forward pass that
+    /// only captures skips the layers above it and the output head (the 262k-row
+    /// vocabulary matrix is most of a small model's compute).
+    private var stopAfterLayer: Int?
+    /// Keys of the tokens in the ubatch being decoded, and the subset marked for output.
     var chunkPositions: [Int] = []
     var chunkOutputPositions: [Int] = []
     /// layer -> position -> vector
@@ -24,9 +30,10 @@ final class CaptureRecorder {
         self.width = width
     }
 
-    func start(layers: [Int], positions: Set<Int>) {
+    func start(layers: [Int], positions: Set<Int>, stopAfterLastLayer: Bool = false) {
         wantedLayer = wantedLayer.indices.map { layers.contains($0) }
         wantedPositions = positions
+        stopAfterLayer = stopAfterLastLayer ? layers.max() : nil
         recorded = [:]
         unexpectedShapes = 0
         isActive = true
@@ -64,8 +71,14 @@ final class CaptureRecorder {
         return wantedLayerIndex(name) != nil
     }
 
-    func observe(_ tensor: UnsafeMutablePointer<ggml_tensor>) {
-        guard isActive, let name = ggml_get_name(tensor), let layer = wantedLayerIndex(name) else { return }
+    /// Copies the wanted rows; returns false when the rest of the graph is not needed.
+    func observe(_ tensor: UnsafeMutablePointer<ggml_tensor>) -> Bool {
+        guard isActive, let name = ggml_get_name(tensor), let layer = wantedLayerIndex(name) else { return true }
+        record(tensor, layer: layer)
+        return layer != stopAfterLayer
+    }
+
+    private func record(_ tensor: UnsafeMutablePointer<ggml_tensor>, layer: Int) {
         let t = tensor.pointee
         let rows = Int(t.ne.1)
         guard t.type == GGML_TYPE_F32, Int(t.ne.0) == width, t.ne.2 == 1, t.ne.3 == 1 else {
@@ -92,17 +105,21 @@ final class CaptureRecorder {
     }
 
     /// Packs what was recorded into an `Activations` value in [layer][position] order.
-    func collect(layers: [Int], tokenAt: (Int) -> Token) -> Activations {
+    /// With `keys`, only rows keyed in that range are taken, and position = key - lowerBound.
+    func collect(layers: [Int], keys: Range<Int>? = nil, tokenAt: (Int) -> Token) -> Activations {
         let sortedLayers = layers.sorted()
-        let positions = Set(recorded.values.flatMap { $0.keys }).sorted()
+        let recordedKeys = Set(recorded.values.flatMap { $0.keys })
+        let chosen = (keys.map { range in recordedKeys.filter { range.contains($0) } } ?? recordedKeys).sorted()
+        let offset = keys?.lowerBound ?? 0
         var values = [Float]()
-        values.reserveCapacity(sortedLayers.count * positions.count * width)
+        values.reserveCapacity(sortedLayers.count * chosen.count * width)
         let zero = [Float](repeating: 0, count: width)
         for layer in sortedLayers {
-            for position in positions {
-                values += recorded[layer]?[position] ?? zero
+            for key in chosen {
+                values += recorded[layer]?[key] ?? zero
             }
         }
+        let positions = chosen.map { $0 - offset }
         return Activations(width: width, layers: sortedLayers, positions: positions,
                            tokens: positions.map(tokenAt), values: values)
     }
@@ -110,11 +127,11 @@ final class CaptureRecorder {
 
 /// The C entry point llama.cpp calls; `userData` is an unretained `CaptureRecorder`.
 /// In the asking phase it answers only for wanted tensors, so the scheduler splits the
-/// graph at those alone; in the data phase it must return true or decoding aborts.
+/// graph at those alone; in the data phase, false tells the scheduler to skip the rest of
+/// the graph (used only by forward passes that capture and need no logits).
 let captureCallback: ggml_backend_sched_eval_callback = { tensor, ask, userData in
     guard let tensor, let userData else { return false }
     let recorder = Unmanaged<CaptureRecorder>.fromOpaque(userData).takeUnretainedValue()
     if ask { return recorder.shouldObserve(tensor) }
-    recorder.observe(tensor)
-    return true
+    return recorder.observe(tensor)
 }

@@ -31,9 +31,9 @@ public actor LlamaSession {
         params.n_seq_max = UInt32(options.sequences)
         params.n_threads = Int32(options.threads)
         params.n_threads_batch = Int32(options.threads)
-        // Separate KV streams per sequence: each attends over its own cells only, which
-        // keeps batched results equal to one-by-one results.
-        params.kv_unified = false
+        // By default, separate KV streams per sequence: each attends over its own cells
+        // only, which keeps batched generation equal to one-by-one results.
+        params.kv_unified = options.unifiedKV
         params.cb_eval = captureCallback
         params.cb_eval_user_data = Unmanaged.passUnretained(recorder).toOpaque()
         LlamaBackend.clearRecentErrors()
@@ -98,9 +98,79 @@ public actor LlamaSession {
 
     /// Runs `tokens` through the model and returns the requested activations, without
     /// generating (one forward pass).
+    /// The pass stops after the highest requested layer, so neither the layers above it
+    /// nor the output head are computed.
     public func capture(tokens: [Token], request: CaptureRequest, steering: Steering? = nil) throws -> Activations {
-        try generate(tokens: tokens, parameters: .greedy(maxTokens: 0), capture: request, steering: steering)
-            .activations ?? Activations(width: model.embeddingWidth, layers: [], positions: [], tokens: [], values: [])
+        try checkPrompt(tokens)
+        try request.validate(layerCount: model.layerCount)
+        try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
+        try prepare(steering: steering)
+        let positions = try request.promptPositions(count: tokens.count)
+        var outputs: Set<Int> = [tokens.count - 1]
+        if request.layers.contains(model.layerCount - 1) { outputs.formUnion(positions) }
+        recorder.start(layers: request.layers, positions: positions, stopAfterLastLayer: true)
+        defer { recorder.stop() }
+        try decode(tokens, from: 0, sequence: 0, outputs: outputs, steering: steering)
+        return recorder.collect(layers: request.layers) { tokens[$0] }
+    }
+
+    /// Captures several texts (no steering). On a session with `unifiedKV` and several
+    /// sequences, whole texts are packed into one `llama_batch` (one sequence each) up to
+    /// the batch size: one KV cache means llama.cpp keeps the batch as a single ubatch in
+    /// order, so each row is known. Otherwise, and for a text longer than a batch, texts
+    /// go one by one. Results are in the order of `texts`.
+    public func captureEach(_ texts: [[Token]], request: CaptureRequest) throws -> [Activations] {
+        try request.validate(layerCount: model.layerCount)
+        for text in texts { try checkPrompt(text) }
+        let packs = options.unifiedKV && options.sequences > 1
+        var results: [Activations] = []
+        results.reserveCapacity(texts.count)
+        var next = 0
+        while next < texts.count {
+            var group = [next]
+            var filled = texts[next].count
+            while packs, group.count < options.sequences, group.last! + 1 < texts.count,
+                  filled + texts[group.last! + 1].count <= options.batchSize {
+                group.append(group.last! + 1)
+                filled += texts[group.last!].count
+            }
+            if group.count == 1 {
+                results.append(try capture(tokens: texts[next], request: request))
+            } else {
+                results += try capturePacked(group.map { texts[$0] }, request: request)
+            }
+            next = group.last! + 1
+        }
+        return results
+    }
+
+    private func capturePacked(_ texts: [[Token]], request: CaptureRequest) throws -> [Activations] {
+        try prepare(steering: nil)
+        let keepsLastLayer = request.layers.contains(model.layerCount - 1)
+        var wanted: Set<Int> = []
+        var ranges: [Range<Int>] = []
+        batch.n_tokens = 0
+        recorder.chunkPositions.removeAll(keepingCapacity: true)
+        recorder.chunkOutputPositions.removeAll(keepingCapacity: true)
+        for (sequence, text) in texts.enumerated() {
+            let first = Int(batch.n_tokens)
+            let positions = try request.promptPositions(count: text.count)
+            for (position, token) in text.enumerated() {
+                let row = first + position
+                // The last layer keeps only output rows (llama.cpp prunes before its FFN).
+                let output = position == text.count - 1 || (keepsLastLayer && positions.contains(position))
+                appendToBatch(token, position: position, sequence: Int32(sequence), output: output)
+                recorder.chunkPositions.append(row)
+                if output { recorder.chunkOutputPositions.append(row) }
+                if positions.contains(position) { wanted.insert(row) }
+            }
+            ranges.append(first..<first + text.count)
+        }
+        recorder.start(layers: request.layers, positions: wanted, stopAfterLastLayer: true)
+        defer { recorder.stop() }
+        let code = llama_decode(context, batch)
+        guard code == 0 else { throw EngineError.decodeFailed(code: code) }
+        return zip(texts, ranges).map { text, range in recorder.collect(layers: request.layers, keys: range) { text[$0] } }
     }
 
     /// Next-token logits after `tokens` (the full vocabulary).

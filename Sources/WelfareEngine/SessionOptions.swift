@@ -10,13 +10,19 @@ public struct SessionOptions: Sendable, Equatable {
     public var threads: Int
     /// Largest number of tokens sent to llama.cpp in one decode call.
     public var batchSize: Int
+    /// One KV cache shared by all sequences. Needed to pack several texts into one capture
+    /// pass (`captureEach`); off by default because batched generation keeps its
+    /// one-by-one equality only with a stream per sequence.
+    public var unifiedKV: Bool
 
     public init(contextLength: Int = 4096, sequences: Int = 1,
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount, batchSize: Int = 512) {
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, batchSize: Int = 512,
+                unifiedKV: Bool = false) {
         self.contextLength = contextLength
         self.sequences = sequences
         self.threads = threads
         self.batchSize = batchSize
+        self.unifiedKV = unifiedKV
     }
 
     func validate() throws {

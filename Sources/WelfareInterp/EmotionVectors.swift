@@ -49,18 +49,31 @@ public enum EmotionVectors {
         public var increasingSteps: Int
     }
 
-    /// Per text, per layer: the mean residual vector from `startToken` on.
-    static func means(session: LlamaSession, texts: [String], startToken: Int, progress: () -> Void) async throws -> [[[Float]]] {
+    /// Per text, per layer: the mean residual vector from `startToken` on. Texts are packed
+    /// several to a decode on a capture session with one shared KV cache.
+    static func means(session: LlamaSession, texts: [String], startToken: Int, progress: (Int) -> Void) async throws -> [[[Float]]] {
         let model = session.model
+        let packer = try LlamaSession(model: model, options: packingOptions(threads: session.options.threads))
         var result: [[[Float]]] = []
-        for text in texts {
-            let tokens = try model.tokenize(text)
-            let start = min(startToken, tokens.count - 1)
-            let activations = try await session.capture(tokens: tokens, request: .allLayers(of: model, positions: .from(start)))
-            result.append((0..<model.layerCount).map { activations.meanVector(layer: $0) ?? [] })
-            progress()
+        let tokenized = try texts.map { try model.tokenize($0) }
+        for (index, tokens) in tokenized.enumerated() where tokens.count <= startToken {
+            throw EngineError.invalidParameter("text \(index + 1) has \(tokens.count) tokens, not more than the start token \(startToken)")
+        }
+        let request = CaptureRequest.allLayers(of: model, positions: .from(startToken))
+        // In slices so progress can be reported between them.
+        for start in stride(from: 0, to: tokenized.count, by: 64) {
+            let slice = Array(tokenized[start..<min(start + 64, tokenized.count)])
+            for activations in try await packer.captureEach(slice, request: request) {
+                result.append((0..<model.layerCount).map { activations.meanVector(layer: $0) ?? [] })
+            }
+            progress(result.count)
         }
         return result
+    }
+
+    /// A session for packed capture: 16 texts or 512 tokens per decode, whichever comes first.
+    public static func packingOptions(threads: Int) -> SessionOptions {
+        SessionOptions(contextLength: 1024, sequences: 16, threads: threads, batchSize: 512, unifiedKV: true)
     }
 
     public static func extract(session: LlamaSession, data: EmotionData, settings: Settings = Settings(),
@@ -71,11 +84,13 @@ public enum EmotionVectors {
         let neutralTexts = try data.neutralTexts(model: model)
         let intensityTexts = data.intensity.flatMap { check in check.values.map { check.template.replacingOccurrences(of: "{X}", with: $0) } }
         let total = storyTexts.count + neutralTexts.count + intensityTexts.count
-        var done = 0
-        let tick = { done += 1; progress(done, total) }
-        let stories = try await means(session: session, texts: storyTexts, startToken: settings.startToken, progress: tick)
-        let neutral = try await means(session: session, texts: neutralTexts, startToken: settings.startToken, progress: tick)
-        let intensity = try await means(session: session, texts: intensityTexts, startToken: settings.startToken, progress: tick)
+        let stories = try await means(session: session, texts: storyTexts, startToken: settings.startToken) { progress($0, total) }
+        let neutral = try await means(session: session, texts: neutralTexts, startToken: settings.startToken) {
+            progress(storyTexts.count + $0, total)
+        }
+        let intensity = try await means(session: session, texts: intensityTexts, startToken: settings.startToken) {
+            progress(storyTexts.count + neutralTexts.count + $0, total)
+        }
 
         var offsets: [Int] = []
         var running = 0

@@ -59,6 +59,46 @@ import Testing
         #expect(worst < 0.03, "worst relative error \(worst)")
     }
 
+    @Test func packedTextsGiveTheSameActivationsAsOneByOne() async throws {
+        // Several texts of different lengths share one llama_batch (one sequence each); a
+        // row assigned to the wrong text or position would differ by order 1. The batch
+        // size forces a second pack and leaves the longest text to go alone.
+        let model = try Fixtures.model
+        let texts = try (Fixtures.prompts + [Fixtures.prompts.joined(separator: " ")]).map { try model.tokenize($0) }
+        let request = CaptureRequest(layers: [0, 8, 17], positions: .from(1))
+        let packer = try LlamaSession(model: model, options: SessionOptions(contextLength: 256, sequences: 3, batchSize: 30, unifiedKV: true))
+        #expect(texts.last!.count > 30 && texts.dropLast().allSatisfy { $0.count < 15 })
+        let packed = try await packer.captureEach(texts, request: request)
+        let single = try Fixtures.session()
+        var worst: Float = 0
+        for (text, activations) in zip(texts, packed) {
+            let alone = try await single.capture(tokens: text, request: request)
+            #expect(activations.positions == alone.positions)
+            #expect(activations.tokens == Array(text.dropFirst()))
+            for layer in request.layers {
+                for position in alone.positions {
+                    let a = try #require(activations.vector(layer: layer, position: position))
+                    let b = try #require(alone.vector(layer: layer, position: position))
+                    worst = max(worst, VectorMath.relativeError(a, b))
+                }
+            }
+        }
+        #expect(worst < 0.03, "worst relative error \(worst)")
+    }
+
+    @Test func stoppingAfterTheLastCapturedLayerChangesNoVector() async throws {
+        // `capture` skips the graph above the highest requested layer; generation with a
+        // capture runs the whole graph. The captured rows must agree.
+        let model = try Fixtures.model
+        let tokens = try model.tokenize(Fixtures.prompts[0])
+        let session = try Fixtures.session()
+        let request = CaptureRequest(layers: [4, 11], positions: .all)
+        let stopped = try await session.capture(tokens: tokens, request: request)
+        let full = try #require(try await session.generate(tokens: tokens, parameters: .greedy(maxTokens: 1), capture: request).activations)
+        #expect(stopped.positions == full.positions)
+        #expect(stopped.values == full.values)
+    }
+
     @Test func selectedPositionsOnly() async throws {
         let model = try Fixtures.model
         let tokens = try model.tokenize(Fixtures.prompts[3])
