@@ -82,6 +82,7 @@ let package = Package(
                 "WelfareEngine",
                 "WelfareModels",
                 "WelfareHarness",
+                "WelfareInterp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]

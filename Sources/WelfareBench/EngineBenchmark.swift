@@ -6,7 +6,7 @@ import WelfareEngine
 struct WelfareBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "welfare-bench", abstract: "Benchmarks, each a ratio against a peer measured in the same run.",
-        subcommands: [EngineBenchmark.self, HarnessBenchmark.self], defaultSubcommand: EngineBenchmark.self)
+        subcommands: [EngineBenchmark.self, HarnessBenchmark.self, ExtractionBenchmark.self], defaultSubcommand: EngineBenchmark.self)
 }
 
 /// Decode and prompt speed vs llama-cpp-python, capture overhead, batched speed-up.
@@ -134,21 +134,10 @@ struct EngineBenchmark: AsyncParsableCommand {
     }
 
     private func runPeer(modelPath: String, prompt: String) throws -> Timing {
-        let script = packageRoot.appendingPathComponent("bench/peer_llama_cpp_python.py").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [script, modelPath, String(threads), String(tokens), String(repeats), prompt]
-        let output = Pipe()
-        process.standardOutput = output
-        do { try process.run() } catch {
-            throw ValidationError("cannot start the peer with \(python): run scripts/setup.sh first")
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0,
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let runs = object["runs"] as? [[String: Any]], !runs.isEmpty else {
-            throw ValidationError("the llama-cpp-python peer failed (exit \(process.terminationStatus))")
+        let object = try runPython(python, script: "bench/peer_llama_cpp_python.py",
+                                   arguments: [modelPath, String(threads), String(tokens), String(repeats), prompt])
+        guard let runs = object["runs"] as? [[String: Any]], !runs.isEmpty else {
+            throw ValidationError("the llama-cpp-python peer printed no runs")
         }
         return median(runs.map {
             Timing(promptTokens: $0["prompt_tokens"] as? Int ?? 0, generated: $0["generated"] as? Int ?? 0,
@@ -158,6 +147,24 @@ struct EngineBenchmark: AsyncParsableCommand {
 }
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Runs a peer script (a path under the package root) and parses the one JSON object it prints.
+func runPython(_ python: String, script: String, arguments: [String]) throws -> [String: Any] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: python)
+    process.arguments = [packageRoot.appendingPathComponent(script).path] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    do { try process.run() } catch {
+        throw ValidationError("cannot start the peer with \(python): run scripts/setup.sh first")
+    }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        throw ValidationError("the llama-cpp-python peer \(script) failed (exit \(process.terminationStatus))")
+    }
+    return object
+}
 
 /// Records when the first streamed token arrived.
 final class FirstTokenClock: @unchecked Sendable {

@@ -31,6 +31,16 @@ public struct EmotionData: Sendable {
         }
     }
 
+    /// The intensity templates with each value filled in, in order.
+    public var intensityTexts: [String] {
+        intensity.flatMap { check in check.values.map { check.template.replacingOccurrences(of: "{X}", with: $0) } }
+    }
+
+    /// Everything extraction reads, in its order: stories, neutral dialogues, intensity texts.
+    public func allTexts(model: LlamaModel) throws -> [String] {
+        emotions.flatMap(\.stories) + (try neutralTexts(model: model)) + intensityTexts
+    }
+
     static func text(_ name: String) throws -> String {
         guard let url = Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "Data"),
               let text = try? String(contentsOf: url, encoding: .utf8) else {

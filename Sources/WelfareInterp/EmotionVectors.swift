@@ -82,7 +82,7 @@ public enum EmotionVectors {
         let layers = model.layerCount
         let storyTexts = data.emotions.flatMap(\.stories)
         let neutralTexts = try data.neutralTexts(model: model)
-        let intensityTexts = data.intensity.flatMap { check in check.values.map { check.template.replacingOccurrences(of: "{X}", with: $0) } }
+        let intensityTexts = data.intensityTexts
         let total = storyTexts.count + neutralTexts.count + intensityTexts.count
         let stories = try await means(session: session, texts: storyTexts, startToken: settings.startToken) { progress($0, total) }
         let neutral = try await means(session: session, texts: neutralTexts, startToken: settings.startToken) {
