@@ -144,7 +144,7 @@ struct EmotionsSteer: AsyncParsableCommand {
     @Option(help: "The emotion to steer with.")
     var emotion: String
     @Option(help: "Strengths, fractions of the mean residual norm; negative pushes away (0 is the baseline).")
-    var strengths: String = "-0.5,-0.25,0,0.25,0.5"
+    var strengths: String = "-0.2,-0.1,-0.05,0,0.05,0.1,0.2"
     @Option(help: "Layers to steer (default: the pack's default layer).")
     var layers: String?
     @Option(help: "Replies per prompt and strength.")
@@ -162,18 +162,29 @@ struct EmotionsSteer: AsyncParsableCommand {
         if chosen.contains(0) { throw EngineError.steeringLayerNotSteerable(layer: 0) }
         let points = try await SteeringSweep.run(session: session, pack: pack, emotion: emotion, layers: chosen, strengths: values,
                                                  samplesPerPrompt: samples) { done, total in
-            if done % 8 == 0 || done == total { printError("  \(done)/\(total) replies") }
+            if done % 8 == 0 || done == total { printError("  \(done)/\(total) readouts") }
         }
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let file = folder.appendingPathComponent("steer-\(emotion)-\(ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")).html")
+        let stem = "steer-\(emotion)-\(ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-"))"
+        let file = folder.appendingPathComponent(stem + ".html")
         try Data(EmotionReport.steering(points, emotion: emotion, layers: chosen, modelDescription: session.model.facts.description).utf8)
             .write(to: file, options: .atomic)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let export = SteeringSweep.Export(emotion: emotion, layers: chosen, model: session.model.facts.description,
+                                          points: points, doseResponses: SteeringSweep.doseResponses(points))
+        try encoder.encode(export).write(to: folder.appendingPathComponent(stem + ".json"), options: .atomic)
         for point in points {
-            print(String(format: "strength %+.2f: distress %.2f, sentiment %+.2f", point.strength,
-                         Statistics.mean(point.distress), Statistics.mean(point.sentiment)))
+            print(String(format: "strength %+.3f: self-report %+.2f, sentiment %+.2f, distress %.2f, repetition %.2f", point.strength,
+                         Statistics.mean(point.selfReport), Statistics.mean(point.sentiment), Statistics.mean(point.distress),
+                         Statistics.mean(point.repetition)))
         }
-        print("report: \(file.path)")
+        for response in SteeringSweep.doseResponses(points) {
+            print(String(format: "%@: Spearman rho %+.2f over %d observations%@", response.readout, response.spearman, response.observations,
+                         response.monotonicDirection == 0 ? "" : ", means move one way at every step"))
+        }
+        print("report: \(file.path) (data: \(stem).json)")
     }
 }
 

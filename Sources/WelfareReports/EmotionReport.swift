@@ -63,23 +63,40 @@ extension EmotionReport {
     }
 
     public static func steering(_ points: [SteeringSweep.Point], emotion: String, layers: [Int], modelDescription: String) -> String {
+        let points = points.sorted { $0.strength < $1.strength }
+        let replies = points.first.map { $0.distress.count } ?? 0, questions = points.first.map { $0.selfReport.count } ?? 0
         var body = "<h1>Steering with \"\(HTML.escape(emotion))\" on \(HTML.escape(modelDescription))</h1>"
-        body += "<p>Vector added at layers \(layers.map(String.init).joined(separator: ", ")), strength as a fraction of each layer's mean residual norm; strength 0 is the unsteered baseline. \(points.first.map { $0.distress.count } ?? 0) replies per strength (\(SteeringSweep.prompts.count) prompts).</p>"
+        body += "<p>Vector added at layers \(layers.map(String.init).joined(separator: ", ")), strength as a fraction of each layer's mean residual norm; strength 0 is the unsteered baseline (the dashed line). Per strength: \(questions) self-report questions and \(replies) sampled replies (\(SteeringSweep.prompts.count) prompts). Intervals are 95% bootstrap intervals of the mean.</p>"
         body += """
             <p class="note">What this can show: whether pushing the model's activations along an emotion direction changes \
-            what it writes, measured by the offline distress scorer and a word-list sentiment balance. What it cannot show: \
-            that the model feels the emotion. Word-list readouts are coarse, and a 270M model's text degrades at high strengths.</p>
+            what it says, in a dose-dependent way. The self-report readout is the log-odds the model gives a positive over a \
+            negative feeling word after "I feel"; it is deterministic and sensitive, but it measures word choice, not a felt \
+            state. The sentiment and distress readouts score sampled text with word lists and rules: coarse, and misleading \
+            where the text collapses into repetition (see the last chart). What it cannot show: that the model feels the \
+            emotion. A 270M model's text degrades at strengths far smaller than a large model tolerates.</p>
             """
+        body += "<h2>Dose-response</h2><table><tr><th>readout</th><th>Spearman rho (strength vs value)</th><th>means across strengths</th><th>observations</th></tr>"
+        for response in SteeringSweep.doseResponses(points) {
+            let shape = response.monotonicDirection > 0 ? "rise at every step" : response.monotonicDirection < 0 ? "fall at every step" : "not monotonic"
+            body += "<tr><td>\(response.readout)</td><td>\(String(format: "%+.2f", response.spearman))</td><td>\(shape)</td><td>\(response.observations)</td></tr>"
+        }
+        body += "</table>"
         let readouts: [(title: String, range: ClosedRange<Double>?, values: (SteeringSweep.Point) -> [Double])] = [
-            ("Offline distress rating (0-10)", 0...10, { $0.distress }),
+            ("Self-report: log-odds of a positive over a negative feeling word", nil, { $0.selfReport }),
             ("Sentiment balance (positive minus negative words per 100)", nil, { $0.sentiment }),
+            ("Offline distress rating (0-10)", 0...10, { $0.distress }),
+            ("Repetition (share of word 4-grams repeating an earlier one)", 0...1, { $0.repetition }),
         ]
         for readout in readouts {
             let estimates = points.map { (strength: $0.strength, estimate: Statistics.bootstrapMean(readout.values($0))) }
             let chartPoints = estimates.map { SVGChart.Point(x: Double($0.strength), y: $0.estimate.value, interval: $0.estimate.low...$0.estimate.high) }
             let extent = max(1, (estimates.flatMap { [abs($0.estimate.low), abs($0.estimate.high)] }.max() ?? 1).rounded(.up))
-            body += SVGChart.lines([.init(name: emotion, points: chartPoints)], title: readout.title, xLabel: "strength", yLabel: "mean",
-                                   yRange: readout.range ?? -extent...extent)
+            var series = [SVGChart.Series(name: emotion, points: chartPoints)]
+            if let baseline = estimates.first(where: { $0.strength == 0 }) {
+                series.append(.init(name: "unsteered", points: estimates.map { SVGChart.Point(x: Double($0.strength), y: baseline.estimate.value) },
+                                    dashed: true))
+            }
+            body += SVGChart.lines(series, title: readout.title, xLabel: "strength", yLabel: "mean", yRange: readout.range ?? -extent...extent)
             body += "<table><tr><th>strength</th><th>mean [95% CI] (n)</th></tr>"
             for row in estimates { body += "<tr><td>\(row.strength)</td><td>\(row.estimate.formatted)</td></tr>" }
             body += "</table>"

@@ -72,10 +72,13 @@ extension SVGChart {
     public struct Series: Sendable {
         public var name: String
         public var points: [Point]
+        /// Drawn dashed, without markers: a reference line such as a baseline.
+        public var dashed: Bool
 
-        public init(name: String, points: [Point]) {
+        public init(name: String, points: [Point], dashed: Bool = false) {
             self.name = name
             self.points = points
+            self.dashed = dashed
         }
     }
 
@@ -110,8 +113,9 @@ extension SVGChart {
             let color = palette[index % palette.count]
             let points = serie.points.sorted { $0.x < $1.x }
             let path = points.map { "\(format(x($0.x))),\(format(y($0.y)))" }.joined(separator: " ")
-            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>"
-            for point in points {
+            let dash = serie.dashed ? " stroke-dasharray=\"6 4\"" : ""
+            svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"\(dash) points=\"\(path)\"/>"
+            for point in points where !serie.dashed {
                 svg += "<circle cx=\"\(format(x(point.x)))\" cy=\"\(format(y(point.y)))\" r=\"3\" fill=\"\(color)\"/>"
                 if let interval = point.interval {
                     svg += line(x1: x(point.x), y1: y(interval.lowerBound), x2: x(point.x), y2: y(interval.upperBound), color: color)

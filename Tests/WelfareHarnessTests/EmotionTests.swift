@@ -71,11 +71,17 @@ import WelfareEngine
         let replies = try await probe.beforeReplies([.user("Hi"), .assistant("Hello."), .user("Bye"), .assistant("Goodbye.")], session: session)
         #expect(replies.count == 2)
 
-        // A steering sweep has the unsteered baseline and the same number of replies per strength.
-        let points = try await SteeringSweep.run(session: session, pack: pack, emotion: "calm", layers: [validation.defaultLayer],
-                                                 strengths: [0, 0.2], samplesPerPrompt: 1, maxTokens: 12)
-        #expect(points.map(\.strength) == [0, 0.2])
-        #expect(points.allSatisfy { $0.distress.count == SteeringSweep.prompts.count })
+        // Steering along a pleasant emotion raises the self-report readout at every step and
+        // along an unpleasant one lowers it; each strength gets the same readouts.
+        for (emotion, direction) in [("blissful", 1), ("desperate", -1)] {
+            let points = try await SteeringSweep.run(session: session, pack: pack, emotion: emotion, layers: [validation.defaultLayer],
+                                                     strengths: [-0.1, 0, 0.1], samplesPerPrompt: 1, maxTokens: 12)
+            #expect(points.map(\.strength) == [-0.1, 0, 0.1])
+            #expect(points.allSatisfy { $0.distress.count == SteeringSweep.prompts.count && $0.selfReport.count == SteeringSweep.feelingQuestions.count })
+            let selfReport = try #require(SteeringSweep.doseResponses(points).first { $0.readout == "self-report" })
+            #expect(selfReport.monotonicDirection == direction, "\(emotion): means \(selfReport.means)")
+            #expect(selfReport.spearman * Double(direction) > 0.3, "\(emotion): rho \(selfReport.spearman)")
+        }
         await #expect(throws: EngineError.self) {
             _ = try await SteeringSweep.run(session: session, pack: pack, emotion: "no-such-emotion", layers: [6], strengths: [0.1])
         }
