@@ -9,7 +9,7 @@ import WelfareReports
 struct EmotionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emotions", abstract: "Emotion concept vectors: extract and validate, export for llama.cpp (local models).",
-        subcommands: [EmotionsExtract.self, EmotionsExport.self, EmotionsProbe.self, EmotionsSteer.self, EmotionsStories.self])
+        subcommands: [EmotionsExtract.self, EmotionsValidate.self, EmotionsExport.self, EmotionsProbe.self, EmotionsSteer.self, EmotionsStories.self])
 }
 
 struct EmotionsExtract: AsyncParsableCommand {
@@ -17,6 +17,7 @@ struct EmotionsExtract: AsyncParsableCommand {
         commandName: "extract",
         abstract: "Extract vectors for 40 emotions from the shipped stories, validate them, and write a pack and a report.")
 
+    @OptionGroup var data: StoriesOption
     @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
     var model: String = "local:default"
     @Option(name: .shortAndLong, help: "Output path without extension: PATH.json, PATH.npy, PATH-validation.html.")
@@ -32,7 +33,7 @@ struct EmotionsExtract: AsyncParsableCommand {
         var settings = EmotionVectors.Settings()
         settings.startToken = startToken
         let started = Date()
-        let (pack, validation) = try await EmotionVectors.extract(session: session, data: try EmotionData.builtIn(), settings: settings) { done, total in
+        let (pack, validation) = try await EmotionVectors.extract(session: session, data: try data.load(), settings: settings) { done, total in
             printError("  \(done)/\(total) texts")
         }
         let base = URL(fileURLWithPath: output)
@@ -42,13 +43,65 @@ struct EmotionsExtract: AsyncParsableCommand {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(validation).write(to: URL(fileURLWithPath: output + "-validation.json"), options: .atomic)
         let report = URL(fileURLWithPath: output + "-validation.html")
-        try Data(EmotionReport.validation(validation, modelDescription: session.model.facts.description).utf8).write(to: report, options: .atomic)
+        let source = "Vectors from stories of \(data.name), without stories \(settings.heldOut.map(String.init).joined(separator: ", ")) (0-based) of each emotion, which were held out and are the ones tested; the pack itself uses all stories."
+        try Data(EmotionReport.validation(validation, modelDescription: session.model.facts.description, source: source).utf8)
+            .write(to: report, options: .atomic)
         let best = validation.layers[validation.defaultLayer]
         print(String(format: "extracted %d emotions x %d layers in %.1f s; default layer %d: held-out top-1 %.2f (chance %.3f), top-5 %.2f (chance %.3f)",
                      pack.names.count, pack.layerCount, Date().timeIntervalSince(started), validation.defaultLayer, best.top1,
                      validation.chanceTop1, best.top5, validation.chanceTop5))
         print(String(format: "PC1 vs valence r = %.2f; PC2 vs arousal r = %.2f", validation.pc1ValenceCorrelation, validation.pc2ArousalCorrelation))
         print("pack: \(base.path).json; report: \(report.path)")
+    }
+}
+
+/// Where the stories come from: the shipped set, or a file in its format.
+struct StoriesOption: ParsableArguments {
+    @Option(help: "Stories YAML in the shipped format (e.g. from `welfare emotions stories`); default: the shipped stories.")
+    var stories: String?
+
+    var name: String { stories.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "the shipped set" }
+
+    func load() throws -> EmotionData {
+        try stories.map { try EmotionData.withStories(from: URL(fileURLWithPath: $0)) } ?? EmotionData.builtIn()
+    }
+}
+
+struct EmotionsValidate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Score an existing pack on a story set (ideally stories it was not made from) and write a validation report.")
+
+    @Option(name: .shortAndLong, help: "Local model the vectors were made on.")
+    var model: String = "local:default"
+    @Option(help: "Vector pack (PATH.json).")
+    var vectors: String
+    @OptionGroup var data: StoriesOption
+    @Option(name: .shortAndLong, help: "Output path without extension: PATH.json and PATH.html (default: the pack's path + -check).")
+    var output: String?
+    @Option(help: "CPU threads.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() async throws {
+        let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
+        let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
+        let validation = try await EmotionVectors.validate(pack: pack, session: session, data: try data.load()) { done, total in
+            printError("  \(done)/\(total) texts")
+        }
+        let base = output ?? (vectors.hasSuffix(".json") ? String(vectors.dropLast(5)) : vectors) + "-check"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(validation).write(to: URL(fileURLWithPath: base + ".json"), options: .atomic)
+        let inSample = data.stories == nil && pack.settings["stories"] != nil
+        let source = "All stories of \(data.name) scored against the pack \(URL(fileURLWithPath: vectors).lastPathComponent)"
+            + (inSample ? " (in-sample if the pack was extracted from the shipped stories: accuracy is optimistic)." : ".")
+        try Data(EmotionReport.validation(validation, modelDescription: session.model.facts.description, source: source).utf8)
+            .write(to: URL(fileURLWithPath: base + ".html"), options: .atomic)
+        let chosen = validation.layers[validation.defaultLayer]
+        print(String(format: "%d stories, %d emotions; pack's layer %d: top-1 %.2f (chance %.3f), top-5 %.2f (chance %.3f)",
+                     validation.heldOutStories, validation.emotions, validation.defaultLayer, chosen.top1, validation.chanceTop1,
+                     chosen.top5, validation.chanceTop5))
+        print("report: \(base).html")
     }
 }
 
@@ -212,16 +265,14 @@ struct EmotionsStories: AsyncParsableCommand {
             data.emotions = data.emotions.filter { wanted.contains($0.name) }
             guard !data.emotions.isEmpty else { throw ValidationError("none of those emotions is in the data") }
         }
-        var yaml = "emotions:\n"
-        for emotion in data.emotions {
+        for index in data.emotions.indices {
+            let emotion = data.emotions[index]
             let stories = try await StoryWriter.write(emotion: emotion, count: count, model: writer)
             printError("  \(emotion.name): \(stories.accepted.count) accepted, \(stories.rejected) rejected")
-            yaml += "  - name: \(emotion.name)\n    cluster: \(emotion.cluster)\n    valence: \(emotion.valence)\n    arousal: \(emotion.arousal)\n"
-            yaml += "    avoid: [\(emotion.avoid.joined(separator: ", "))]\n    stories:\n"
-            for story in stories.accepted {
-                yaml += "      - \"\(story.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"\n"
-            }
+            data.emotions[index].stories = stories.accepted
         }
+        data.emotions.removeAll { $0.stories.isEmpty }
+        let yaml = try data.storiesYAML()
         try yaml.write(toFile: output, atomically: true, encoding: .utf8)
         print("wrote \(output)")
     }

@@ -50,20 +50,51 @@ public struct EmotionData: Sendable {
     }
 
     public static func builtIn() throws -> EmotionData {
-        guard let stories = try Yams.load(yaml: try text("emotion-stories")) as? [String: Any],
-              let list = stories["emotions"] as? [[String: Any]],
-              let neutral = try Yams.load(yaml: try text("neutral-dialogues")) as? [String: Any] else {
-            throw EngineError.invalidParameter("the built-in emotion data cannot be read")
+        try parse(stories: try text("emotion-stories"), source: "built-in emotion-stories.yaml")
+    }
+
+    /// The built-in neutral dialogues and intensity templates with stories from a file in
+    /// the shipped format (for example one written by `welfare emotions stories`).
+    public static func withStories(from url: URL) throws -> EmotionData {
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw EngineError.invalidParameter("cannot read the stories file \(url.path)")
         }
-        let emotions = try list.map { entry -> Emotion in
+        return try parse(stories: text, source: url.lastPathComponent)
+    }
+
+    /// The emotions and their stories in the shipped file's format.
+    public func storiesYAML() throws -> String {
+        let entries: [[String: Any]] = emotions.map { emotion in
+            ["name": emotion.name, "cluster": emotion.cluster, "valence": emotion.valence, "arousal": emotion.arousal,
+             "avoid": emotion.avoid, "stories": emotion.stories]
+        }
+        return try Yams.dump(object: ["emotions": entries], width: -1, sortKeys: true)
+    }
+
+    static func parse(stories storiesYAML: String, source: String) throws -> EmotionData {
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: storiesYAML) } catch {
+            throw EngineError.invalidParameter("\(source) is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        guard let list = (loaded as? [String: Any])?["emotions"] as? [[String: Any]], !list.isEmpty else {
+            throw EngineError.invalidParameter("\(source) has no 'emotions' list")
+        }
+        guard let neutral = try Yams.load(yaml: try text("neutral-dialogues")) as? [String: Any] else {
+            throw EngineError.invalidParameter("the built-in neutral dialogues cannot be read")
+        }
+        let emotions = try list.enumerated().map { index, entry -> Emotion in
             guard let name = entry["name"] as? String, let cluster = entry["cluster"] as? String,
                   let valence = (entry["valence"] as? NSNumber)?.doubleValue ?? (entry["valence"] as? Double),
                   let arousal = (entry["arousal"] as? NSNumber)?.doubleValue ?? (entry["arousal"] as? Double),
-                  let stories = entry["stories"] as? [String] else {
-                throw EngineError.invalidParameter("an emotion entry is incomplete")
+                  let stories = entry["stories"] as? [String], !stories.isEmpty else {
+                let name = entry["name"] as? String ?? "number \(index + 1)"
+                throw EngineError.invalidParameter("\(source): emotion \(name) needs name, cluster, valence, arousal and a non-empty stories list")
             }
             return Emotion(name: name, cluster: cluster, valence: valence, arousal: arousal,
                            avoid: entry["avoid"] as? [String] ?? [], stories: stories)
+        }
+        guard Set(emotions.map(\.name)).count == emotions.count else {
+            throw EngineError.invalidParameter("\(source) names an emotion twice")
         }
         let intensity = (neutral["intensity"] as? [[String: Any]] ?? []).compactMap { entry -> Intensity? in
             guard let emotion = entry["emotion"] as? String, let template = entry["template"] as? String,

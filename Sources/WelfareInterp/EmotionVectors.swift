@@ -76,21 +76,32 @@ public enum EmotionVectors {
         SessionOptions(contextLength: 1024, sequences: 16, threads: threads, batchSize: 512, unifiedKV: true)
     }
 
+    /// One layer's result: the mean it centres on, the neutral directions it removes, and
+    /// one vector per emotion.
+    struct LayerVectors {
+        var grand: [Float]
+        var noise: [[Float]]
+        var vectors: [[Float]]
+
+        /// A text's mean activation as the vectors see it: centred and denoised.
+        func place(_ mean: [Float]) -> [Float] {
+            LinearAlgebra.projectOut(LinearAlgebra.subtract(mean, grand), noise)
+        }
+    }
+
     public static func extract(session: LlamaSession, data: EmotionData, settings: Settings = Settings(),
                                progress: (Int, Int) -> Void = { _, _ in }) async throws -> (pack: VectorPack, validation: Validation) {
         let model = session.model
         let layers = model.layerCount
+        guard data.emotions.count >= 2 else { throw EngineError.invalidParameter("extraction needs at least 2 emotions") }
+        if let short = data.emotions.first(where: { $0.stories.indices.allSatisfy(settings.heldOut.contains) }) {
+            throw EngineError.invalidParameter("emotion \(short.name) has no story left for training once stories \(settings.heldOut) are held out")
+        }
         let storyTexts = data.emotions.flatMap(\.stories)
         let neutralTexts = try data.neutralTexts(model: model)
-        let intensityTexts = data.intensityTexts
-        let total = storyTexts.count + neutralTexts.count + intensityTexts.count
-        let stories = try await means(session: session, texts: storyTexts, startToken: settings.startToken) { progress($0, total) }
-        let neutral = try await means(session: session, texts: neutralTexts, startToken: settings.startToken) {
-            progress(storyTexts.count + $0, total)
-        }
-        let intensity = try await means(session: session, texts: intensityTexts, startToken: settings.startToken) {
-            progress(storyTexts.count + neutralTexts.count + $0, total)
-        }
+        let total = storyTexts.count + neutralTexts.count + data.intensityTexts.count
+        let captured = try await captureData(session: session, data: data, startToken: settings.startToken) { progress($0, total) }
+        let stories = captured.stories
 
         var offsets: [Int] = []
         var running = 0
@@ -99,83 +110,30 @@ public enum EmotionVectors {
             (0..<data.emotions[emotion].stories.count).filter(include).map { stories[offsets[emotion] + $0][layer] }
         }
 
-        var packValues: [Float] = []
         var layerScores: [LayerScore] = []
-        var perLayer: [(grand: [Float], noise: [[Float]], vectors: [[Float]])] = []
+        var perLayer: [LayerVectors] = []
         for layer in 0..<layers {
-            let noise = denoiseDirections(neutral.map { $0[layer] }, share: settings.denoiseShare)
-            // Validation: vectors from the training stories only.
-            let trainMeans = data.emotions.indices.map { LinearAlgebra.mean(storyMeans($0, layer: layer) { !settings.heldOut.contains($0) }) }
-            let trainGrand = LinearAlgebra.mean(trainMeans)
-            let trainVectors = trainMeans.map { LinearAlgebra.projectOut(LinearAlgebra.subtract($0, trainGrand), noise) }
-            var hits1 = 0, hits5 = 0, tested = 0
-            for emotion in data.emotions.indices {
-                for story in storyMeans(emotion, layer: layer, include: { settings.heldOut.contains($0) }) {
-                    let x = LinearAlgebra.projectOut(LinearAlgebra.subtract(story, trainGrand), noise)
-                    let scores = trainVectors.map { LinearAlgebra.cosine(x, $0) }
-                    let ranking = scores.indices.sorted { scores[$0] > scores[$1] }
-                    if ranking.first == emotion { hits1 += 1 }
-                    if ranking.prefix(5).contains(emotion) { hits5 += 1 }
-                    tested += 1
-                }
+            let noise = denoiseDirections(captured.neutral.map { $0[layer] }, share: settings.denoiseShare)
+            // Validation: vectors from the training stories only, tested on the held-out ones.
+            let train = vectors(data.emotions.indices.map { storyMeans($0, layer: layer) { !settings.heldOut.contains($0) } }, noise: noise)
+            let heldOut = data.emotions.indices.flatMap { emotion in
+                storyMeans(emotion, layer: layer) { settings.heldOut.contains($0) }.map { (emotion, $0) }
             }
-            layerScores.append(LayerScore(layer: layer, top1: Double(hits1) / Double(max(1, tested)),
-                                          top5: Double(hits5) / Double(max(1, tested)), denoiseComponents: noise.count))
+            let (top1, top5) = classify(heldOut, by: train)
+            layerScores.append(LayerScore(layer: layer, top1: top1, top5: top5, denoiseComponents: noise.count))
             // The pack: vectors from all stories.
-            let allMeans = data.emotions.indices.map { LinearAlgebra.mean(storyMeans($0, layer: layer) { _ in true }) }
-            let grand = LinearAlgebra.mean(allMeans)
-            perLayer.append((grand, noise, allMeans.map { LinearAlgebra.projectOut(LinearAlgebra.subtract($0, grand), noise) }))
+            perLayer.append(vectors(data.emotions.indices.map { storyMeans($0, layer: layer) { _ in true } }, noise: noise))
         }
+        var packValues: [Float] = []
         for emotion in data.emotions.indices { for layer in 0..<layers { packValues += perLayer[layer].vectors[emotion] } }
 
         let bestTop1 = layerScores.map(\.top1).max() ?? 0
         let target = Double(layers) * 2 / 3
         let defaultLayer = layerScores.filter { $0.top1 == bestTop1 && $0.layer > 0 }
             .min { abs(Double($0.layer) - target) < abs(Double($1.layer) - target) }?.layer ?? layers * 2 / 3
-
-        // Geometry at the default layer.
-        let vectors = perLayer[defaultLayer].vectors
-        let components = LinearAlgebra.principalComponents(vectors)
-        let centre = LinearAlgebra.mean(vectors)
-        func scores(_ index: Int) -> [Double] {
-            guard components.indices.contains(index) else { return vectors.map { _ in 0 } }
-            return vectors.map { Double(LinearAlgebra.dot(LinearAlgebra.subtract($0, centre), components[index].direction)) }
-        }
-        var pc1 = scores(0), pc2 = scores(1)
-        let valence = data.emotions.map(\.valence), arousal = data.emotions.map(\.arousal)
-        // A principal direction's sign is arbitrary: orient PC1 with valence and PC2 with arousal.
-        if LinearAlgebra.pearson(pc1, valence) < 0 { pc1 = pc1.map { -$0 } }
-        if LinearAlgebra.pearson(pc2, arousal) < 0 { pc2 = pc2.map { -$0 } }
-        func ends(_ values: [Double]) -> (low: [String], high: [String]) {
-            let order = values.indices.sorted { values[$0] < values[$1] }
-            return (order.prefix(4).map { data.emotions[$0].name }, order.suffix(4).reversed().map { data.emotions[$0].name })
-        }
-        let (pc1Low, pc1High) = ends(pc1), (pc2Low, pc2High) = ends(pc2)
-
-        var intensityChecks: [IntensityCheck] = []
-        var cursor = 0
-        for check in data.intensity {
-            let slice = intensity[cursor..<cursor + check.values.count]
-            cursor += check.values.count
-            guard let emotion = data.emotions.firstIndex(where: { $0.name == check.emotion }) else { continue }
-            let direction = perLayer[defaultLayer].vectors[emotion]
-            let unit = direction.map { $0 / max(LinearAlgebra.norm(direction), 1e-6) }
-            let projections = slice.map { means -> Double in
-                let x = LinearAlgebra.projectOut(LinearAlgebra.subtract(means[defaultLayer], perLayer[defaultLayer].grand), perLayer[defaultLayer].noise)
-                return Double(LinearAlgebra.dot(x, unit))
-            }
-            let steps = zip(projections, projections.dropFirst()).filter { $1 > $0 }.count
-            intensityChecks.append(IntensityCheck(emotion: check.emotion, template: check.template, values: check.values,
-                                                  projections: projections, increasingSteps: steps))
-        }
-
         let tested = data.emotions.reduce(0) { $0 + $1.stories.indices.filter { settings.heldOut.contains($0) }.count }
-        let validation = Validation(
-            heldOutStories: tested, emotions: data.emotions.count, chanceTop1: 1 / Double(data.emotions.count),
-            chanceTop5: min(1, 5 / Double(data.emotions.count)), layers: layerScores, defaultLayer: defaultLayer,
-            pc1Share: components.first?.share ?? 0, pc1Negative: pc1Low, pc1Positive: pc1High, pc2Negative: pc2Low, pc2Positive: pc2High,
-            pc1ValenceCorrelation: LinearAlgebra.pearson(pc1, valence), pc2ArousalCorrelation: LinearAlgebra.pearson(pc2, arousal),
-            intensity: intensityChecks)
+        let validation = describe(layerScores: layerScores, at: perLayer[defaultLayer], defaultLayer: defaultLayer, emotions: data.emotions,
+                                  intensity: data.intensity, intensityMeans: captured.intensity, testedStories: tested)
         let pack = VectorPack(kind: "emotion", model: model.facts.path, modelDescription: model.facts.description, modelFileSize: VectorPack.fileSize(of: model.facts.path),
                               layerCount: layers, width: model.embeddingWidth, names: data.emotions.map(\.name),
                               residualNorms: try await session.meanResidualNorms(),
@@ -184,6 +142,84 @@ public enum EmotionVectors {
                                          "neutral_dialogues": String(neutralTexts.count)],
                               values: packValues)
         return (pack, validation)
+    }
+
+    /// Mean activations (per text, per layer) of the stories, neutral dialogues and intensity texts.
+    static func captureData(session: LlamaSession, data: EmotionData, startToken: Int,
+                            progress: (Int) -> Void) async throws -> (stories: [[[Float]]], neutral: [[[Float]]], intensity: [[[Float]]]) {
+        let storyTexts = data.emotions.flatMap(\.stories), neutralTexts = try data.neutralTexts(model: session.model)
+        let stories = try await means(session: session, texts: storyTexts, startToken: startToken, progress: progress)
+        let neutral = try await means(session: session, texts: neutralTexts, startToken: startToken) { progress(storyTexts.count + $0) }
+        let intensity = try await means(session: session, texts: data.intensityTexts, startToken: startToken) {
+            progress(storyTexts.count + neutralTexts.count + $0)
+        }
+        return (stories, neutral, intensity)
+    }
+
+    /// Emotion vectors from each emotion's story means: mean minus the mean over emotions,
+    /// with the neutral directions projected out.
+    static func vectors(_ storyMeans: [[[Float]]], noise: [[Float]]) -> LayerVectors {
+        let means = storyMeans.map { LinearAlgebra.mean($0) }
+        let grand = LinearAlgebra.mean(means)
+        let layer = LayerVectors(grand: grand, noise: noise, vectors: [])
+        return LayerVectors(grand: grand, noise: noise, vectors: means.map(layer.place))
+    }
+
+    /// Top-1 and top-5 accuracy of naming each story's emotion by the nearest vectors (cosine).
+    static func classify(_ stories: [(emotion: Int, mean: [Float])], by layer: LayerVectors) -> (top1: Double, top5: Double) {
+        var hits1 = 0, hits5 = 0
+        for story in stories {
+            let x = layer.place(story.mean)
+            let scores = layer.vectors.map { LinearAlgebra.cosine(x, $0) }
+            let ranking = scores.indices.sorted { scores[$0] > scores[$1] }
+            if ranking.first == story.emotion { hits1 += 1 }
+            if ranking.prefix(5).contains(story.emotion) { hits5 += 1 }
+        }
+        let count = Double(max(1, stories.count))
+        return (Double(hits1) / count, Double(hits5) / count)
+    }
+
+    /// The validation summary: per-layer accuracy, and at the default layer the principal
+    /// components of the vectors and the response to the intensity templates.
+    static func describe(layerScores: [LayerScore], at layer: LayerVectors, defaultLayer: Int, emotions: [EmotionData.Emotion],
+                         intensity: [EmotionData.Intensity], intensityMeans: [[[Float]]], testedStories: Int) -> Validation {
+        let vectors = layer.vectors
+        let components = LinearAlgebra.principalComponents(vectors)
+        let centre = LinearAlgebra.mean(vectors)
+        func scores(_ index: Int) -> [Double] {
+            guard components.indices.contains(index) else { return vectors.map { _ in 0 } }
+            return vectors.map { Double(LinearAlgebra.dot(LinearAlgebra.subtract($0, centre), components[index].direction)) }
+        }
+        var pc1 = scores(0), pc2 = scores(1)
+        let valence = emotions.map(\.valence), arousal = emotions.map(\.arousal)
+        // A principal direction's sign is arbitrary: orient PC1 with valence and PC2 with arousal.
+        if LinearAlgebra.pearson(pc1, valence) < 0 { pc1 = pc1.map { -$0 } }
+        if LinearAlgebra.pearson(pc2, arousal) < 0 { pc2 = pc2.map { -$0 } }
+        func ends(_ values: [Double]) -> (low: [String], high: [String]) {
+            let order = values.indices.sorted { values[$0] < values[$1] }
+            return (order.prefix(4).map { emotions[$0].name }, order.suffix(4).reversed().map { emotions[$0].name })
+        }
+        let (pc1Low, pc1High) = ends(pc1), (pc2Low, pc2High) = ends(pc2)
+
+        var intensityChecks: [IntensityCheck] = []
+        var cursor = 0
+        for check in intensity {
+            let slice = intensityMeans[cursor..<cursor + check.values.count]
+            cursor += check.values.count
+            guard let emotion = emotions.firstIndex(where: { $0.name == check.emotion }) else { continue }
+            let direction = vectors[emotion]
+            let unit = direction.map { $0 / max(LinearAlgebra.norm(direction), 1e-6) }
+            let projections = slice.map { Double(LinearAlgebra.dot(layer.place($0[defaultLayer]), unit)) }
+            let steps = zip(projections, projections.dropFirst()).filter { $1 > $0 }.count
+            intensityChecks.append(IntensityCheck(emotion: check.emotion, template: check.template, values: check.values,
+                                                  projections: projections, increasingSteps: steps))
+        }
+        return Validation(
+            heldOutStories: testedStories, emotions: emotions.count, chanceTop1: 1 / Double(emotions.count),
+            chanceTop5: min(1, 5 / Double(emotions.count)), layers: layerScores, defaultLayer: defaultLayer,
+            pc1Share: components.first?.share ?? 0, pc1Negative: pc1Low, pc1Positive: pc1High, pc2Negative: pc2Low, pc2Positive: pc2High,
+            pc1ValenceCorrelation: LinearAlgebra.pearson(pc1, valence), pc2ArousalCorrelation: LinearAlgebra.pearson(pc2, arousal),
+            intensity: intensityChecks)
     }
 
     /// The neutral principal directions that together explain `share` of their variance.

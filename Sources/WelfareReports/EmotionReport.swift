@@ -4,15 +4,17 @@ import WelfareInterp
 
 /// The validation report of an emotion-vector extraction.
 public enum EmotionReport {
-    public static func validation(_ v: EmotionVectors.Validation, modelDescription: String) -> String {
+    /// `source` says which stories were scored and against which vectors.
+    public static func validation(_ v: EmotionVectors.Validation, modelDescription: String, source: String? = nil) -> String {
         var body = "<h1>Emotion vectors: validation on \(HTML.escape(modelDescription))</h1>"
+        if let source { body += "<p>\(HTML.escape(source))</p>" }
         body += """
             <p class="note">What this can show: whether directions built from stories about \(v.emotions) emotions \
             recognise held-out stories, and whether their geometry follows valence and arousal. What it cannot show: \
             that the model feels anything. Held-out stories were written by the same authors as the training stories.</p>
             """
         let best = v.layers[v.defaultLayer]
-        body += String(format: "<p>Held-out stories: %d (%d emotions). At the default layer %d: top-1 accuracy %.2f (chance %.3f), top-5 %.2f (chance %.3f).</p>",
+        body += String(format: "<p>Stories tested: %d (%d emotions). At the default layer %d: top-1 accuracy %.2f (chance %.3f), top-5 %.2f (chance %.3f).</p>",
                        v.heldOutStories, v.emotions, v.defaultLayer, best.top1, v.chanceTop1, best.top5, v.chanceTop5)
         body += SVGChart.lines([
             .init(name: "top-1", points: v.layers.map { .init(x: Double($0.layer), y: $0.top1) }),

@@ -87,6 +87,31 @@ import WelfareEngine
         }
     }
 
+    @Test func aPackRecognisesStoriesItWasNotMadeFrom() async throws {
+        // Extract from 9 stories per emotion, write the other 3 to a stories file, and score
+        // the pack on that file as `welfare emotions validate --stories` does.
+        let session = try LlamaSession(model: try LlamaModel(path: DefaultModel.path()), options: SessionOptions(contextLength: 1024))
+        var training = try EmotionData.builtIn(), unseen = training
+        let kept = [3, 7, 11]
+        for index in training.emotions.indices {
+            let stories = training.emotions[index].stories
+            unseen.emotions[index].stories = kept.map { stories[$0] }
+            training.emotions[index].stories = stories.indices.filter { !kept.contains($0) }.map { stories[$0] }
+        }
+        var settings = EmotionVectors.Settings()
+        settings.heldOut = []
+        let (pack, _) = try await EmotionVectors.extract(session: session, data: training, settings: settings)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("unseen-\(UUID().uuidString).yaml")
+        try unseen.storiesYAML().write(to: file, atomically: true, encoding: .utf8)
+        let reloaded = try EmotionData.withStories(from: file)
+        #expect(reloaded.emotions.map(\.stories) == unseen.emotions.map(\.stories))
+        let validation = try await EmotionVectors.validate(pack: pack, session: session, data: reloaded)
+        #expect(validation.heldOutStories == 3 * training.emotions.count)
+        let chosen = validation.layers[validation.defaultLayer]
+        #expect(chosen.top1 >= 3 * validation.chanceTop1, "top-1 \(chosen.top1) at layer \(validation.defaultLayer)")
+        #expect(chosen.top5 >= 2 * validation.chanceTop5, "top-5 \(chosen.top5)")
+    }
+
     func python(_ script: String, _ argument: String) throws -> String {
         let process = Process()
         process.executableURL = LlamaServer.packageRoot.appendingPathComponent(".welfare/python/bin/python")
