@@ -50,7 +50,9 @@ struct EmotionsExtract: AsyncParsableCommand {
         print(String(format: "extracted %d emotions x %d layers in %.1f s; default layer %d: held-out top-1 %.2f (chance %.3f), top-5 %.2f (chance %.3f)",
                      pack.names.count, pack.layerCount, Date().timeIntervalSince(started), validation.defaultLayer, best.top1,
                      validation.chanceTop1, best.top5, validation.chanceTop5))
-        print(String(format: "PC1 vs valence r = %.2f; PC2 vs arousal r = %.2f", validation.pc1ValenceCorrelation, validation.pc2ArousalCorrelation))
+        let rhos = validation.intensity.map(\.spearman).filter { $0.isFinite }
+        print(String(format: "PC1 vs valence r = %.2f; PC2 vs arousal r = %.2f; intensity templates: mean Spearman rho %+.2f over %d",
+                     validation.pc1ValenceCorrelation, validation.pc2ArousalCorrelation, Statistics.mean(rhos), rhos.count))
         print("pack: \(base.path).json; report: \(report.path)")
     }
 }

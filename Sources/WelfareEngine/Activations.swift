@@ -72,15 +72,16 @@ public struct Activations: Sendable, Equatable {
         return values[start..<start + width]
     }
 
-    /// Mean over the captured positions of one layer.
-    public func meanVector(layer: Int) -> [Float]? {
-        guard let li = layers.firstIndex(of: layer), !positions.isEmpty else { return nil }
+    /// Mean over the captured positions of one layer (those at or after `first`).
+    public func meanVector(layer: Int, from first: Int = 0) -> [Float]? {
+        let chosen = positions.indices.filter { positions[$0] >= first }
+        guard let li = layers.firstIndex(of: layer), !chosen.isEmpty else { return nil }
         var mean = [Float](repeating: 0, count: width)
-        for pi in 0..<positions.count {
+        for pi in chosen {
             let start = (li * positions.count + pi) * width
             for d in 0..<width { mean[d] += values[start + d] }
         }
-        let scale = 1 / Float(positions.count)
+        let scale = 1 / Float(chosen.count)
         return mean.map { $0 * scale }
     }
 }

@@ -36,6 +36,16 @@ public struct EmotionData: Sendable {
         intensity.flatMap { check in check.values.map { check.template.replacingOccurrences(of: "{X}", with: $0) } }
     }
 
+    /// Where each intensity text's value begins (its first token): the readout averages from
+    /// there on, since the tokens before it are the same for every value.
+    public func intensityStarts(model: LlamaModel) throws -> [Int] {
+        try intensity.flatMap { check -> [Int] in
+            let prefix = check.template.components(separatedBy: "{X}").first ?? ""
+            let start = try model.tokenize(prefix.trimmingCharacters(in: .whitespaces)).count
+            return check.values.map { _ in start }
+        }
+    }
+
     /// Everything extraction reads, in its order: stories, neutral dialogues, intensity texts.
     public func allTexts(model: LlamaModel) throws -> [String] {
         emotions.flatMap(\.stories) + (try neutralTexts(model: model)) + intensityTexts

@@ -47,24 +47,32 @@ public enum EmotionVectors {
         public var values: [String]
         public var projections: [Double]
         public var increasingSteps: Int
+        /// Rank correlation of projection with the value's order (1: rises with every step).
+        public var spearman: Double
     }
 
     /// Per text, per layer: the mean residual vector from `startToken` on. Texts are packed
     /// several to a decode on a capture session with one shared KV cache.
     static func means(session: LlamaSession, texts: [String], startToken: Int, progress: (Int) -> Void) async throws -> [[[Float]]] {
+        try await means(session: session, texts: texts, starts: texts.map { _ in startToken }, progress: progress)
+    }
+
+    /// The same with a start token per text.
+    static func means(session: LlamaSession, texts: [String], starts: [Int], progress: (Int) -> Void) async throws -> [[[Float]]] {
         let model = session.model
         let packer = try LlamaSession(model: model, options: packingOptions(threads: session.options.threads))
         var result: [[[Float]]] = []
         let tokenized = try texts.map { try model.tokenize($0) }
-        for (index, tokens) in tokenized.enumerated() where tokens.count <= startToken {
-            throw EngineError.invalidParameter("text \(index + 1) has \(tokens.count) tokens, not more than the start token \(startToken)")
+        for (index, (tokens, start)) in zip(tokenized, starts).enumerated() where tokens.count <= start {
+            throw EngineError.invalidParameter("text \(index + 1) has \(tokens.count) tokens, not more than its start token \(start)")
         }
-        let request = CaptureRequest.allLayers(of: model, positions: .from(startToken))
+        let request = CaptureRequest.allLayers(of: model, positions: .from(starts.min() ?? 0))
         // In slices so progress can be reported between them.
-        for start in stride(from: 0, to: tokenized.count, by: 64) {
-            let slice = Array(tokenized[start..<min(start + 64, tokenized.count)])
+        for first in stride(from: 0, to: tokenized.count, by: 64) {
+            let slice = Array(tokenized[first..<min(first + 64, tokenized.count)])
             for activations in try await packer.captureEach(slice, request: request) {
-                result.append((0..<model.layerCount).map { activations.meanVector(layer: $0) ?? [] })
+                let start = starts[result.count]
+                result.append((0..<model.layerCount).map { activations.meanVector(layer: $0, from: start) ?? [] })
             }
             progress(result.count)
         }
@@ -150,7 +158,7 @@ public enum EmotionVectors {
         let storyTexts = data.emotions.flatMap(\.stories), neutralTexts = try data.neutralTexts(model: session.model)
         let stories = try await means(session: session, texts: storyTexts, startToken: startToken, progress: progress)
         let neutral = try await means(session: session, texts: neutralTexts, startToken: startToken) { progress(storyTexts.count + $0) }
-        let intensity = try await means(session: session, texts: data.intensityTexts, startToken: startToken) {
+        let intensity = try await means(session: session, texts: data.intensityTexts, starts: try data.intensityStarts(model: session.model)) {
             progress(storyTexts.count + neutralTexts.count + $0)
         }
         return (stories, neutral, intensity)
@@ -212,7 +220,8 @@ public enum EmotionVectors {
             let projections = slice.map { Double(LinearAlgebra.dot(layer.place($0[defaultLayer]), unit)) }
             let steps = zip(projections, projections.dropFirst()).filter { $1 > $0 }.count
             intensityChecks.append(IntensityCheck(emotion: check.emotion, template: check.template, values: check.values,
-                                                  projections: projections, increasingSteps: steps))
+                                                  projections: projections, increasingSteps: steps,
+                                                  spearman: LinearAlgebra.spearman(projections.indices.map(Double.init), projections)))
         }
         return Validation(
             heldOutStories: testedStories, emotions: emotions.count, chanceTop1: 1 / Double(emotions.count),

@@ -31,10 +31,14 @@ public enum EmotionReport {
         body += "<table><tr><th></th><th>low end</th><th>high end</th></tr>"
         body += "<tr><td>PC1</td><td>\(HTML.escape(v.pc1Negative.joined(separator: ", ")))</td><td>\(HTML.escape(v.pc1Positive.joined(separator: ", ")))</td></tr>"
         body += "<tr><td>PC2</td><td>\(HTML.escape(v.pc2Negative.joined(separator: ", ")))</td><td>\(HTML.escape(v.pc2Positive.joined(separator: ", ")))</td></tr></table>"
-        body += "<h2>Intensity templates</h2><table><tr><th>emotion</th><th>template</th><th>projection by value</th><th>increasing steps</th></tr>"
+        let rhos = v.intensity.map(\.spearman).filter { $0.isFinite }
+        body += "<h2>Intensity templates</h2>"
+        body += String(format: "<p>Projection on the emotion's vector, averaged from the quantity's first token on, for values that should scale the emotion. Mean Spearman rho over %d templates: %+.2f (1 would mean every template rises at every step).</p>",
+                       rhos.count, Statistics.mean(rhos))
+        body += "<table><tr><th>emotion</th><th>template</th><th>projection by value</th><th>increasing steps</th><th>Spearman rho</th></tr>"
         for check in v.intensity {
             let cells = zip(check.values, check.projections).map { "\(HTML.escape($0)): \(String(format: "%.2f", $1))" }.joined(separator: "<br>")
-            body += "<tr><td>\(HTML.escape(check.emotion))</td><td>\(HTML.escape(check.template))</td><td>\(cells)</td><td>\(check.increasingSteps) of \(check.values.count - 1)</td></tr>"
+            body += "<tr><td>\(HTML.escape(check.emotion))</td><td>\(HTML.escape(check.template))</td><td>\(cells)</td><td>\(check.increasingSteps) of \(check.values.count - 1)</td><td>\(String(format: "%+.2f", check.spearman))</td></tr>"
         }
         return HTML.page(title: "Emotion vectors: \(modelDescription)", body: body + "</table>")
     }
