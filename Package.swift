@@ -24,12 +24,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
         .systemLibrary(name: "CLlama", path: "Sources/CLlama"),
         .target(
             name: "WelfareEngine",
-            dependencies: ["CLlama"],
+            dependencies: ["CLlama", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)],
             linkerSettings: [.unsafeFlags(llamaLinkerFlags)]
         ),

@@ -49,8 +49,7 @@ public enum ConceptVectors {
             let raw = try await lastToken(word)
             values += zip(raw, baselineMean).map { $0 - $1 }
         }
-        return VectorPack(kind: "concept", model: model.facts.path, modelDescription: model.facts.description, modelFileSize: VectorPack.fileSize(of: model.facts.path),
-                          layerCount: layers, width: width, names: words.concepts, residualNorms: try await session.meanResidualNorms(),
+        return try VectorPack(kind: "concept", model: model, names: words.concepts, residualNorms: try await session.meanResidualNorms(),
                           settings: ["prompt": "Tell me about {word}.", "position": "last token of the chat-templated prompt",
                                      "baseline_words": String(words.baseline.count)],
                           values: values)

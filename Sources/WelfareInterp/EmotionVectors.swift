@@ -142,9 +142,8 @@ public enum EmotionVectors {
         let tested = data.emotions.reduce(0) { $0 + $1.stories.indices.filter { settings.heldOut.contains($0) }.count }
         let validation = describe(layerScores: layerScores, at: perLayer[defaultLayer], defaultLayer: defaultLayer, emotions: data.emotions,
                                   intensity: data.intensity, intensityMeans: captured.intensity, testedStories: tested)
-        let pack = VectorPack(kind: "emotion", model: model.facts.path, modelDescription: model.facts.description, modelFileSize: VectorPack.fileSize(of: model.facts.path),
-                              layerCount: layers, width: model.embeddingWidth, names: data.emotions.map(\.name),
-                              residualNorms: try await session.meanResidualNorms(),
+        let pack = try VectorPack(kind: "emotion", model: model, names: data.emotions.map(\.name),
+                                  residualNorms: try await session.meanResidualNorms(),
                               settings: ["start_token": String(settings.startToken), "default_layer": String(defaultLayer),
                                          "denoise_variance_share": String(settings.denoiseShare), "stories": String(storyTexts.count),
                                          "neutral_dialogues": String(neutralTexts.count)],

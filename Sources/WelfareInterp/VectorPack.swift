@@ -3,14 +3,16 @@ import WelfareEngine
 import WelfareHarness
 
 /// Named residual-stream directions for every layer of one model: concept or emotion
-/// vectors. Saved as two files: `NAME.json` (what they are, for which model, how made,
-/// and each layer's mean residual norm) and `NAME.npy`, float32 [names, layers, width],
-/// where layer L is the direction for `l_out-L`.
+/// vectors. Saved as two files: `NAME.json` (what they are, for which model file (path,
+/// size, SHA-256), how made, and each layer's mean residual norm) and `NAME.npy`, float32
+/// [names, layers, width], where layer L is the direction for `l_out-L`.
 public struct VectorPack: Codable, Sendable, Equatable {
     public var kind: String
     public var model: String
     public var modelDescription: String
     public var modelFileSize: UInt64
+    /// SHA-256 of the model file; absent in packs written before it was recorded.
+    public var modelSHA256: String?
     public var layerCount: Int
     public var width: Int
     public var names: [String]
@@ -20,7 +22,22 @@ public struct VectorPack: Codable, Sendable, Equatable {
     public var values: [Float] = []
 
     enum CodingKeys: String, CodingKey {
-        case kind, model, modelDescription, modelFileSize, layerCount, width, names, residualNorms, settings
+        case kind, model, modelDescription, modelFileSize, modelSHA256, layerCount, width, names, residualNorms, settings
+    }
+
+    /// A pack for `model`, recording its file's path, size and SHA-256.
+    public init(kind: String, model: LlamaModel, names: [String], residualNorms: [Float], settings: [String: String], values: [Float]) throws {
+        self.kind = kind
+        self.model = model.facts.path
+        modelDescription = model.facts.description
+        modelFileSize = Self.fileSize(of: model.facts.path)
+        modelSHA256 = try FileDigest.sha256(of: model.facts.path)
+        layerCount = model.layerCount
+        width = model.embeddingWidth
+        self.names = names
+        self.residualNorms = residualNorms
+        self.settings = settings
+        self.values = values
     }
 
     /// The direction normalised and scaled to `fraction` of the layer's mean residual norm
@@ -68,11 +85,16 @@ public struct VectorPack: Codable, Sendable, Equatable {
         return pack
     }
 
-    /// Checks the pack was made for a model of this shape.
+    /// Checks the pack was made for a model of this shape and, when the pack records one,
+    /// for the same model file (by SHA-256): another model of the same shape would accept
+    /// the vectors silently and give meaningless readouts.
     public func check(against model: LlamaModel) throws {
         guard width == model.embeddingWidth else { throw EngineError.vectorWidthMismatch(got: width, expected: model.embeddingWidth) }
         guard layerCount == model.layerCount else {
             throw EngineError.invalidParameter("the vector pack has \(layerCount) layers, the model \(model.layerCount)")
+        }
+        if let modelSHA256, try FileDigest.sha256(of: model.facts.path) != modelSHA256 {
+            throw EngineError.invalidParameter("the vector pack was made on another model file (\(modelDescription), SHA-256 \(modelSHA256.prefix(12))...), not \(model.facts.path)")
         }
     }
 }

@@ -38,6 +38,23 @@ import WelfareEngine
         // A pack whose array does not match its description is refused.
         try NPYArray(shape: [2, 18, 640], values: [Float](repeating: 0, count: 2 * 18 * 640)).write(to: base.appendingPathExtension("npy"))
         #expect(throws: EngineError.self) { try VectorPack.read(from: base) }
+
+        // The pack records the model file's SHA-256, and refuses a different file of the same
+        // shape: a copy with one weight byte changed still loads, but is another model.
+        #expect(pack.modelSHA256 == DefaultModel.sha256)
+        try pack.check(against: session.model)
+        let altered = folder.appendingPathComponent("altered.gguf")
+        try FileManager.default.copyItem(atPath: session.model.facts.path, toPath: altered.path)
+        let handle = try FileHandle(forUpdating: altered)
+        let end = try handle.seekToEnd()
+        try handle.seek(toOffset: end - 1)
+        let last = try #require(try handle.read(upToCount: 1)?.first)
+        try handle.seek(toOffset: end - 1)
+        handle.write(Data([last ^ 0x01]))
+        try handle.close()
+        let other = try LlamaModel(path: altered.path)
+        #expect(throws: EngineError.self) { try pack.check(against: other) }
+        try FileManager.default.removeItem(at: folder)
     }
 
     @Test func aStrongInjectionReachesTheOutputAndEveryCellHasControls() async throws {
