@@ -2,3 +2,4 @@
 #include <llama.h>
 #include <ggml.h>
 #include <ggml-backend.h>
+#include <gguf.h>

@@ -23,6 +23,13 @@ struct GenerateCommand: AsyncParsableCommand {
     var steerStrength: Float = 0.1
     @Option(name: .customLong("steer-from"), help: "Token position where steering starts.")
     var steerFrom: Int = 0
+    @Option(name: .customLong("control-vector"),
+            help: "A llama.cpp control-vector GGUF (e.g. from `welfare emotions export`), as FILE or FILE:SCALE.")
+    var controlVector: String?
+
+    func validate() throws {
+        guard steerVector == nil || controlVector == nil else { throw ValidationError("give --steer-vector or --control-vector, not both") }
+    }
 
     func run() async throws {
         guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
@@ -42,6 +49,15 @@ struct GenerateCommand: AsyncParsableCommand {
             steering = try Steering.direction(direction.values, layers: layers,
                                               strength: .fractionOfResidualNorm(steerStrength),
                                               residualNorms: try await session.meanResidualNorms(), fromPosition: steerFrom)
+        }
+        if let controlVector {
+            var path = controlVector, scale: Float = 1
+            if let colon = controlVector.lastIndex(of: ":"), let value = Float(controlVector[controlVector.index(after: colon)...]) {
+                path = String(controlVector[..<colon])
+                scale = value
+            }
+            steering = try Steering.controlVector(path: path, scale: scale, layerCount: model.layerCount, width: model.embeddingWidth)
+            steering?.fromPosition = steerFrom
         }
         let result = try await session.generate(prompt: text, parameters: sampling.parameters, steering: steering) { token in
             FileHandle.standardOutput.write(Data(token.text.utf8))

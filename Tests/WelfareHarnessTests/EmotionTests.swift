@@ -62,6 +62,14 @@ import WelfareEngine
         let lines = listing.split(separator: "\n").map(String.init)
         #expect(lines.first == "controlvector")
         #expect(Array(lines.dropFirst()) == (1..<18).map { "direction.\($0) [640] F32" })
+        // ggml's own GGUF reader (what llama.cpp's --control-vector uses) gives back the
+        // scaled vectors, direction.N for l_out-N.
+        let loaded = try Steering.controlVector(path: gguf.path, layerCount: 18, width: 640)
+        #expect(loaded.vectors.keys.sorted() == Array(1..<18))
+        for layer in 1..<18 { #expect(loaded.vectors[layer] == pack.scaled("calm", layer: layer, fraction: 0.2)) }
+        let doubled = try Steering.controlVector(path: gguf.path, scale: 2, layerCount: 18, width: 640)
+        #expect(doubled.vectors[11] == loaded.vectors[11]?.map { $0 * 2 })
+        #expect(throws: EngineError.self) { try Steering.controlVector(path: gguf.path, layerCount: 18, width: 1024) }
 
         // Readout: one row per token, one column per emotion; one row per assistant reply.
         let probe = try await EmotionProbe.calibrate(session: session, pack: pack)
