@@ -43,15 +43,13 @@ import WelfareEngine
         // shape: a copy with one weight byte changed still loads, but is another model.
         #expect(pack.modelSHA256 == DefaultModel.sha256)
         try pack.check(against: session.model)
+        // (Written as a new file from the bytes: the model path is a symlink into the shared
+        // cache, and a copy of the link would let this edit reach the real weights.)
         let altered = folder.appendingPathComponent("altered.gguf")
-        try FileManager.default.copyItem(atPath: session.model.facts.path, toPath: altered.path)
-        let handle = try FileHandle(forUpdating: altered)
-        let end = try handle.seekToEnd()
-        try handle.seek(toOffset: end - 1)
-        let last = try #require(try handle.read(upToCount: 1)?.first)
-        try handle.seek(toOffset: end - 1)
-        handle.write(Data([last ^ 0x01]))
-        try handle.close()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: session.model.facts.path))
+        bytes[bytes.count - 1] ^= 0x01
+        try bytes.write(to: altered)
+        #expect(try FileDigest.sha256(of: session.model.facts.path) == DefaultModel.sha256, "the real model file is untouched")
         let other = try LlamaModel(path: altered.path)
         #expect(throws: EngineError.self) { try pack.check(against: other) }
         try FileManager.default.removeItem(at: folder)
