@@ -14,31 +14,22 @@ struct EngineBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "engine",
                                                     abstract: "Engine benchmarks against llama-cpp-python.")
 
-    @Option(help: "GGUF model (default: the embedded Gemma 3 270M).")
-    var model: String = "local:default"
-    @Option(help: "Threads for both engines.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var common: PeerOptions
     @Option(help: "Tokens generated per run.")
     var tokens: Int = 128
-    @Option(help: "Timed runs per measurement (medians are reported; one warm-up run is dropped).")
-    var repeats: Int = 3
-    @Option(help: "Python with llama-cpp-python installed (the peer).")
-    var python: String = ".welfare/python/bin/python"
     @Option(help: "Conversations for the batching benchmark.")
     var conversations: Int = 8
     @Option(help: "Write the results as JSON here too.")
     var json: String?
 
     func run() async throws {
-        guard threads >= 1, tokens >= 2, repeats >= 1, conversations >= 2 else {
-            throw ValidationError("need --threads >= 1, --tokens >= 2, --repeats >= 1, --conversations >= 2")
-        }
-        let path = try DefaultModel.resolve(model)
+        guard tokens >= 2, conversations >= 2 else { throw ValidationError("need --tokens >= 2 and --conversations >= 2") }
+        let path = try DefaultModel.resolve(common.model)
         let loaded = try LlamaModel(path: path)
-        let session = try LlamaSession(model: loaded, options: SessionOptions(threads: threads))
+        let session = try LlamaSession(model: loaded, options: SessionOptions(threads: common.threads))
         let prompt = BenchmarkPrompts.long
         var results: [String: Double] = [:]
-        print("model \(loaded.facts.description), \(threads) threads, \(tokens) new tokens, median of \(repeats)")
+        print("model \(loaded.facts.description), \(common.threads) threads, \(tokens) new tokens, median of \(common.repeats)")
 
         progress("llama-cpp-python peer")
         let peer = try runPeer(modelPath: path, prompt: prompt)
@@ -89,10 +80,6 @@ struct EngineBenchmark: AsyncParsableCommand {
         var decodeRate: Double { Double(generated - 1) / decodeSeconds }
     }
 
-    private func progress(_ step: String) {
-        FileHandle.standardError.write(Data("  measuring: \(step)...\n".utf8))
-    }
-
     private func median(_ timings: [Timing]) -> Timing {
         func mid(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         return Timing(promptTokens: timings[0].promptTokens, generated: timings[0].generated,
@@ -102,7 +89,7 @@ struct EngineBenchmark: AsyncParsableCommand {
     private func timeGeneration(session: LlamaSession, prompt: String, capture: CaptureRequest?) async throws -> Timing {
         let promptTokens = try session.model.tokenize(prompt)
         var timings: [Timing] = []
-        for _ in 0...repeats {
+        for _ in 0...common.repeats {
             let firstToken = FirstTokenClock()
             let start = Date()
             let result = try await session.generate(tokens: promptTokens, parameters: .greedy(maxTokens: tokens),
@@ -118,11 +105,11 @@ struct EngineBenchmark: AsyncParsableCommand {
     private func timeBatching(model: LlamaModel) async throws -> (Double, Double) {
         let prompts = try BenchmarkPrompts.conversations(conversations).map { try model.tokenize($0) }
         let parameters = GenerationParameters.greedy(maxTokens: tokens)
-        let single = try LlamaSession(model: model, options: SessionOptions(contextLength: 1024, threads: threads))
-        let many = try LlamaSession(model: model, options: SessionOptions(contextLength: 1024, sequences: prompts.count, threads: threads))
+        let single = try LlamaSession(model: model, options: SessionOptions(contextLength: 1024, threads: common.threads))
+        let many = try LlamaSession(model: model, options: SessionOptions(contextLength: 1024, sequences: prompts.count, threads: common.threads))
         var sequential: [Double] = []
         var batched: [Double] = []
-        for _ in 0..<repeats {
+        for _ in 0..<common.repeats {
             var start = Date()
             for prompt in prompts { _ = try await single.generate(tokens: prompt, parameters: parameters) }
             sequential.append(Date().timeIntervalSince(start))
@@ -130,12 +117,12 @@ struct EngineBenchmark: AsyncParsableCommand {
             _ = try await many.generateBatch(prompts: prompts, parameters: parameters)
             batched.append(Date().timeIntervalSince(start))
         }
-        return (sequential.sorted()[repeats / 2], batched.sorted()[repeats / 2])
+        return (sequential.sorted()[common.repeats / 2], batched.sorted()[common.repeats / 2])
     }
 
     private func runPeer(modelPath: String, prompt: String) throws -> Timing {
-        let object = try runPython(python, script: "bench/peer_llama_cpp_python.py",
-                                   arguments: [modelPath, String(threads), String(tokens), String(repeats), prompt])
+        let object = try runPython(common.python, script: "bench/peer_llama_cpp_python.py",
+                                   arguments: [modelPath, String(common.threads), String(tokens), String(common.repeats), prompt])
         guard let runs = object["runs"] as? [[String: Any]], !runs.isEmpty else {
             throw ValidationError("the llama-cpp-python peer printed no runs")
         }
@@ -147,24 +134,6 @@ struct EngineBenchmark: AsyncParsableCommand {
 }
 
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-/// Runs a peer script (a path under the package root) and parses the one JSON object it prints.
-func runPython(_ python: String, script: String, arguments: [String]) throws -> [String: Any] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: python)
-    process.arguments = [packageRoot.appendingPathComponent(script).path] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    do { try process.run() } catch {
-        throw ValidationError("cannot start the peer with \(python): run scripts/setup.sh first")
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-        throw ValidationError("the llama-cpp-python peer \(script) failed (exit \(process.terminationStatus))")
-    }
-    return object
-}
 
 /// Records when the first streamed token arrived.
 final class FirstTokenClock: @unchecked Sendable {

@@ -10,26 +10,18 @@ struct ExtractionBenchmark: AsyncParsableCommand {
         commandName: "extraction",
         abstract: "Time to capture every layer over the shipped emotion texts vs plain prompt processing.")
 
-    @Option(help: "GGUF model (default: the embedded Gemma 3 270M).")
-    var model: String = "local:default"
-    @Option(help: "Threads for both engines.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Timed passes per measurement (medians are reported; one warm-up pass is dropped).")
-    var repeats: Int = 3
-    @Option(help: "Python with llama-cpp-python installed (the peer).")
-    var python: String = ".welfare/python/bin/python"
+    @OptionGroup var common: PeerOptions
 
     func run() async throws {
-        guard threads >= 1, repeats >= 1 else { throw ValidationError("need --threads >= 1 and --repeats >= 1") }
-        let path = try DefaultModel.resolve(model)
+        let path = try DefaultModel.resolve(common.model)
         let loaded = try LlamaModel(path: path)
         let data = try EmotionData.builtIn()
         let texts = try (data.allTexts(model: loaded)).map { try loaded.tokenize($0) }
         let tokenCount = texts.reduce(0) { $0 + $1.count }
-        print("model \(loaded.facts.description), \(threads) threads, \(texts.count) texts, \(tokenCount) tokens, median of \(repeats)")
+        print("model \(loaded.facts.description), \(common.threads) threads, \(texts.count) texts, \(tokenCount) tokens, median of \(common.repeats)")
         let request = CaptureRequest.allLayers(of: loaded, positions: .from(1))
-        let single = try LlamaSession(model: loaded, options: SessionOptions(contextLength: 1024, threads: threads))
-        let packer = try LlamaSession(model: loaded, options: EmotionVectors.packingOptions(threads: threads))
+        let single = try LlamaSession(model: loaded, options: SessionOptions(contextLength: 1024, threads: common.threads))
+        let packer = try LlamaSession(model: loaded, options: EmotionVectors.packingOptions(threads: common.threads))
 
         progress("llama-cpp-python eval (peer)")
         let peer = try runPeer(modelPath: path, texts: texts)
@@ -54,13 +46,9 @@ struct ExtractionBenchmark: AsyncParsableCommand {
         row("whole extraction (captures + analysis)", whole)
     }
 
-    private func progress(_ step: String) {
-        FileHandle.standardError.write(Data("  measuring: \(step)...\n".utf8))
-    }
-
     private func median(repeats count: Int? = nil, _ body: () async throws -> Void) async throws -> Double {
         var seconds: [Double] = []
-        for _ in 0...(count ?? repeats) {
+        for _ in 0...(count ?? common.repeats) {
             let start = Date()
             try await body()
             seconds.append(Date().timeIntervalSince(start))
@@ -73,8 +61,8 @@ struct ExtractionBenchmark: AsyncParsableCommand {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("welfare-bench-tokens-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: texts.map { $0.map(Int.init) }).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let output = try runPython(python, script: "bench/peer_prompt_eval.py",
-                                   arguments: [modelPath, file.path, String(threads), String(repeats)])
+        let output = try runPython(common.python, script: "bench/peer_prompt_eval.py",
+                                   arguments: [modelPath, file.path, String(common.threads), String(common.repeats)])
         guard let seconds = output["seconds"] as? [Double], !seconds.isEmpty else {
             throw ValidationError("the llama-cpp-python peer printed no timings")
         }

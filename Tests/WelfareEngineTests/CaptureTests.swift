@@ -46,14 +46,7 @@ import Testing
         let whole = try await Fixtures.session().capture(tokens: tokens, request: request)
         let chunked = try await Fixtures.session(batchSize: 5).capture(tokens: tokens, request: request)
         #expect(whole.positions == chunked.positions)
-        var worst: Float = 0
-        for layer in request.layers {
-            for position in whole.positions {
-                let a = try #require(chunked.vector(layer: layer, position: position))
-                let b = try #require(whole.vector(layer: layer, position: position))
-                worst = max(worst, VectorMath.relativeError(a, b))
-            }
-        }
+        let worst = VectorMath.worstRelativeError(chunked, whole)
         // Rounding differs between 5-token and whole-prompt kernels; a misaligned row
         // (wrong position) would give errors of order 1.
         #expect(worst < 0.03, "worst relative error \(worst)")
@@ -75,13 +68,7 @@ import Testing
             let alone = try await single.capture(tokens: text, request: request)
             #expect(activations.positions == alone.positions)
             #expect(activations.tokens == Array(text.dropFirst()))
-            for layer in request.layers {
-                for position in alone.positions {
-                    let a = try #require(activations.vector(layer: layer, position: position))
-                    let b = try #require(alone.vector(layer: layer, position: position))
-                    worst = max(worst, VectorMath.relativeError(a, b))
-                }
-            }
+            worst = max(worst, VectorMath.worstRelativeError(activations, alone))
         }
         #expect(worst < 0.03, "worst relative error \(worst)")
     }
