@@ -103,8 +103,17 @@ extension EmotionReport {
                                     dashed: true))
             }
             body += SVGChart.lines(series, title: readout.title, xLabel: "strength", yLabel: "mean", yRange: readout.range ?? -extent...extent)
-            body += "<table><tr><th>strength</th><th>mean [95% CI] (n)</th></tr>"
-            for row in estimates { body += "<tr><td>\(row.strength)</td><td>\(row.estimate.formatted)</td></tr>" }
+            // Readings are paired across strengths (same question, or same prompt and seed),
+            // so the change from the unsteered baseline is estimated pair by pair.
+            let baselineValues = points.first { $0.strength == 0 }.map(readout.values)
+            body += "<table><tr><th>strength</th><th>mean [95% CI] (n)</th><th>change from unsteered, paired [95% CI]</th></tr>"
+            for (point, row) in zip(points, estimates) {
+                var change = "-"
+                if let baselineValues, point.strength != 0, baselineValues.count == readout.values(point).count {
+                    change = Statistics.bootstrapMean(zip(readout.values(point), baselineValues).map { $0 - $1 }).formatted
+                }
+                body += "<tr><td>\(row.strength)</td><td>\(row.estimate.formatted)</td><td>\(change)</td></tr>"
+            }
             body += "</table>"
         }
         body += "<h2>Examples</h2>"

@@ -4,6 +4,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareInterp
 @testable import WelfareModels
+@testable import WelfareReports
 
 @Suite(.serialized) struct EmotionTests {
     @Test func shippedDataFollowsItsRules() throws {
@@ -89,6 +90,9 @@ import WelfareEngine
             let selfReport = try #require(SteeringSweep.doseResponses(points).first { $0.readout == "self-report" })
             #expect(selfReport.monotonicDirection == direction, "\(emotion): means \(selfReport.means)")
             #expect(selfReport.spearman * Double(direction) > 0.3, "\(emotion): rho \(selfReport.spearman)")
+            let html = EmotionReport.steering(points, emotion: emotion, layers: [validation.defaultLayer], modelDescription: "<model>")
+            #expect(html.contains(direction > 0 ? "rise at every step" : "fall at every step"))
+            #expect(html.contains("&lt;model&gt;") && !html.contains("<model>"))
         }
         await #expect(throws: EngineError.self) {
             _ = try await SteeringSweep.run(session: session, pack: pack, emotion: "no-such-emotion", layers: [6], strengths: [0.1])
