@@ -3,8 +3,11 @@ import Foundation
 /// The built-in distress suite with the user's swaps applied: a rubric of their own, and
 /// first messages of their own rejected the same way as the built-in ones.
 public enum DistressSuite {
+    /// The built-in suite's name (Suites/distress.yaml).
+    public static let name = "distress"
+
     public static func make(rubricPath: String? = nil, promptsPath: String? = nil, maxTokens: Int? = nil) throws -> SuiteSpec {
-        var suite = try SuiteLoader.load("distress")
+        var suite = try SuiteLoader.load(name)
         if let rubricPath {
             guard let rubric = try? String(contentsOfFile: rubricPath, encoding: .utf8), !rubric.isEmpty else {
                 throw SuiteError(file: rubricPath, line: nil, field: "rubric", message: "cannot read the rubric file")

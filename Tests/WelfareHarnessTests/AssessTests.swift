@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+@testable import WelfareHarness
+@testable import WelfareInterp
+
+/// The main job end to end through the binary, on the real default model: short replies
+/// keep it to a minute or two.
+@Suite(.serialized) struct AssessTests {
+    @Test func assessmentWritesEveryReportAndTheEmotionReadout() throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let reports = folder.appendingPathComponent("reports"), database = folder.appendingPathComponent("runs.sqlite")
+        let process = Process()
+        process.executableURL = TestSupport.welfareBinary
+        process.arguments = ["assess", "--max-tokens", "8", "--output", reports.path, "--db", database.path]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(stdout)")
+
+        let lines = stdout.split(separator: "\n").map(String.init)
+        let index = try #require(lines.last { $0.hasPrefix("report: ") }.map { String($0.dropFirst("report: ".count)) })
+        let html = try String(contentsOfFile: index, encoding: .utf8)
+        #expect(html.contains("Emotion readout by turn") && html.contains("Held-out stories at layer"))
+        #expect(lines.filter { $0.contains(" report: ") }.count == 3, "one report per suite")
+
+        let store = try RunStore(path: database.path, readOnly: true)
+        let runs = try store.runs()
+        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview"])
+        for run in runs {
+            let samples = try store.samples(runId: run.id)
+            #expect(!samples.isEmpty && samples.allSatisfy { $0.status == SampleRecord.Status.done.rawValue }, "\(run.suiteName)")
+        }
+        let pack = try VectorPack.read(from: reports.appendingPathComponent("emotion-vectors.json"))
+        #expect(pack.names.count == 40 && pack.layerCount == 18)
+    }
+}
