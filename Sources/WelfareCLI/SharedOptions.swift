@@ -91,3 +91,10 @@ func parseStrengths(_ text: String, positive: Bool) throws -> [Float] {
 func printError(_ text: String, terminator: String = "\n") {
     FileHandle.standardError.write(Data((text + terminator).utf8))
 }
+
+/// A problem with the data a command was given (a file's content, a name not in a pack):
+/// reported as one line, without the usage hint argument errors get.
+struct InputError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
