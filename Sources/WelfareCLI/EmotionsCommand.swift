@@ -39,9 +39,7 @@ struct EmotionsExtract: AsyncParsableCommand {
         let base = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: base.deletingLastPathComponent(), withIntermediateDirectories: true)
         try pack.write(to: base)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(validation).write(to: URL(fileURLWithPath: output + "-validation.json"), options: .atomic)
+        try writeJSON(validation, to: URL(fileURLWithPath: output + "-validation.json"))
         let report = URL(fileURLWithPath: output + "-validation.html")
         let source = "Vectors from stories of \(data.name), without stories \(settings.heldOut.map(String.init).joined(separator: ", ")) (0-based) of each emotion, which were held out and are the ones tested; the pack itself uses all stories."
         try Data(EmotionReport.validation(validation, modelDescription: session.model.facts.description, source: source).utf8)
@@ -91,9 +89,7 @@ struct EmotionsValidate: AsyncParsableCommand {
             printError("  \(done)/\(total) texts")
         }
         let base = output ?? (vectors.hasSuffix(".json") ? String(vectors.dropLast(5)) : vectors) + "-check"
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(validation).write(to: URL(fileURLWithPath: base + ".json"), options: .atomic)
+        try writeJSON(validation, to: URL(fileURLWithPath: base + ".json"))
         let inSample = data.stories == nil && pack.settings["stories"] != nil
         let source = "All stories of \(data.name) scored against the pack \(URL(fileURLWithPath: vectors).lastPathComponent)"
             + (inSample ? " (in-sample if the pack was extracted from the shipped stories: accuracy is optimistic)." : ".")
@@ -255,9 +251,20 @@ struct EmotionsSteer: AsyncParsableCommand {
     var samples: Int = 2
     @Option(help: "Folder for the report.")
     var output: String = "reports"
+    @Option(help: "More readouts: the scorers of a built-in suite (e.g. distress), of a suite file, or of a file with only a `scorers:` list.")
+    var scorers: String?
+    @Option(help: "Judge model for judge scorers among --scorers (those without their own model).")
+    var judge: String?
+    @OptionGroup var access: AccessFlags
 
     func run() async throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        var extra: [any Scorer] = []
+        if let scorers {
+            let made = try await ScorerFactory.make(try SuiteLoader.loadScorers(scorers), judge: judge, access: access.options)
+            if !made.skipped.isEmpty { printError("left out (no judge model): \(made.skipped.joined(separator: ", "))") }
+            extra = made.scorers
+        }
         let values = try parseStrengths(strengths, positive: false)
         let session = try await ModelFactory.localSession(model)
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
@@ -265,7 +272,7 @@ struct EmotionsSteer: AsyncParsableCommand {
         let chosen = try layers.map { try LayerList.parse($0, layerCount: pack.layerCount) } ?? [defaultLayer]
         if chosen.contains(0) { throw EngineError.steeringLayerNotSteerable(layer: 0) }
         let points = try await SteeringSweep.run(session: session, pack: pack, emotion: emotion, layers: chosen, strengths: values,
-                                                 samplesPerPrompt: samples) { done, total in
+                                                 samplesPerPrompt: samples, scorers: extra) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) readouts") }
         }
         let folder = URL(fileURLWithPath: output)
@@ -274,18 +281,15 @@ struct EmotionsSteer: AsyncParsableCommand {
         let file = folder.appendingPathComponent(stem + ".html")
         try Data(EmotionReport.steering(points, emotion: emotion, layers: chosen, modelDescription: session.model.facts.description).utf8)
             .write(to: file, options: .atomic)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let export = SteeringSweep.Export(emotion: emotion, layers: chosen, model: session.model.facts.description,
                                           points: points, doseResponses: SteeringSweep.doseResponses(points))
-        try encoder.encode(export).write(to: folder.appendingPathComponent(stem + ".json"), options: .atomic)
+        try writeJSON(export, to: folder.appendingPathComponent(stem + ".json"))
         for point in points {
-            print(String(format: "strength %+.3f: self-report %+.2f, sentiment %+.2f, distress %.2f, repetition %.2f", point.strength,
-                         Statistics.mean(point.selfReport), Statistics.mean(point.sentiment), Statistics.mean(point.distress),
-                         Statistics.mean(point.repetition)))
+            let means = point.readouts.map { "\($0.name) " + String(format: "%+.2f", Statistics.mean($0.values.filter { !$0.isNaN })) }
+            print(String(format: "strength %+.3f: ", point.strength) + means.joined(separator: ", "))
         }
         for response in SteeringSweep.doseResponses(points) {
-            print(String(format: "%@: Spearman rho %+.2f over %d observations%@", response.readout, response.spearman, response.observations,
+            print(String(format: "%@: Spearman rho %@ over %d observations%@", response.readout, response.spearmanText, response.observations,
                          response.monotonicDirection == 0 ? "" : ", means move one way at every step"))
         }
         print("report: \(file.path) (data: \(stem).json)")

@@ -79,9 +79,7 @@ struct IntrospectRun: AsyncParsableCommand {
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(result).write(to: folder.appendingPathComponent("introspection-\(stamp).json"), options: .atomic)
+        try writeJSON(result, to: folder.appendingPathComponent("introspection-\(stamp).json"))
         let html = folder.appendingPathComponent("introspection-\(stamp).html")
         try Data(IntrospectionReport.render(result, modelDescription: session.model.facts.description).utf8).write(to: html, options: .atomic)
         print("report: \(html.path)")

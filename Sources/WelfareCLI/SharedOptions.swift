@@ -98,3 +98,13 @@ struct InputError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }
+
+/// Writes a result as pretty JSON with sorted keys. Undefined statistics (a correlation of
+/// constant values, a scorer that gave no value) are written as the string "nan", since
+/// JSON has no number for them.
+func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    try encoder.encode(value).write(to: url, options: .atomic)
+}

@@ -39,7 +39,30 @@ public enum SuiteLoader {
         return try parse(text, file: url.path, directory: url.deletingLastPathComponent())
     }
 
+    /// The scorers of a built-in suite (by name), of a suite file, or of a file holding only
+    /// a top-level `scorers:` list in the suite format.
+    public static func loadScorers(_ nameOrPath: String) throws -> [ScorerSpec] {
+        guard FileManager.default.fileExists(atPath: nameOrPath) else { return try load(nameOrPath).scorers }
+        let url = URL(fileURLWithPath: nameOrPath)
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw SuiteError(file: nameOrPath, line: nil, field: "scorers", message: "cannot read the file")
+        }
+        let root = try compose(text, file: nameOrPath)
+        let reader = NodeReader(file: nameOrPath, directory: url.deletingLastPathComponent())
+        let top = try reader.mapping(root, "scorers file")
+        guard top["samples"] == nil, top["samples_file"] == nil else { return try reader.suite(root).scorers }
+        try reader.checkKeys(top, allowed: ["scorers"], "")
+        guard let list = top["scorers"] else { throw reader.fail(root, "scorers", "required") }
+        let specs = try reader.sequence(list, "scorers").enumerated().map { try reader.scorer($1, "scorers[\($0)]") }
+        guard !specs.isEmpty else { throw reader.fail(list, "scorers", "the list is empty") }
+        return specs
+    }
+
     public static func parse(_ text: String, file: String, directory: URL) throws -> SuiteSpec {
+        try NodeReader(file: file, directory: directory).suite(try compose(text, file: file))
+    }
+
+    private static func compose(_ text: String, file: String) throws -> Node {
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -51,8 +74,7 @@ public enum SuiteLoader {
         } catch let error as YamlError {
             throw SuiteError(file: file, line: yamlErrorLine(error), field: "yaml", message: "syntax error: \(yamlErrorSummary(error))")
         }
-        let reader = NodeReader(file: file, directory: directory)
-        return try reader.suite(root)
+        return root
     }
 
     private static func yamlErrorLine(_ error: YamlError) -> Int? {

@@ -7,7 +7,8 @@ import WelfareHarness
 /// - self-report: asked how it feels, the log-odds the model puts on a positive over a
 ///   negative first word (deterministic, one value per question, so small effects show);
 /// - sentiment: positive minus negative words per 100 in sampled replies;
-/// - distress: the offline distress scorer on the same replies.
+/// - distress: the offline distress scorer on the same replies;
+/// - any scorers the caller adds (from a suite's `scorers:`, a judge included).
 /// Each reply is also checked for collapse into repetition, which makes text scorers
 /// unreliable; the report shows where that starts.
 public enum SteeringSweep {
@@ -18,7 +19,16 @@ public enum SteeringSweep {
         public var distress: [Double]
         /// Per reply: the share of its word 4-grams that repeat an earlier one.
         public var repetition: [Double]
+        /// Per scorer id (scorers the user chose): one value per reply, NaN where the scorer
+        /// gave none (e.g. a judge whose verdict never parsed).
+        public var scored: [String: [Double]] = [:]
         public var examples: [String]
+
+        /// Every readout by name, in report order.
+        public var readouts: [(name: String, values: [Double])] {
+            [("self-report", selfReport), ("sentiment", sentiment), ("distress", distress), ("repetition", repetition)]
+                + scored.keys.sorted().map { ($0, scored[$0] ?? []) }
+        }
     }
 
     /// How one readout moves with strength: Spearman's rho over every observation, and
@@ -31,20 +41,22 @@ public enum SteeringSweep {
         /// +1 when every step up in strength raises the mean, -1 when every step lowers it, 0 otherwise.
         public var monotonicDirection: Int
         public var observations: Int
+
+        /// Spearman's rho for display; undefined when a readout never varies.
+        public var spearmanText: String { spearman.isNaN ? "n/a (no variation)" : String(format: "%+.2f", spearman) }
     }
 
     /// The dose-response of each readout over a sweep (points in any order).
     public static func doseResponses(_ points: [Point]) -> [DoseResponse] {
         let sorted = points.sorted { $0.strength < $1.strength }
-        let readouts: [(String, (Point) -> [Double])] = [
-            ("self-report", { $0.selfReport }), ("sentiment", { $0.sentiment }), ("distress", { $0.distress }),
-        ]
-        return readouts.map { name, values in
-            let means = sorted.map { Statistics.mean(values($0)) }
+        guard let names = sorted.first?.readouts.map(\.name) else { return [] }
+        return names.filter { $0 != "repetition" }.map { name in
+            let values = sorted.map { point in (point.readouts.first { $0.name == name }?.values ?? []).filter { !$0.isNaN } }
+            let means = values.map(Statistics.mean)
             let steps = zip(means, means.dropFirst()).map { $1 - $0 }
             let direction = steps.isEmpty ? 0 : steps.allSatisfy { $0 > 0 } ? 1 : steps.allSatisfy { $0 < 0 } ? -1 : 0
-            let x = sorted.flatMap { point in values(point).map { _ in Double(point.strength) } }
-            let y = sorted.flatMap(values)
+            let x = zip(sorted, values).flatMap { point, list in list.map { _ in Double(point.strength) } }
+            let y = values.flatMap { $0 }
             return DoseResponse(readout: name, strengths: sorted.map(\.strength), means: means,
                                 spearman: LinearAlgebra.spearman(x, y), monotonicDirection: direction, observations: y.count)
         }
@@ -107,7 +119,8 @@ public enum SteeringSweep {
     }
 
     public static func run(session: LlamaSession, pack: VectorPack, emotion: String, layers: [Int], strengths: [Float],
-                           samplesPerPrompt: Int = 2, maxTokens: Int = 48, progress: (Int, Int) -> Void = { _, _ in }) async throws -> [Point] {
+                           samplesPerPrompt: Int = 2, maxTokens: Int = 48, scorers: [any Scorer] = [],
+                           progress: (Int, Int) -> Void = { _, _ in }) async throws -> [Point] {
         try pack.check(against: session.model)
         guard pack.names.contains(emotion) else { throw EngineError.invalidParameter("no emotion '\(emotion)' in the pack") }
         let distress = try DistressScorer(spec: ScorerSpec(id: "distress", type: "distress"))
@@ -137,6 +150,11 @@ public enum SteeringSweep {
                     point.distress.append(distress.rate(text).value ?? 0)
                     point.sentiment.append(sentiment(text))
                     point.repetition.append(TextFeatures.repeatedNgramShare(text, n: 4))
+                    let input = ScoreInput(sample: SampleSpec(id: "steer", user: prompt), transcript: [.user(prompt), .assistant(text)],
+                                           turn: 1, reply: text)
+                    for scorer in scorers {
+                        point.scored[scorer.spec.id, default: []].append(try await scorer.score(input).value ?? .nan)
+                    }
                     if point.examples.count < 2 { point.examples.append(text) }
                     done += 1
                     progress(done, total)

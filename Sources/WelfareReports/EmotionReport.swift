@@ -84,17 +84,22 @@ extension EmotionReport {
         body += "<h2>Dose-response</h2><table><tr><th>readout</th><th>Spearman rho (strength vs value)</th><th>means across strengths</th><th>observations</th></tr>"
         for response in SteeringSweep.doseResponses(points) {
             let shape = response.monotonicDirection > 0 ? "rise at every step" : response.monotonicDirection < 0 ? "fall at every step" : "not monotonic"
-            body += "<tr><td>\(response.readout)</td><td>\(String(format: "%+.2f", response.spearman))</td><td>\(shape)</td><td>\(response.observations)</td></tr>"
+            body += "<tr><td>\(HTML.escape(response.readout))</td><td>\(response.spearmanText)</td><td>\(shape)</td><td>\(response.observations)</td></tr>"
         }
         body += "</table>"
-        let readouts: [(title: String, range: ClosedRange<Double>?, values: (SteeringSweep.Point) -> [Double])] = [
-            ("Self-report: log-odds of a positive over a negative feeling word", nil, { $0.selfReport }),
-            ("Sentiment balance (positive minus negative words per 100)", nil, { $0.sentiment }),
-            ("Offline distress rating (0-10)", 0...10, { $0.distress }),
-            ("Repetition (share of word 4-grams repeating an earlier one)", 0...1, { $0.repetition }),
+        let titles: [String: (String, ClosedRange<Double>?)] = [
+            "self-report": ("Self-report: log-odds of a positive over a negative feeling word", nil),
+            "sentiment": ("Sentiment balance (positive minus negative words per 100)", nil),
+            "distress": ("Offline distress rating (0-10)", 0...10),
+            "repetition": ("Repetition (share of word 4-grams repeating an earlier one)", 0...1),
         ]
+        let names = points.first?.readouts.map(\.name) ?? []
+        let readouts = names.map { name -> (title: String, range: ClosedRange<Double>?, values: (SteeringSweep.Point) -> [Double]) in
+            let values: (SteeringSweep.Point) -> [Double] = { point in point.readouts.first { $0.name == name }?.values ?? [] }
+            return (titles[name]?.0 ?? "Scorer \(name)", titles[name]?.1, values)
+        }
         for readout in readouts {
-            let estimates = points.map { (strength: $0.strength, estimate: Statistics.bootstrapMean(readout.values($0))) }
+            let estimates = points.map { (strength: $0.strength, estimate: Statistics.bootstrapMean(readout.values($0).filter { !$0.isNaN })) }
             let chartPoints = estimates.map { SVGChart.Point(x: Double($0.strength), y: $0.estimate.value, interval: $0.estimate.low...$0.estimate.high) }
             let extent = max(1, (estimates.flatMap { [abs($0.estimate.low), abs($0.estimate.high)] }.max() ?? 1).rounded(.up))
             var series = [SVGChart.Series(name: emotion, points: chartPoints)]
@@ -110,7 +115,7 @@ extension EmotionReport {
             for (point, row) in zip(points, estimates) {
                 var change = "-"
                 if let baselineValues, point.strength != 0, baselineValues.count == readout.values(point).count {
-                    change = Statistics.bootstrapMean(zip(readout.values(point), baselineValues).map { $0 - $1 }).formatted
+                    change = Statistics.bootstrapMean(zip(readout.values(point), baselineValues).map { $0 - $1 }.filter { !$0.isNaN }).formatted
                 }
                 body += "<tr><td>\(row.strength)</td><td>\(row.estimate.formatted)</td><td>\(change)</td></tr>"
             }

@@ -99,7 +99,9 @@ import WelfareEngine
         // along an unpleasant one lowers it; each strength gets the same readouts.
         for (emotion, direction) in [("blissful", 1), ("desperate", -1)] {
             let points = try await SteeringSweep.run(session: session, pack: pack, emotion: emotion, layers: [validation.defaultLayer],
-                                                     strengths: [-0.1, 0, 0.1], samplesPerPrompt: 1, maxTokens: 12)
+                                                     strengths: [-0.1, 0, 0.1], samplesPerPrompt: 1, maxTokens: 12,
+                                                     scorers: [RepetitionScorer(spec: ScorerSpec(id: "rep", type: "repetition"))])
+            #expect(points.allSatisfy { $0.scored["rep"] == $0.repetition }, "a chosen scorer rates every reply")
             #expect(points.map(\.strength) == [-0.1, 0, 0.1])
             #expect(points.allSatisfy { $0.distress.count == SteeringSweep.prompts.count && $0.selfReport.count == SteeringSweep.feelingQuestions.count })
             let selfReport = try #require(SteeringSweep.doseResponses(points).first { $0.readout == "self-report" })

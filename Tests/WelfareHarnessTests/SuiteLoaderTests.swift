@@ -66,4 +66,21 @@ import Testing
             #expect(error.line == 2)
         }
     }
+
+    @Test func scorersComeFromAScorersFileASuiteFileOrABuiltInName() throws {
+        let only = try TestSupport.writeSuite("scorers:\n  - id: rep\n    type: repetition\n  - id: sorry\n    type: pattern\n    patterns: {sorry: \"sorry\"}\n")
+        #expect(try SuiteLoader.loadScorers(only.path).map(\.id) == ["rep", "sorry"])
+        #expect(try SuiteLoader.loadScorers("distress").map(\.type).contains("distress"))
+        let suite = try TestSupport.writeSuite(TestSupport.tinySuite)
+        #expect(try SuiteLoader.loadScorers(suite.path).map(\.id) == (try SuiteLoader.load(url: suite)).scorers.map(\.id))
+        let unknown = try TestSupport.writeSuite("scorers:\n  - id: x\n    type: nope\n")
+        do {
+            _ = try SuiteLoader.loadScorers(unknown.path)
+            Issue.record("loaded an unknown scorer type")
+        } catch let error as SuiteError {
+            #expect(error.line == 3 && error.field == "scorers[0].type", "\(error)")
+        }
+        let stray = try TestSupport.writeSuite("scorers: []\nextra: 1\n")
+        #expect(throws: SuiteError.self) { try SuiteLoader.loadScorers(stray.path) }
+    }
 }
