@@ -9,16 +9,9 @@ import Testing
     @Test func assessmentWritesEveryReportAndTheEmotionReadout() throws {
         let folder = try TestSupport.temporaryDirectory()
         let reports = folder.appendingPathComponent("reports"), database = folder.appendingPathComponent("runs.sqlite")
-        let process = Process()
-        process.executableURL = TestSupport.welfareBinary
-        process.arguments = ["assess", "--max-tokens", "8", "--output", reports.path, "--db", database.path]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(stdout)")
+        let (status, stdout, stderr) = try TestSupport.runWelfare(["assess", "--max-tokens", "8", "--output", reports.path, "--db", database.path])
+        #expect(status == 0, "\(stderr.suffix(2000))")
+        #expect(stderr.contains("emotion vectors: extracting"), "progress is shown")
 
         let lines = stdout.split(separator: "\n").map(String.init)
         let index = try #require(lines.last { $0.hasPrefix("report: ") }.map { String($0.dropFirst("report: ".count)) })

@@ -86,13 +86,13 @@ import WelfareEngine
         try pack.write(to: packBase)
         let transcript = folder.appendingPathComponent("transcript.json")
         try Data(#"{"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}, {"role": "user", "content": "Wrong again."}, {"role": "assistant", "content": "Sorry."}]}"#.utf8).write(to: transcript)
-        let table = try welfare(["emotions", "probe", "--vectors", packBase.path + ".json", "--transcript", transcript.path, "--emotions", "calm,desperate"])
+        let table = try TestSupport.runWelfare(["emotions", "probe", "--vectors", packBase.path + ".json", "--transcript", transcript.path, "--emotions", "calm,desperate"])
         #expect(table.status == 0)
         let rows = table.stdout.split(separator: "\n").map { $0.split(separator: "\t").map(String.init) }
         #expect(rows.first == ["reply", "calm", "desperate"])
         #expect(rows.dropFirst().map { $0.first } == ["1", "2"] && rows.dropFirst().allSatisfy { $0.count == 3 && Double($0[1]) != nil })
         try Data("[{\"role\": \"narrator\", \"content\": \"x\"}]".utf8).write(to: transcript)
-        let refused = try welfare(["emotions", "probe", "--vectors", packBase.path + ".json", "--transcript", transcript.path])
+        let refused = try TestSupport.runWelfare(["emotions", "probe", "--vectors", packBase.path + ".json", "--transcript", transcript.path])
         #expect(refused.status == 1 && refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("message 1 needs a role"), "\(refused.stderr)")
 
         // Steering along a pleasant emotion raises the self-report readout at every step and
@@ -139,20 +139,6 @@ import WelfareEngine
         let chosen = validation.layers[validation.defaultLayer]
         #expect(chosen.top1 >= 3 * validation.chanceTop1, "top-1 \(chosen.top1) at layer \(validation.defaultLayer)")
         #expect(chosen.top5 >= 2 * validation.chanceTop5, "top-5 \(chosen.top5)")
-    }
-
-    func welfare(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = TestSupport.welfareBinary
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, stdout, stderr)
     }
 
     func python(_ script: String, _ argument: String) throws -> String {

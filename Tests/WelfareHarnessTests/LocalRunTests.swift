@@ -150,34 +150,21 @@ import WelfareEngine
         let folder = try TestSupport.temporaryDirectory()
         let database = folder.appendingPathComponent("cli.sqlite").path
         let suite = try TestSupport.writeSuite(TestSupport.tinySuite)
-        func welfare(_ arguments: [String]) throws -> (Int32, String, String) {
-            let process = Process()
-            process.executableURL = TestSupport.welfareBinary
-            process.arguments = arguments
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            return (process.terminationStatus, stdout, stderr)
-        }
-        let (status, stdout, stderr) = try welfare(["run", suite.path, "-m", "local:default", "--db", database,
+        let (status, stdout, stderr) = try TestSupport.runWelfare(["run", suite.path, "-m", "local:default", "--db", database,
                                                     "--report", folder.appendingPathComponent("r").path])
         #expect(status == 0, "\(stderr)")
         #expect(stdout.contains("4 samples done, 0 not done"))
         #expect(stderr.contains("4/4 samples"), "progress reaches the end")
         let runID = try #require(stdout.split(separator: " ").dropFirst().first.map { $0.replacingOccurrences(of: ":", with: "") })
-        let (_, list, _) = try welfare(["runs", "--db", database])
+        let (_, list, _) = try TestSupport.runWelfare(["runs", "--db", database])
         #expect(list.contains(runID) && list.contains("tiny"))
-        let (_, summary, _) = try welfare(["show", runID, "--db", database])
+        let (_, summary, _) = try TestSupport.runWelfare(["show", runID, "--db", database])
         #expect(summary.contains("repetition:") && summary.contains("(n = 10)"))
-        let (reportStatus, files, _) = try welfare(["report", runID, "--db", database, "--output", folder.appendingPathComponent("again").path])
+        let (reportStatus, files, _) = try TestSupport.runWelfare(["report", runID, "--db", database, "--output", folder.appendingPathComponent("again").path])
         #expect(reportStatus == 0 && files.split(separator: "\n").count == 4)
-        let (badStatus, _, badError) = try welfare(["show", "nope", "--db", database])
+        let (badStatus, _, badError) = try TestSupport.runWelfare(["show", "nope", "--db", database])
         #expect(badStatus != 0 && badError.contains("no run 'nope'"))
-        let (suiteStatus, _, suiteError) = try welfare(["run", "/no/suite.yaml", "-m", "local:default", "--db", database])
+        let (suiteStatus, _, suiteError) = try TestSupport.runWelfare(["run", "/no/suite.yaml", "-m", "local:default", "--db", database])
         #expect(suiteStatus != 0 && suiteError.split(separator: "\n").count == 1)
     }
 

@@ -44,4 +44,23 @@ enum TestSupport {
     static var welfareBinary: URL {
         LlamaServer.packageRoot.appendingPathComponent(".build/debug/welfare")
     }
+
+    /// Runs the built `welfare` binary to the end. Standard error goes through a file, so a
+    /// chatty command cannot fill a pipe nobody is reading yet.
+    static func runWelfare(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let errors = try temporaryDirectory().appendingPathComponent("stderr.txt")
+        try Data().write(to: errors)
+        let errorHandle = try FileHandle(forWritingTo: errors)
+        let process = Process()
+        process.executableURL = welfareBinary
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = errorHandle
+        try process.run()
+        let stdout = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try errorHandle.close()
+        return (process.terminationStatus, stdout, try String(contentsOf: errors, encoding: .utf8))
+    }
 }
