@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import WelfareEngine
+import WelfareHarness
+import WelfareInterp
+import WelfareModels
+import WelfareReports
+
+struct EmotionsProbe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe", abstract: "Read emotion vectors out over a text, or over every conversation of a stored run.")
+
+    @OptionGroup var pack: PackOptions
+    @Option(help: "Layer to read (default: the pack's default layer).")
+    var layer: Int?
+    @Option(help: "A text to read token by token.")
+    var text: String?
+    @Option(help: "A transcript: JSON list of {role, content} messages (or {\"messages\": [...]}, or JSON lines); scores before each assistant reply.")
+    var transcript: String?
+    @Option(help: "A stored run: scores before each assistant reply, charted into the run's report.")
+    var run: String?
+    @Option(help: "Emotions to print (comma list; default: one per cluster plus desperate and frustrated).")
+    var emotions: String?
+    @Option(help: "Rolling-mean window over tokens (text mode).")
+    var window: Int = 5
+    @Option(help: "Folder for the report (run mode).")
+    var output: String = "reports"
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        guard [text, transcript, run].compactMap({ $0 }).count == 1 else { throw ValidationError("give exactly one of --text, --transcript or --run") }
+        guard window >= 1 else { throw ValidationError("--window must be at least 1") }
+    }
+
+    func run() async throws {
+        let (session, vectorPack) = try await pack.load()
+        let probe = try await EmotionProbe.calibrate(session: session, pack: vectorPack, layer: layer)
+        var shown = EmotionReport.highlighted.filter { probe.pack.names.contains($0) }
+        if let emotions {
+            shown = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if let unknown = shown.first(where: { !probe.pack.names.contains($0) }) {
+                throw InputError("no emotion '\(unknown)' in the pack (it has: \(probe.pack.names.joined(separator: ", ")))")
+            }
+        }
+        let columns = shown.compactMap { probe.pack.names.firstIndex(of: $0) }
+        func printRow(_ label: String, _ row: [Double]) {
+            print(([label.replacingOccurrences(of: "\n", with: "\\n")] + columns.map { String(format: "%+.2f", row[$0]) }).joined(separator: "\t"))
+        }
+        if let text {
+            guard !text.isEmpty else { throw EngineError.emptyPrompt }
+            let scores = try await probe.read(tokens: try session.model.tokenize(text), session: session)
+            print((["token"] + shown).joined(separator: "\t"))
+            for (token, row) in zip(scores.tokens, EmotionProbe.rollingMean(scores.scores, window: window)) { printRow(token, row) }
+            return
+        }
+        if let transcript {
+            let messages = try readTranscript(transcript)
+            let rows = try await probe.beforeReplies(messages, session: session)
+            guard !rows.isEmpty else { throw InputError("the transcript has no assistant message to read before") }
+            print((["reply"] + shown).joined(separator: "\t"))
+            for (index, row) in rows.enumerated() { printRow(String(index + 1), row) }
+            return
+        }
+        guard let run else { return }
+        let database = try store.open()
+        let data = try RunData(store: database, runID: run)
+        let section = try await emotionSection(reading: data, with: probe, session: session)
+        let files = try RunReport.write(data, to: URL(fileURLWithPath: output), extraSections: [section])
+        print("report: \(files[0].path)")
+    }
+}
+
+/// Messages from a transcript file: a JSON list of {role, content}, an object with such a
+/// list under "messages", or one message per line (JSON lines).
+func readTranscript(_ path: String) throws -> [ChatMessage] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw InputError("cannot read the transcript \(path)") }
+    func message(_ object: Any, _ where_: String) throws -> ChatMessage {
+        guard let entry = object as? [String: Any], let roleName = entry["role"] as? String, let content = entry["content"] as? String,
+              let role = ChatMessage.Role(rawValue: roleName) else {
+            throw InputError("\(path): \(where_) needs a role (system, user or assistant) and a string content")
+        }
+        return ChatMessage(role: role, content: content)
+    }
+    if let whole = try? JSONSerialization.jsonObject(with: data) {
+        guard let list = (whole as? [Any]) ?? ((whole as? [String: Any])?["messages"] as? [Any]) else {
+            throw InputError("\(path): expected a list of messages or an object with \"messages\"")
+        }
+        return try list.enumerated().map { try message($1, "message \($0 + 1)") }
+    }
+    let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+    return try lines.enumerated().map { index, line in
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) else {
+            throw InputError("\(path): line \(index + 1) is not JSON")
+        }
+        return try message(object, "line \(index + 1)")
+    }
+}
+
+/// The per-turn emotion readout of every conversation of a run, as a report section.
+func emotionSection(reading data: RunData, with probe: EmotionProbe, session: LlamaSession) async throws -> String {
+    var perSample: [[[Double]]] = []
+    for (index, sample) in data.samples.enumerated() {
+        let messages = sample.messages.map { ChatMessage(role: ChatMessage.Role(rawValue: $0.role) ?? .user, content: $0.content) }
+        perSample.append(try await probe.beforeReplies(messages, session: session))
+        if (index + 1) % 10 == 0 || index + 1 == data.samples.count { printError("  \(index + 1)/\(data.samples.count) conversations read") }
+    }
+    return EmotionReport.probeSection(turnScores: perSample, names: probe.pack.names, layer: probe.layer)
+}
