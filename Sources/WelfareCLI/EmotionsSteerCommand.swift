@@ -89,13 +89,29 @@ struct EmotionsStories: AsyncParsableCommand {
             data.emotions = data.emotions.filter { wanted.contains($0.name) }
             guard !data.emotions.isEmpty else { throw InputError("none of those emotions is in the data") }
         }
-        for index in data.emotions.indices {
-            let emotion = data.emotions[index]
-            let stories = try await StoryWriter.write(emotion: emotion, count: count, model: writer)
-            printError("  \(emotion.name): \(stories.accepted.count) accepted, \(stories.rejected) rejected")
-            data.emotions[index].stories = stories.accepted
+        // Emotions are written --concurrency at a time (a remote writer answers in parallel).
+        let emotionsToWrite = data.emotions
+        let width = max(1, access.options.concurrency)
+        try await withThrowingTaskGroup(of: (Int, [String], Int).self) { group in
+            var next = 0
+            func startNext() {
+                guard next < emotionsToWrite.count else { return }
+                let index = next, emotion = emotionsToWrite[index], wanted = count
+                next += 1
+                group.addTask {
+                    let stories = try await StoryWriter.write(emotion: emotion, count: wanted, model: writer)
+                    return (index, stories.accepted, stories.rejected)
+                }
+            }
+            for _ in 0..<width { startNext() }
+            for try await (index, accepted, rejected) in group {
+                printError("  \(data.emotions[index].name): \(accepted.count) accepted, \(rejected) rejected")
+                data.emotions[index].stories = accepted
+                startNext()
+            }
         }
         data.emotions.removeAll { $0.stories.isEmpty }
+        guard !data.emotions.isEmpty else { throw InputError("no story was accepted: every one named its emotion or was too short") }
         let yaml = try data.storiesYAML()
         try yaml.write(toFile: output, atomically: true, encoding: .utf8)
         print("wrote \(output)")

@@ -72,13 +72,17 @@ public struct EmotionData: Sendable {
         return try parse(stories: text, source: url.lastPathComponent)
     }
 
-    /// The emotions and their stories in the shipped file's format.
+    /// The emotions and their stories in the shipped file's format and key order.
     public func storiesYAML() throws -> String {
-        let entries: [[String: Any]] = emotions.map { emotion in
-            ["name": emotion.name, "cluster": emotion.cluster, "valence": emotion.valence, "arousal": emotion.arousal,
-             "avoid": emotion.avoid, "stories": emotion.stories]
+        // Built as nodes so numbers read as written (Yams would dump 0.1 as 1e-1).
+        func number(_ value: Double) -> Node { Node(String(format: "%g", value), Tag(.float)) }
+        func strings(_ values: [String]) -> Node { Node(values.map { Node($0) }) }
+        let entries = emotions.map { emotion in
+            Node([(Node("name"), Node(emotion.name)), (Node("cluster"), Node(emotion.cluster)),
+                  (Node("valence"), number(emotion.valence)), (Node("arousal"), number(emotion.arousal)),
+                  (Node("avoid"), strings(emotion.avoid)), (Node("stories"), strings(emotion.stories))])
         }
-        return try Yams.dump(object: ["emotions": entries], width: -1, sortKeys: true)
+        return try Yams.serialize(node: Node([(Node("emotions"), Node(entries))]), width: -1)
     }
 
     static func parse(stories storiesYAML: String, source: String) throws -> EmotionData {

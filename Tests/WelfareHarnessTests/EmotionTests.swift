@@ -30,6 +30,37 @@ import WelfareEngine
         #expect(!data.intensity.isEmpty)
     }
 
+    @Test func storyScreeningRejectsTheEmotionWordAndItsSynonyms() throws {
+        let calm = try #require(try EmotionData.builtIn().emotions.first { $0.name == "calm" })
+        let reply = """
+            1. She sat by the lake and felt calm as the light faded.
+            - The tea went cold in his hands while the rain ticked slowly on the roof.
+            Too short.
+            I lay in the grass, completely relaxed, counting clouds.
+            """
+        let screened = StoryWriter.screen(reply, emotion: calm)
+        #expect(screened.accepted == ["The tea went cold in his hands while the rain ticked slowly on the roof."])
+        #expect(screened.rejected == 2)
+    }
+
+    @Test func storiesCommandWritesAFileExtractionCanRead() throws {
+        // The default model is no storyteller; what matters here is the path from writer
+        // to a stories file that `extract --stories` and `validate --stories` accept.
+        let file = try TestSupport.temporaryDirectory().appendingPathComponent("stories.yaml")
+        let outcome = try TestSupport.runWelfare(["emotions", "stories", "-m", "local:default", "--count", "2",
+                                                  "--emotions", "joyful,afraid", "-o", file.path])
+        #expect(outcome.status == 0, "\(outcome.stderr)")
+        #expect(outcome.stderr.contains("joyful:") && outcome.stderr.contains("afraid:"), "progress per emotion")
+        let written = try EmotionData.withStories(from: file)
+        let shipped = try EmotionData.builtIn()
+        for emotion in written.emotions {
+            let original = try #require(shipped.emotions.first { $0.name == emotion.name })
+            #expect(emotion.valence == original.valence && emotion.avoid == original.avoid)
+            #expect((1...2).contains(emotion.stories.count))
+            #expect(emotion.stories.allSatisfy { StoryWriter.screen($0, emotion: original).accepted == [$0] })
+        }
+    }
+
     @Test func extractValidateExportProbeAndSteer() async throws {
         let session = try LlamaSession(model: try LlamaModel(path: DefaultModel.path()), options: SessionOptions(contextLength: 1024))
         let data = try EmotionData.builtIn()
