@@ -63,7 +63,8 @@ extension EmotionReport {
         }
         let all = series.flatMap { $0.points.flatMap { [$0.y, $0.interval?.lowerBound ?? $0.y, $0.interval?.upperBound ?? $0.y] } }
         let bound = max(1, (all.map(abs).max() ?? 1).rounded(.up))
-        var html = "<h2>Emotion readout by turn</h2><p>Projection of the residual stream at layer \(layer) on each emotion vector, at the token just before each assistant reply, z-scored against neutral dialogues; mean over \(turnScores.count) conversations with 95% bootstrap intervals.</p>"
+        let counts = (0..<maxTurns).map { turn in turnScores.filter { $0.indices.contains(turn) }.count }
+        var html = "<h2>Emotion readout by turn</h2><p>Projection of the residual stream at layer \(layer) on each emotion vector, at the token just before each assistant reply, z-scored against neutral dialogues; mean over \(turnScores.count) conversations with 95% bootstrap intervals. Conversations per turn: \(counts.map(String.init).joined(separator: ", ")) (later turns come from fewer, longer conversations; a turn from one conversation has no interval).</p>"
         html += SVGChart.lines(series, title: "Emotion readout before each reply", xLabel: "assistant turn", yLabel: "z-score", yRange: -bound...bound)
         return html
     }

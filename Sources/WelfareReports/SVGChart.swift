@@ -82,7 +82,8 @@ extension SVGChart {
         }
     }
 
-    static let palette = ["#4a7bb7", "#d9822b", "#3a9a5b", "#b03a48", "#7a5cb0", "#8c6d31"]
+    /// Ten distinguishable colours, so charts of up to ten series never repeat one.
+    static let palette = ["#4a7bb7", "#d9822b", "#3a9a5b", "#b03a48", "#7a5cb0", "#8c6d31", "#17a2b8", "#e377c2", "#555555", "#bcbd22"]
 
     /// Lines with interval whiskers on a fixed y range (e.g. a 0-10 rating), one per series.
     public static func lines(_ series: [Series], title: String, xLabel: String, yLabel: String,
