@@ -25,7 +25,8 @@ public actor LlamaSession {
         self.options = options
         let recorder = CaptureRecorder(layerCount: model.layerCount, width: model.embeddingWidth)
         var params = llama_context_default_params()
-        params.n_ctx = UInt32(options.contextLength * options.sequences)
+        // With one shared cache the sequences share its cells; otherwise each stream gets its own.
+        params.n_ctx = UInt32(options.unifiedKV ? options.contextLength : options.contextLength * options.sequences)
         params.n_batch = UInt32(options.batchSize)
         params.n_ubatch = UInt32(options.batchSize)
         params.n_seq_max = UInt32(options.sequences)

@@ -1,7 +1,8 @@
 import Foundation
 
 public struct SessionOptions: Sendable, Equatable {
-    /// Tokens each sequence may hold (prompt plus generated).
+    /// Tokens each sequence may hold (prompt plus generated); with `unifiedKV`, the tokens
+    /// all sequences of one call hold together.
     public var contextLength: Int
     /// How many independent conversations can be decoded together.
     public var sequences: Int
