@@ -75,7 +75,7 @@ public actor LlamaSession {
             try capture.validate(layerCount: model.layerCount)
             let positions = try capture.promptPositions(count: prompt.count)
             recorder.start(layers: capture.layers, positions: positions)
-            if capture.layers.contains(model.layerCount - 1) { outputs.formUnion(positions) }
+            outputs = outputRows(count: prompt.count, captured: positions, layers: capture.layers)
         }
         defer { recorder.stop() }
         try decode(prompt, from: 0, sequence: 0, outputs: outputs, steering: steering)
@@ -107,11 +107,10 @@ public actor LlamaSession {
         try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
         try prepare(steering: steering)
         let positions = try request.promptPositions(count: tokens.count)
-        var outputs: Set<Int> = [tokens.count - 1]
-        if request.layers.contains(model.layerCount - 1) { outputs.formUnion(positions) }
         recorder.start(layers: request.layers, positions: positions, stopAfterLastLayer: true)
         defer { recorder.stop() }
-        try decode(tokens, from: 0, sequence: 0, outputs: outputs, steering: steering)
+        try decode(tokens, from: 0, sequence: 0, outputs: outputRows(count: tokens.count, captured: positions, layers: request.layers),
+                   steering: steering)
         return recorder.collect(layers: request.layers) { tokens[$0] }
     }
 
@@ -128,26 +127,25 @@ public actor LlamaSession {
         results.reserveCapacity(texts.count)
         var next = 0
         while next < texts.count {
-            var group = [next]
+            // texts[next..<end] fill at most one batch, one sequence each.
+            var end = next + 1
             var filled = texts[next].count
-            while packs, group.count < options.sequences, group.last! + 1 < texts.count,
-                  filled + texts[group.last! + 1].count <= options.batchSize {
-                group.append(group.last! + 1)
-                filled += texts[group.last!].count
+            while packs, end - next < options.sequences, end < texts.count, filled + texts[end].count <= options.batchSize {
+                filled += texts[end].count
+                end += 1
             }
-            if group.count == 1 {
+            if end - next == 1 {
                 results.append(try capture(tokens: texts[next], request: request))
             } else {
-                results += try capturePacked(group.map { texts[$0] }, request: request)
+                results += try capturePacked(Array(texts[next..<end]), request: request)
             }
-            next = group.last! + 1
+            next = end
         }
         return results
     }
 
     private func capturePacked(_ texts: [[Token]], request: CaptureRequest) throws -> [Activations] {
         try prepare(steering: nil)
-        let keepsLastLayer = request.layers.contains(model.layerCount - 1)
         var wanted: Set<Int> = []
         var ranges: [Range<Int>] = []
         batch.n_tokens = 0
@@ -156,10 +154,10 @@ public actor LlamaSession {
         for (sequence, text) in texts.enumerated() {
             let first = Int(batch.n_tokens)
             let positions = try request.promptPositions(count: text.count)
+            let outputs = outputRows(count: text.count, captured: positions, layers: request.layers)
             for (position, token) in text.enumerated() {
                 let row = first + position
-                // The last layer keeps only output rows (llama.cpp prunes before its FFN).
-                let output = position == text.count - 1 || (keepsLastLayer && positions.contains(position))
+                let output = outputs.contains(position)
                 appendToBatch(token, position: position, sequence: Int32(sequence), output: output)
                 recorder.chunkPositions.append(row)
                 if output { recorder.chunkOutputPositions.append(row) }
@@ -172,6 +170,14 @@ public actor LlamaSession {
         let code = llama_decode(context, batch)
         guard code == 0 else { throw EngineError.decodeFailed(code: code) }
         return zip(texts, ranges).map { text, range in recorder.collect(layers: request.layers, keys: range) { text[$0] } }
+    }
+
+    /// The positions of a text of `count` tokens to mark for output when `captured`
+    /// positions of `layers` are recorded: the last token, for its logits, and every captured
+    /// position when the last layer is among them, since llama.cpp keeps only output rows in
+    /// the last layer (it prunes before that layer's FFN).
+    private func outputRows(count: Int, captured: Set<Int>, layers: [Int]) -> Set<Int> {
+        layers.contains(model.layerCount - 1) ? captured.union([count - 1]) : [count - 1]
     }
 
     /// Next-token logits after `tokens` (the full vocabulary).

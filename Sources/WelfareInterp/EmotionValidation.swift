@@ -20,8 +20,7 @@ extension EmotionVectors {
         let startToken = pack.settings["start_token"].flatMap(Int.init) ?? 1
         let share = pack.settings["denoise_variance_share"].flatMap(Double.init) ?? 0.5
         let defaultLayer = pack.settings["default_layer"].flatMap(Int.init) ?? pack.layerCount * 2 / 3
-        let total = shared.reduce(0) { $0 + $1.stories.count } + (try subset.neutralTexts(model: model)).count + subset.intensityTexts.count
-        let captured = try await captureData(session: session, data: subset, startToken: startToken) { progress($0, total) }
+        let captured = try await captureData(session: session, data: subset, startToken: startToken, progress: progress)
 
         var offset = 0
         var labelled: [(emotion: Int, layerMeans: [[Float]])] = []

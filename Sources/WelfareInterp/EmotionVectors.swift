@@ -51,16 +51,9 @@ public enum EmotionVectors {
         public var spearman: Double
     }
 
-    /// Per text, per layer: the mean residual vector from `startToken` on. Texts are packed
-    /// several to a decode on a capture session with one shared KV cache.
-    static func means(session: LlamaSession, texts: [String], startToken: Int, progress: (Int) -> Void) async throws -> [[[Float]]] {
-        try await means(session: session, texts: texts, starts: texts.map { _ in startToken }, progress: progress)
-    }
-
-    /// The same with a start token per text.
-    static func means(session: LlamaSession, texts: [String], starts: [Int], progress: (Int) -> Void) async throws -> [[[Float]]] {
-        let model = session.model
-        let packer = try LlamaSession(model: model, options: packingOptions(threads: session.options.threads))
+    /// Per text, per layer: the mean residual vector from the text's start token on.
+    static func means(packer: LlamaSession, texts: [String], starts: [Int], progress: (Int) -> Void) async throws -> [[[Float]]] {
+        let model = packer.model
         var result: [[[Float]]] = []
         let tokenized = try texts.map { try model.tokenize($0) }
         for (index, (tokens, start)) in zip(tokenized, starts).enumerated() where tokens.count <= start {
@@ -105,10 +98,7 @@ public enum EmotionVectors {
         if let short = data.emotions.first(where: { $0.stories.indices.allSatisfy(settings.heldOut.contains) }) {
             throw EngineError.invalidParameter("emotion \(short.name) has no story left for training once stories \(settings.heldOut) are held out")
         }
-        let storyTexts = data.emotions.flatMap(\.stories)
-        let neutralTexts = try data.neutralTexts(model: model)
-        let total = storyTexts.count + neutralTexts.count + data.intensityTexts.count
-        let captured = try await captureData(session: session, data: data, startToken: settings.startToken) { progress($0, total) }
+        let captured = try await captureData(session: session, data: data, startToken: settings.startToken, progress: progress)
         let stories = captured.stories
 
         var offsets: [Int] = []
@@ -144,21 +134,29 @@ public enum EmotionVectors {
                                   intensity: data.intensity, intensityMeans: captured.intensity, testedStories: tested)
         let pack = try VectorPack(kind: "emotion", model: model, names: data.emotions.map(\.name),
                                   residualNorms: try await session.meanResidualNorms(),
-                              settings: ["start_token": String(settings.startToken), "default_layer": String(defaultLayer),
-                                         "denoise_variance_share": String(settings.denoiseShare), "stories": String(storyTexts.count),
-                                         "neutral_dialogues": String(neutralTexts.count)],
-                              values: packValues)
+                                  settings: ["start_token": String(settings.startToken), "default_layer": String(defaultLayer),
+                                             "denoise_variance_share": String(settings.denoiseShare), "stories": String(stories.count),
+                                             "neutral_dialogues": String(captured.neutral.count)],
+                                  values: packValues)
         return (pack, validation)
     }
 
-    /// Mean activations (per text, per layer) of the stories, neutral dialogues and intensity texts.
-    static func captureData(session: LlamaSession, data: EmotionData, startToken: Int,
-                            progress: (Int) -> Void) async throws -> (stories: [[[Float]]], neutral: [[[Float]]], intensity: [[[Float]]]) {
-        let storyTexts = data.emotions.flatMap(\.stories), neutralTexts = try data.neutralTexts(model: session.model)
-        let stories = try await means(session: session, texts: storyTexts, startToken: startToken, progress: progress)
-        let neutral = try await means(session: session, texts: neutralTexts, startToken: startToken) { progress(storyTexts.count + $0) }
-        let intensity = try await means(session: session, texts: data.intensityTexts, starts: try data.intensityStarts(model: session.model)) {
-            progress(storyTexts.count + neutralTexts.count + $0)
+    /// Mean activations (per text, per layer) of the stories, neutral dialogues and intensity
+    /// texts, all captured on one packing session; `progress` sees texts done of the total.
+    static func captureData(session: LlamaSession, data: EmotionData, startToken: Int, progress: (Int, Int) -> Void) async throws
+        -> (stories: [[[Float]]], neutral: [[[Float]]], intensity: [[[Float]]])
+    {
+        let model = session.model
+        let packer = try LlamaSession(model: model, options: packingOptions(threads: session.options.threads))
+        let storyTexts = data.emotions.flatMap(\.stories), neutralTexts = try data.neutralTexts(model: model)
+        let intensityTexts = data.intensityTexts
+        let total = storyTexts.count + neutralTexts.count + intensityTexts.count
+        let stories = try await means(packer: packer, texts: storyTexts, starts: storyTexts.map { _ in startToken }) { progress($0, total) }
+        let neutral = try await means(packer: packer, texts: neutralTexts, starts: neutralTexts.map { _ in startToken }) {
+            progress(storyTexts.count + $0, total)
+        }
+        let intensity = try await means(packer: packer, texts: intensityTexts, starts: try data.intensityStarts(model: model)) {
+            progress(storyTexts.count + neutralTexts.count + $0, total)
         }
         return (stories, neutral, intensity)
     }
