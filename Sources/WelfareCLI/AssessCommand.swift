@@ -59,7 +59,7 @@ struct AssessCommand: AsyncParsableCommand {
            let distress = runs.first(where: { $0.data.run.suiteName == DistressSuite.name }) {
             extra.append(try await emotions(session: local.session, distressRun: distress.data, folder: folder))
         }
-        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
+        let stamp = fileStamp()
         let index = folder.appendingPathComponent("assessment-\(stamp).html")
         try Data(AssessmentIndex.render(model: model, runs: runs, extraSections: extra).utf8).write(to: index, options: .atomic)
         for run in runs { print("\(run.data.run.suiteName) report: \(folder.appendingPathComponent(run.reportFile).path)") }
@@ -77,12 +77,11 @@ struct AssessCommand: AsyncParsableCommand {
         try pack.write(to: packBase)
         printError("emotion vectors: reading them before each reply of the distress run")
         let probe = try await EmotionProbe.calibrate(session: session, pack: pack)
-        let layer = validation.layers[validation.defaultLayer]
         var html = "<h2>Emotion vectors (local model)</h2>"
         html += "<p class=\"note\">What this can show: where the model's internal representations of emotion concepts are active as it is about to reply, and whether that shifts as its answers keep being rejected. What it cannot show: that the model feels anything. On a small model the vectors recognise held-out stories only modestly (numbers below).</p>"
-        html += String(format: "<p>Extracted from %d stories about %d emotions (pack: emotion-vectors.json). Held-out stories at layer %d: top-1 accuracy %.2f (chance %.3f), top-5 %.2f (chance %.3f), %d stories. PC1 vs valence r = %.2f.</p>",
-                       pack.settings["stories"].flatMap(Int.init) ?? 0, pack.names.count, validation.defaultLayer, layer.top1, validation.chanceTop1,
-                       layer.top5, validation.chanceTop5, validation.heldOutStories, validation.pc1ValenceCorrelation)
+        html += "<p>Extracted from \(pack.settings["stories"] ?? "?") stories about \(pack.names.count) emotions (pack: emotion-vectors.json). "
+            + "Held-out stories at layer \(validation.defaultLayer): \(validation.accuracySummary), \(validation.heldOutStories) stories. "
+            + String(format: "PC1 vs valence r = %.2f.</p>", validation.pc1ValenceCorrelation)
         return html + (try await emotionSection(reading: distressRun, with: probe, session: session))
     }
 }

@@ -44,10 +44,8 @@ struct EmotionsExtract: AsyncParsableCommand {
         let source = "Vectors from stories of \(data.name), without stories \(settings.heldOut.map(String.init).joined(separator: ", ")) (0-based) of each emotion, which were held out and are the ones tested; the pack itself uses all stories."
         try Data(EmotionReport.validation(validation, modelDescription: session.model.facts.description, source: source).utf8)
             .write(to: report, options: .atomic)
-        let best = validation.layers[validation.defaultLayer]
-        print(String(format: "extracted %d emotions x %d layers in %.1f s; default layer %d: held-out top-1 %.2f (chance %.3f), top-5 %.2f (chance %.3f)",
-                     pack.names.count, pack.layerCount, Date().timeIntervalSince(started), validation.defaultLayer, best.top1,
-                     validation.chanceTop1, best.top5, validation.chanceTop5))
+        print(String(format: "extracted %d emotions x %d layers in %.1f s; default layer %d: held-out ",
+                     pack.names.count, pack.layerCount, Date().timeIntervalSince(started), validation.defaultLayer) + validation.accuracySummary)
         let rhos = validation.intensity.map(\.spearman).filter { $0.isFinite }
         print(String(format: "PC1 vs valence r = %.2f; PC2 vs arousal r = %.2f; intensity templates: mean Spearman rho %+.2f over %d",
                      validation.pc1ValenceCorrelation, validation.pc2ArousalCorrelation, Statistics.mean(rhos), rhos.count))
@@ -103,10 +101,7 @@ struct EmotionsValidate: AsyncParsableCommand {
             + (inSample ? " (in-sample if the pack was extracted from the shipped stories: accuracy is optimistic)." : ".")
         try Data(EmotionReport.validation(validation, modelDescription: session.model.facts.description, source: source).utf8)
             .write(to: URL(fileURLWithPath: base + ".html"), options: .atomic)
-        let chosen = validation.layers[validation.defaultLayer]
-        print(String(format: "%d stories, %d emotions; pack's layer %d: top-1 %.2f (chance %.3f), top-5 %.2f (chance %.3f)",
-                     validation.heldOutStories, validation.emotions, validation.defaultLayer, chosen.top1, validation.chanceTop1,
-                     chosen.top5, validation.chanceTop5))
+        print("\(validation.heldOutStories) stories, \(validation.emotions) emotions; pack's layer \(validation.defaultLayer): \(validation.accuracySummary)")
         print("report: \(base).html")
     }
 }

@@ -37,8 +37,7 @@ struct EmotionsSteer: AsyncParsableCommand {
         }
         let values = try parseStrengths(strengths, positive: false)
         let (session, vectorPack) = try await pack.load()
-        let defaultLayer = vectorPack.settings["default_layer"].flatMap(Int.init) ?? vectorPack.layerCount * 2 / 3
-        let chosen = try layers.map { try LayerList.parse($0, layerCount: vectorPack.layerCount) } ?? [defaultLayer]
+        let chosen = try layers.map { try LayerList.parse($0, layerCount: vectorPack.layerCount) } ?? [vectorPack.defaultLayer]
         if chosen.contains(0) { throw EngineError.steeringLayerNotSteerable(layer: 0) }
         let points = try await SteeringSweep.run(session: session, pack: vectorPack, emotion: emotion, layers: chosen, strengths: values,
                                                  samplesPerPrompt: samples, scorers: extra) { done, total in
@@ -46,18 +45,19 @@ struct EmotionsSteer: AsyncParsableCommand {
         }
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let stem = "steer-\(emotion)-\(ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-"))"
+        let stem = "steer-\(emotion)-\(fileStamp())"
         let file = folder.appendingPathComponent(stem + ".html")
         try Data(EmotionReport.steering(points, emotion: emotion, layers: chosen, modelDescription: session.model.facts.description).utf8)
             .write(to: file, options: .atomic)
+        let responses = SteeringSweep.doseResponses(points)
         let export = SteeringSweep.Export(emotion: emotion, layers: chosen, model: session.model.facts.description,
-                                          points: points, doseResponses: SteeringSweep.doseResponses(points))
+                                          points: points, doseResponses: responses)
         try writeJSON(export, to: folder.appendingPathComponent(stem + ".json"))
         for point in points {
             let means = point.readouts.map { "\($0.name) " + String(format: "%+.2f", Statistics.mean($0.values.filter { !$0.isNaN })) }
             print(String(format: "strength %+.3f: ", point.strength) + means.joined(separator: ", "))
         }
-        for response in SteeringSweep.doseResponses(points) {
+        for response in responses {
             print(String(format: "%@: Spearman rho %@ over %d observations%@", response.readout, response.spearmanText, response.observations,
                          response.monotonicDirection == 0 ? "" : ", means move one way at every step"))
         }

@@ -78,7 +78,7 @@ struct IntrospectRun: AsyncParsableCommand {
         }
         let folder = URL(fileURLWithPath: output)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let stamp = ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
+        let stamp = fileStamp()
         try writeJSON(result, to: folder.appendingPathComponent("introspection-\(stamp).json"))
         let html = folder.appendingPathComponent("introspection-\(stamp).html")
         try Data(IntrospectionReport.render(result, modelDescription: session.model.facts.description).utf8).write(to: html, options: .atomic)

@@ -108,3 +108,8 @@ func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     try encoder.encode(value).write(to: url, options: .atomic)
 }
+
+/// Now as an ISO 8601 stamp usable in file names (no colons).
+func fileStamp() -> String {
+    ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
+}

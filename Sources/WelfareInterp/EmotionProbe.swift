@@ -21,7 +21,7 @@ public struct EmotionProbe: Sendable {
     /// Calibrates on the built-in neutral dialogues (one pass each).
     public static func calibrate(session: LlamaSession, pack: VectorPack, layer: Int? = nil) async throws -> EmotionProbe {
         try pack.check(against: session.model)
-        let chosen = layer ?? pack.settings["default_layer"].flatMap(Int.init) ?? pack.layerCount * 2 / 3
+        let chosen = layer ?? pack.defaultLayer
         guard (0..<pack.layerCount).contains(chosen) else { throw EngineError.layerOutOfRange(layer: chosen, layerCount: pack.layerCount) }
         let units = pack.names.map { name -> [Float] in
             let vector = pack.vector(name, layer: chosen) ?? []

@@ -19,7 +19,7 @@ extension EmotionVectors {
         subset.emotions = shared
         let startToken = pack.settings["start_token"].flatMap(Int.init) ?? 1
         let share = pack.settings["denoise_variance_share"].flatMap(Double.init) ?? 0.5
-        let defaultLayer = pack.settings["default_layer"].flatMap(Int.init) ?? pack.layerCount * 2 / 3
+        let defaultLayer = pack.defaultLayer
         let captured = try await captureData(session: session, data: subset, startToken: startToken, progress: progress)
 
         var offset = 0

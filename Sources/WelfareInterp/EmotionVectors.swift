@@ -39,6 +39,12 @@ public enum EmotionVectors {
         public var pc1ValenceCorrelation: Double
         public var pc2ArousalCorrelation: Double
         public var intensity: [IntensityCheck]
+
+        /// Accuracy at the default layer against chance, as every summary states it.
+        public var accuracySummary: String {
+            let chosen = layers[defaultLayer]
+            return String(format: "top-1 %.2f (chance %.3f), top-5 %.2f (chance %.3f)", chosen.top1, chanceTop1, chosen.top5, chanceTop5)
+        }
     }
 
     public struct IntensityCheck: Codable, Sendable {

@@ -49,6 +49,12 @@ public struct VectorPack: Codable, Sendable, Equatable {
         return direction.map { $0 * scale }
     }
 
+    /// The layer readouts and steering use unless told otherwise: the one extraction chose
+    /// (`default_layer` in the settings), else two thirds of the way up.
+    public var defaultLayer: Int {
+        settings["default_layer"].flatMap(Int.init) ?? layerCount * 2 / 3
+    }
+
     /// Size of the model file a pack records, so a pack can be matched to its model.
     static func fileSize(of path: String) -> UInt64 {
         (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0

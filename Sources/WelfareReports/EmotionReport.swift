@@ -13,9 +13,7 @@ public enum EmotionReport {
             recognise held-out stories, and whether their geometry follows valence and arousal. What it cannot show: \
             that the model feels anything. Held-out stories were written by the same authors as the training stories.</p>
             """
-        let best = v.layers[v.defaultLayer]
-        body += String(format: "<p>Stories tested: %d (%d emotions). At the default layer %d: top-1 accuracy %.2f (chance %.3f), top-5 %.2f (chance %.3f).</p>",
-                       v.heldOutStories, v.emotions, v.defaultLayer, best.top1, v.chanceTop1, best.top5, v.chanceTop5)
+        body += "<p>Stories tested: \(v.heldOutStories) (\(v.emotions) emotions). At the default layer \(v.defaultLayer): \(v.accuracySummary).</p>"
         body += SVGChart.lines([
             .init(name: "top-1", points: v.layers.map { .init(x: Double($0.layer), y: $0.top1) }),
             .init(name: "top-5", points: v.layers.map { .init(x: Double($0.layer), y: $0.top5) }),
