@@ -65,18 +65,18 @@ struct StoriesOption: ParsableArguments {
     }
 }
 
-/// The local model and the vector pack made on it.
+/// The local model, the vector pack made on it, and how models are reached (threads for
+/// the local one; the rest for any judge a command also uses).
 struct PackOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Local model the vectors were made on.")
     var model: String = "local:default"
     @Option(help: "Vector pack (PATH.json).")
     var vectors: String
-    @Option(help: "CPU threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var access: AccessFlags
 
     func load() async throws -> (LlamaSession, VectorPack) {
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-        return (try await ModelFactory.localSession(model, options: AccessOptions(threads: threads)), pack)
+        return (try await ModelFactory.localSession(model, options: access.options), pack)
     }
 }
 

@@ -25,13 +25,12 @@ struct EmotionsSteer: AsyncParsableCommand {
     var scorers: String?
     @Option(help: "Judge model for judge scorers among --scorers (those without their own model).")
     var judge: String?
-    @OptionGroup var access: AccessFlags
 
     func run() async throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         var extra: [any Scorer] = []
         if let scorers {
-            let made = try await ScorerFactory.make(try SuiteLoader.loadScorers(scorers), judge: judge, access: access.options)
+            let made = try await ScorerFactory.make(try SuiteLoader.loadScorers(scorers), judge: judge, access: pack.access.options)
             if !made.skipped.isEmpty { printError("left out (no judge model): \(made.skipped.joined(separator: ", "))") }
             extra = made.scorers
         }

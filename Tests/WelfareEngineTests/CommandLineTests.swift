@@ -37,6 +37,24 @@ import Testing
                        stderr: String(decoding: stderr, as: UTF8.self))
     }
 
+    @Test func everyCommandDeclaresItsOptionsOnce() throws {
+        // A debug build checks each command's declaration when it parses (two options of
+        // one name, e.g. from two option groups, fail every call). Walk the whole tree from
+        // the top-level help.
+        var pending: [[String]] = [[]]
+        var seen = 0
+        while let path = pending.popLast() {
+            let outcome = try run(path + ["--help"])
+            #expect(outcome.status == 0, "welfare \(path.joined(separator: " ")): \(outcome.stdout)\(outcome.stderr)")
+            seen += 1
+            guard let section = outcome.stdout.components(separatedBy: "SUBCOMMANDS:").dropFirst().first else { continue }
+            for line in section.split(separator: "\n") where line.hasPrefix("  ") && !line.hasPrefix("   ") {
+                if let name = line.split(separator: " ").first, !line.contains("See 'welfare") { pending.append(path + [String(name)]) }
+            }
+        }
+        #expect(seen > 20, "the walk found \(seen) commands")
+    }
+
     /// `usageHint`: option validation errors are followed by ArgumentParser's usage lines.
     func expectCleanFailure(_ arguments: [String], mentions phrase: String, usageHint: Bool = false) throws {
         let outcome = try run(arguments)
