@@ -34,15 +34,20 @@ struct EmotionsProbe: AsyncParsableCommand {
 
     func run() async throws {
         let (session, vectorPack) = try await pack.load()
-        let probe = try await EmotionProbe.calibrate(session: session, pack: vectorPack, layer: layer)
-        var shown = EmotionReport.highlighted.filter { probe.pack.names.contains($0) }
+        // Input is checked before calibration, which reads the neutral dialogues.
+        var shown = EmotionReport.highlighted.filter { vectorPack.names.contains($0) }
         if let emotions {
             shown = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            if let unknown = shown.first(where: { !probe.pack.names.contains($0) }) {
-                throw InputError("no emotion '\(unknown)' in the pack (it has: \(probe.pack.names.joined(separator: ", ")))")
+            if let unknown = shown.first(where: { !vectorPack.names.contains($0) }) {
+                throw InputError("no emotion '\(unknown)' in the pack (it has: \(vectorPack.names.joined(separator: ", ")))")
             }
         }
-        let columns = shown.compactMap { probe.pack.names.firstIndex(of: $0) }
+        let messages = try transcript.map(readTranscript)
+        if let messages, !messages.contains(where: { $0.role == .assistant }) {
+            throw InputError("the transcript has no assistant message to read before")
+        }
+        let probe = try await EmotionProbe.calibrate(session: session, pack: vectorPack, layer: layer)
+        let columns = shown.compactMap { vectorPack.names.firstIndex(of: $0) }
         func printRow(_ label: String, _ row: [Double]) {
             print(([label.replacingOccurrences(of: "\n", with: "\\n")] + columns.map { String(format: "%+.2f", row[$0]) }).joined(separator: "\t"))
         }
@@ -53,10 +58,8 @@ struct EmotionsProbe: AsyncParsableCommand {
             for (token, row) in zip(scores.tokens, EmotionProbe.rollingMean(scores.scores, window: window)) { printRow(token, row) }
             return
         }
-        if let transcript {
-            let messages = try readTranscript(transcript)
+        if let messages {
             let rows = try await probe.beforeReplies(messages, session: session)
-            guard !rows.isEmpty else { throw InputError("the transcript has no assistant message to read before") }
             print((["reply"] + shown).joined(separator: "\t"))
             for (index, row) in rows.enumerated() { printRow(String(index + 1), row) }
             return
