@@ -46,9 +46,8 @@ struct AssessCommand: AsyncParsableCommand {
         var runs: [(data: RunData, reportFile: String)] = []
         for suite in try suites() {
             printError("suite \(suite.name): \(suite.samples.count) prompts x \(epochs) epochs on \(model)")
-            let bar = ProgressBar(label: suite.name)
-            let outcome = try await EvalRunner(store: database, access: access.options) { bar.update($0) }
-                .start(suite: suite, settings: RunSettings(models: [model], judge: judge, seed: suite.seed, epochsOverride: epochs))
+            let outcome = try await SuiteRun.run(suite, settings: RunSettings(models: [model], judge: judge, seed: suite.seed, epochsOverride: epochs),
+                                                 database: database, access: access.options)
             for error in outcome.errors.prefix(3) { printError("failed: \(error)") }
             let data = try RunData(store: database, runID: outcome.runID)
             let files = try RunReport.write(data, to: folder)

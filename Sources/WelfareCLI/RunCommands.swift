@@ -84,10 +84,15 @@ struct RunCommand: AsyncParsableCommand {
 /// Running a suite from the command line: progress bar, a summary, the report, and exit
 /// status 3 with the resume command when samples are left unfinished.
 enum SuiteRun {
+    /// Runs a suite with a progress bar on standard error.
+    static func run(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions) async throws -> EvalRunner.RunOutcome {
+        let bar = ProgressBar(label: suite.name)
+        return try await EvalRunner(store: database, access: access) { bar.update($0) }.start(suite: suite, settings: settings)
+    }
+
     static func runAndReport(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions,
                              report: String?, afterRun: ((String) async throws -> Void)? = nil) async throws {
-        let bar = ProgressBar(label: suite.name)
-        let outcome = try await EvalRunner(store: database, access: access) { bar.update($0) }.start(suite: suite, settings: settings)
+        let outcome = try await run(suite, settings: settings, database: database, access: access)
         try await afterRun?(outcome.runID)
         try finish(outcome, database: database, report: report)
     }
