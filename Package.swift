@@ -4,8 +4,10 @@ import PackageDescription
 // llama.cpp comes from PyPI's llama-cpp-python, installed by scripts/setup.sh into a cache
 // folder and linked at .welfare/llama/{include,lib}; nothing of llama.cpp is in the repo.
 let llamaRoot = Context.packageDirectory + "/.welfare/llama"
+// $ORIGIN first: an installed binary (scripts/install.sh) finds the libraries beside it.
 let llamaLinkerFlags: [String] = [
     "-L\(llamaRoot)/lib",
+    "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN",
     "-Xlinker", "-rpath", "-Xlinker", "\(llamaRoot)/lib",
 ]
 let llamaHeaderFlags: [String] = ["-Xcc", "-I\(llamaRoot)/include"]

@@ -113,7 +113,9 @@ struct HarnessBenchmark: AsyncParsableCommand {
             throw ValidationError("inspect wrote no log in \(folder.path)")
         }
         guard object["status"] as? String == "success", (object["samples"] as? [Any])?.count == samples else {
-            throw ValidationError("inspect's run did not succeed (status \(object["status"] ?? "?")); see \(log.path)")
+            // With --display none Inspect prints nothing; its own error is in the log.
+            let error = (object["error"] as? [String: Any])?["message"] as? String ?? "no error message in the log"
+            throw ValidationError("inspect's run did not succeed (status \(object["status"] ?? "?")): \(error); see \(log.path)")
         }
     }
 
@@ -123,15 +125,17 @@ struct HarnessBenchmark: AsyncParsableCommand {
         process.executableURL = URL(fileURLWithPath: executable, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle.nullDevice
-        let errors = Pipe()
-        process.standardError = errors
+        // Both streams, through one pipe: a peer may print its error on either.
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
         let started = Date()
         try process.run()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw ValidationError("\(executable) failed: \(String(decoding: stderr.suffix(400), as: UTF8.self))")
+            let text = String(decoding: printed.suffix(800), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw ValidationError("\(executable) exited with status \(process.terminationStatus): \(text.isEmpty ? "it printed nothing" : text)")
         }
         return Date().timeIntervalSince(started)
     }

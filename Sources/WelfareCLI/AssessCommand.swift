@@ -17,9 +17,9 @@ struct AssessCommand: AsyncParsableCommand {
     var model: String = "local:default"
     @Option(help: "Judge model for judge scorers (none: judge scorers are left out).")
     var judge: String?
-    @Option(help: "Samples per prompt for every suite.")
+    @Option(parsing: .unconditional, help: "Samples per prompt for every suite.")
     var epochs: Int = 1
-    @Option(name: .customLong("max-tokens"), help: "Most tokens per reply (keeps the default run to a few minutes).")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply (keeps the default run to a few minutes).")
     var maxTokens: Int = 64
     @Option(help: "Folder for the report.")
     var output: String = "reports"
@@ -42,7 +42,7 @@ struct AssessCommand: AsyncParsableCommand {
 
     func run() async throws {
         let database = try store.open()
-        let folder = URL(fileURLWithPath: output)
+        let folder = try OutputPath.folder(output, option: "--output")
         var runs: [(data: RunData, reportFile: String)] = []
         for suite in try suites() {
             printError("suite \(suite.name): \(suite.samples.count) prompts x \(epochs) epochs on \(model)")

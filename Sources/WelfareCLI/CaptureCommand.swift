@@ -22,7 +22,7 @@ struct CaptureCommand: AsyncParsableCommand {
     var layers: String = "all"
     @Option(help: "Positions: all, last, or from:N.")
     var positions: String = "all"
-    @Option(name: .customLong("generate"), help: "Also generate this many tokens (greedy) and capture them.")
+    @Option(name: .customLong("generate"), parsing: .unconditional, help: "Also generate this many tokens (greedy) and capture them.")
     var generateTokens: Int = 0
     @Option(name: .shortAndLong, help: "Output .npy path.")
     var output: String = "activations.npy"
@@ -30,6 +30,7 @@ struct CaptureCommand: AsyncParsableCommand {
     func run() async throws {
         guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
         guard generateTokens >= 0 else { throw ValidationError("--generate must be >= 0") }
+        let url = try OutputPath.file(output, option: "--output")
         let session = try modelOptions.load()
         let model = session.model
         let text = chat ? try model.applyChatTemplate([.user(prompt)]) : prompt
@@ -37,7 +38,10 @@ struct CaptureCommand: AsyncParsableCommand {
                                      positions: try parsePositions(), includeGenerated: generateTokens > 0)
         let result = try await session.generate(prompt: text, parameters: .greedy(maxTokens: generateTokens), capture: request)
         guard let activations = result.activations else { throw EngineError.invalidParameter("nothing was captured") }
-        let url = URL(fileURLWithPath: output)
+        if result.stopReason == .contextFull {
+            printError("note: the context (\(modelOptions.context) tokens) filled after \(result.tokens.count) of \(generateTokens) "
+                       + "generated tokens; raise --context to capture more")
+        }
         try NPYArray(shape: [activations.layers.count, activations.positions.count, activations.width],
                      values: activations.values).write(to: url)
         let sidecar = CaptureSidecar(

@@ -22,9 +22,9 @@ struct DistressRun: AsyncParsableCommand {
     var rubric: String?
     @Option(help: "Your own first messages: JSON Lines {\"id\", \"user\", \"metadata\"}, rejected the same way.")
     var prompts: String?
-    @Option(help: "Samples per prompt (default: the suite's).")
+    @Option(parsing: .unconditional, help: "Samples per prompt (default: the suite's).")
     var epochs: Int?
-    @Option(name: .customLong("max-tokens"), help: "Most tokens per reply (default: the suite's).")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply (default: the suite's).")
     var maxTokens: Int?
     @Option(help: "Folder for the report.")
     var output: String = "reports"

@@ -22,13 +22,14 @@ struct EmotionsExtract: AsyncParsableCommand {
     var model: String = "local:default"
     @Option(name: .shortAndLong, help: "Output path without extension: PATH.json, PATH.npy, PATH-validation.html.")
     var output: String = "vectors/emotions"
-    @Option(name: .customLong("start-token"), help: "Average each story from this token on (0 is BOS).")
+    @Option(name: .customLong("start-token"), parsing: .unconditional, help: "Average each story from this token on (0 is BOS).")
     var startToken: Int = 1
-    @Option(help: "CPU threads.")
+    @Option(parsing: .unconditional, help: "CPU threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {
         guard startToken >= 0 else { throw ValidationError("--start-token must be >= 0") }
+        try OutputPath.file(output, option: "--output")
         let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
         var settings = EmotionVectors.Settings()
         settings.startToken = startToken
@@ -37,7 +38,6 @@ struct EmotionsExtract: AsyncParsableCommand {
             printError("  \(done)/\(total) texts")
         }
         let base = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: base.deletingLastPathComponent(), withIntermediateDirectories: true)
         try pack.write(to: base)
         try writeJSON(validation, to: URL(fileURLWithPath: output + "-validation.json"))
         let report = URL(fileURLWithPath: output + "-validation.html")
@@ -90,6 +90,7 @@ struct EmotionsValidate: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output path without extension: PATH.json and PATH.html (default: the pack's path + -check).")
     var output: String?
     func run() async throws {
+        if let output { try OutputPath.file(output, option: "--output") }
         let (session, vectorPack) = try await pack.load()
         let validation = try await EmotionVectors.validate(pack: vectorPack, session: session, data: try data.load()) { done, total in
             printError("  \(done)/\(total) texts")
@@ -114,7 +115,7 @@ struct EmotionsExport: AsyncParsableCommand {
     var vectors: String
     @Option(help: "The emotion to export.")
     var emotion: String
-    @Option(help: "Strength as a fraction of each layer's mean residual norm.")
+    @Option(parsing: .unconditional, help: "Strength as a fraction of each layer's mean residual norm.")
     var strength: Float = 0.1
     @Option(help: "Layers to include (default: all from 1).")
     var layers: String?
@@ -122,6 +123,7 @@ struct EmotionsExport: AsyncParsableCommand {
     var output: String
 
     func run() async throws {
+        try OutputPath.file(output, option: "--output")
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
         guard pack.names.contains(emotion) else {
             throw InputError("no emotion '\(emotion)' in the pack (it has: \(pack.names.joined(separator: ", ")))")

@@ -11,7 +11,7 @@ struct EmotionsProbe: AsyncParsableCommand {
         commandName: "probe", abstract: "Read emotion vectors out over a text, or over every conversation of a stored run.")
 
     @OptionGroup var pack: PackOptions
-    @Option(help: "Layer to read (default: the pack's default layer).")
+    @Option(parsing: .unconditional, help: "Layer to read (default: the pack's default layer).")
     var layer: Int?
     @Option(help: "A text to read token by token.")
     var text: String?
@@ -21,7 +21,7 @@ struct EmotionsProbe: AsyncParsableCommand {
     var run: String?
     @Option(help: "Emotions to print (comma list; default: one per cluster plus desperate and frustrated).")
     var emotions: String?
-    @Option(help: "Rolling-mean window over tokens (text mode).")
+    @Option(parsing: .unconditional, help: "Rolling-mean window over tokens (text mode).")
     var window: Int = 5
     @Option(help: "Folder for the report (run mode).")
     var output: String = "reports"
@@ -33,6 +33,7 @@ struct EmotionsProbe: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if run != nil { try OutputPath.folder(output, option: "--output") }
         let (session, vectorPack) = try await pack.load()
         // Input is checked before calibration, which reads the neutral dialogues.
         var shown = EmotionReport.highlighted.filter { vectorPack.names.contains($0) }

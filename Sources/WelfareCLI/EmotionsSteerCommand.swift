@@ -13,11 +13,11 @@ struct EmotionsSteer: AsyncParsableCommand {
     @OptionGroup var pack: PackOptions
     @Option(help: "The emotion to steer with.")
     var emotion: String
-    @Option(help: "Strengths, fractions of the mean residual norm; negative pushes away (0 is the baseline).")
+    @Option(parsing: .unconditional, help: "Strengths, fractions of the mean residual norm; negative pushes away (0 is the baseline).")
     var strengths: String = "-0.2,-0.1,-0.05,0,0.05,0.1,0.2"
     @Option(help: "Layers to steer (default: the pack's default layer).")
     var layers: String?
-    @Option(help: "Replies per prompt and strength.")
+    @Option(parsing: .unconditional, help: "Replies per prompt and strength.")
     var samples: Int = 2
     @Option(help: "Folder for the report.")
     var output: String = "reports"
@@ -28,6 +28,7 @@ struct EmotionsSteer: AsyncParsableCommand {
 
     func run() async throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        let folder = try OutputPath.folder(output, option: "--output")
         var extra: [any Scorer] = []
         if let scorers {
             let made = try await ScorerFactory.make(try SuiteLoader.loadScorers(scorers), judge: judge, access: pack.access.options)
@@ -42,8 +43,7 @@ struct EmotionsSteer: AsyncParsableCommand {
                                                  samplesPerPrompt: samples, scorers: extra) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) readouts") }
         }
-        let folder = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+
         let stem = "steer-\(emotion)-\(fileStamp())"
         let file = folder.appendingPathComponent(stem + ".html")
         try Data(EmotionReport.steering(points, emotion: emotion, layers: chosen, modelDescription: session.model.facts.description).utf8)
@@ -71,7 +71,7 @@ struct EmotionsStories: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: "Model string of the writer (any model).")
     var model: String
-    @Option(help: "Stories per emotion.")
+    @Option(parsing: .unconditional, help: "Stories per emotion.")
     var count: Int = 12
     @Option(help: "Only these emotions (comma list).")
     var emotions: String?
@@ -81,6 +81,7 @@ struct EmotionsStories: AsyncParsableCommand {
 
     func run() async throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
+        try OutputPath.file(output, option: "--output")
         let writer = try await ModelFactory.make(model, options: access.options)
         var data = try EmotionData.builtIn()
         if let emotions {

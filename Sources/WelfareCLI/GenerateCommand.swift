@@ -19,9 +19,9 @@ struct GenerateCommand: AsyncParsableCommand {
     var steerVector: String?
     @Option(name: .customLong("steer-layers"), help: "Layers to steer, e.g. 6 or 4-8.")
     var steerLayers: String = "6"
-    @Option(name: .customLong("steer-strength"), help: "Strength as a fraction of each layer's mean residual norm.")
+    @Option(name: .customLong("steer-strength"), parsing: .unconditional, help: "Strength as a fraction of each layer's mean residual norm.")
     var steerStrength: Float = 0.1
-    @Option(name: .customLong("steer-from"), help: "Token position where steering starts.")
+    @Option(name: .customLong("steer-from"), parsing: .unconditional, help: "Token position where steering starts.")
     var steerFrom: Int = 0
     @Option(name: .customLong("control-vector"),
             help: "A llama.cpp control-vector GGUF (e.g. from `welfare emotions export`), as FILE or FILE:SCALE.")

@@ -12,7 +12,7 @@ struct InspectCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let loaded = try LlamaModel(path: DefaultModel.resolve(model))
+        let loaded = try LlamaModel(path: localModelPath(model))
         var facts = loaded.facts
         if json {
             let encoder = JSONEncoder()

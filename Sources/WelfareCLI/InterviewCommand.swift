@@ -17,13 +17,13 @@ struct InterviewCommand: AsyncParsableCommand {
     var judge: String?
     @Option(help: "Comma-separated aspect ids (default: all 17).")
     var aspects: String?
-    @Option(name: .customLong("per-aspect"), help: "Interviews per aspect; interviewer styles rotate through five.")
+    @Option(name: .customLong("per-aspect"), parsing: .unconditional, help: "Interviews per aspect; interviewer styles rotate through five.")
     var perAspect: Int = 5
-    @Option(name: .customLong("follow-ups"), help: "Interviewer turns between the opening and the closing question.")
+    @Option(name: .customLong("follow-ups"), parsing: .unconditional, help: "Interviewer turns between the opening and the closing question.")
     var followUps: Int = 2
     @Flag(name: .customLong("no-flip"), help: "Leave out the flip-rate probes.")
     var noFlip = false
-    @Option(name: .customLong("max-tokens"), help: "Most tokens per reply.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply.")
     var maxTokens: Int = 200
     @Option(help: "Folder for the report.")
     var output: String = "reports"

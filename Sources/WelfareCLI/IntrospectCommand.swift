@@ -19,16 +19,16 @@ struct IntrospectVectors: AsyncParsableCommand {
     var model: String = "local:default"
     @Option(name: .shortAndLong, help: "Output path without extension: writes PATH.json and PATH.npy.")
     var output: String = "vectors/concepts"
-    @Option(help: "CPU threads.")
+    @Option(parsing: .unconditional, help: "CPU threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {
+        try OutputPath.file(output, option: "--output")
         let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
         let pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists()) { done, total in
             if done % 25 == 0 || done == total { printError("  \(done)/\(total) prompts") }
         }
         let base = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: base.deletingLastPathComponent(), withIntermediateDirectories: true)
         try pack.write(to: base)
         print("wrote \(base.path).json and \(base.path).npy: \(pack.names.count) concepts x \(pack.layerCount) layers x \(pack.width)")
     }
@@ -44,21 +44,22 @@ struct IntrospectRun: AsyncParsableCommand {
     var vectors: String?
     @Option(help: "Layers to inject at (comma list; default: about 1/3, 1/2 and 2/3 of the depth).")
     var layers: String?
-    @Option(help: "Strengths as fractions of the layer's mean residual norm (comma list).")
+    @Option(parsing: .unconditional, help: "Strengths as fractions of the layer's mean residual norm (comma list).")
     var strengths: String = "0.25,0.5,1,2"
-    @Option(help: "Injected trials per cell (as many control trials again).")
+    @Option(parsing: .unconditional, help: "Injected trials per cell (as many control trials again).")
     var trials: Int = 4
-    @Option(name: .customLong("max-tokens"), help: "Most tokens per reply.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply.")
     var maxTokens: Int = 48
     @Option(help: "Judge model grading the replies too.")
     var judge: String?
     @Option(help: "Folder for the report and results.")
     var output: String = "reports"
-    @Option(help: "CPU threads.")
+    @Option(parsing: .unconditional, help: "CPU threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func run() async throws {
         guard trials >= 1, maxTokens >= 1 else { throw ValidationError("--trials and --max-tokens must be at least 1") }
+        let folder = try OutputPath.folder(output, option: "--output")
         let strengthValues = try parseStrengths(strengths, positive: true)
         let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
         let count = session.model.layerCount
@@ -76,8 +77,7 @@ struct IntrospectRun: AsyncParsableCommand {
         let result = try await Introspection.run(session: session, pack: pack, sweep: sweep, judge: judgeModel) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) trials") }
         }
-        let folder = URL(fileURLWithPath: output)
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+
         let stamp = fileStamp()
         try writeJSON(result, to: folder.appendingPathComponent("introspection-\(stamp).json"))
         let html = folder.appendingPathComponent("introspection-\(stamp).html")

@@ -36,6 +36,18 @@ final class ProgressBar: Sendable {
         }
     }
 
+    /// Sample rows being written before a large run starts; shown only when there are many.
+    func creating(_ created: Int, of total: Int) {
+        guard total > RunStore.sampleBatchSize else { return }
+        let line = "\(label): creating samples \(created)/\(total)"
+        if isTerminal {
+            FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
+            if created == total { FileHandle.standardError.write(Data("\n".utf8)) }
+        } else if created == 0 || created == total || created % (RunStore.sampleBatchSize * 10) == 0 {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
     static func clock(_ seconds: Double) -> String {
         let total = Int(seconds.rounded())
         return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)

@@ -10,16 +10,18 @@ struct StoreOptions: ParsableArguments {
     var db: String = ProcessInfo.processInfo.environment["WELFARE_DB"] ?? "runs/welfare.sqlite"
 
     func open() throws -> RunStore { try RunStore(path: db) }
+    /// For commands that only read: works on a database this user cannot write.
+    func openReadOnly() throws -> RunStore { try RunStore(path: db, readOnly: true) }
 }
 
 struct AccessFlags: ParsableArguments {
-    @Option(help: "Requests in flight per remote model.")
+    @Option(parsing: .unconditional, help: "Requests in flight per remote model.")
     var concurrency: Int = 4
-    @Option(help: "Seconds before a request times out.")
+    @Option(parsing: .unconditional, help: "Seconds before a request times out.")
     var timeout: Double = 120
-    @Option(help: "Attempts per request (retries on 429, 5xx, timeouts, dropped connections).")
+    @Option(parsing: .unconditional, help: "Attempts per request (retries on 429, 5xx, timeouts, dropped connections).")
     var attempts: Int = 6
-    @Option(help: "CPU threads for local models (default: all cores).")
+    @Option(parsing: .unconditional, help: "CPU threads for local models (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
@@ -45,38 +47,46 @@ struct RunCommand: AsyncParsableCommand {
     var model: [String] = []
     @Option(help: "Judge model for judge scorers.")
     var judge: String?
-    @Option(help: "Override the suite's epochs (samples per prompt).")
+    @Option(parsing: .unconditional, help: "Override the suite's epochs (samples per prompt), 1 to \(SuiteLoader.epochRange.upperBound).")
     var epochs: Int?
-    @Option(help: "Override the suite's seed.")
+    @Option(parsing: .unconditional, help: "Override the suite's seed.")
     var seed: UInt32?
     @Option(help: "Resume this run: finish its unfinished samples.")
     var resume: String?
     @Option(help: "Folder for the report written at the end (none if omitted).")
     var report: String?
+    @Option(parsing: .unconditional, help: "Seconds a run's ownership lasts without renewal; another process may take over an expired run.")
+    var lease: Double = 30
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
+        guard lease >= 1, lease <= 3600 else { throw ValidationError("--lease must be between 1 and 3600 seconds") }
         if resume == nil {
             guard suite != nil else { throw ValidationError("give a SUITE, or --resume RUN") }
             guard !model.isEmpty else { throw ValidationError("give at least one --model") }
         } else if suite != nil || !model.isEmpty {
             throw ValidationError("--resume takes no SUITE or --model: the run keeps its own")
         }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let epochs, !SuiteLoader.epochRange.contains(epochs) {
+            throw ValidationError("--epochs must be between 1 and \(SuiteLoader.epochRange.upperBound)")
+        }
     }
 
     func run() async throws {
+        if let report { try OutputPath.folder(report, option: "--report") }
         let database = try store.open()
+        let policy = LeasePolicy(seconds: lease)
         if let resume {
             printError("resuming \(resume)")
-            let bar = ProgressBar(label: "run")
-            let outcome = try await EvalRunner(store: database, access: access.options) { bar.update($0) }.resume(runID: resume)
+            let runner = SuiteRun.runner(database, access: access.options, lease: policy, label: "run")
+            let outcome = try await Interruption.run(database: database) { try await runner.resume(runID: resume) }
             try SuiteRun.finish(outcome, database: database, report: report)
         } else if let suite {
             let spec = try SuiteLoader.load(suite)
             let settings = RunSettings(models: model, judge: judge, seed: seed ?? spec.seed, epochsOverride: epochs)
-            try await SuiteRun.runAndReport(spec, settings: settings, database: database, access: access.options, report: report)
+            try await SuiteRun.runAndReport(spec, settings: settings, database: database, access: access.options, report: report,
+                                            lease: policy)
         }
     }
 }
@@ -84,15 +94,25 @@ struct RunCommand: AsyncParsableCommand {
 /// Running a suite from the command line: progress bar, a summary, the report, and exit
 /// status 3 with the resume command when samples are left unfinished.
 enum SuiteRun {
-    /// Runs a suite with a progress bar on standard error.
-    static func run(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions) async throws -> EvalRunner.RunOutcome {
-        let bar = ProgressBar(label: suite.name)
-        return try await EvalRunner(store: database, access: access) { bar.update($0) }.start(suite: suite, settings: settings)
+    /// A runner that shows its progress on standard error.
+    static func runner(_ database: RunStore, access: AccessOptions, lease: LeasePolicy = LeasePolicy(), label: String) -> EvalRunner {
+        let bar = ProgressBar(label: label)
+        return EvalRunner(store: database, access: access, lease: lease, onCreating: { bar.creating($0, of: $1) }) { bar.update($0) }
+    }
+
+    /// Runs a suite with a progress bar; Ctrl-C or SIGTERM stops it cleanly with the resume
+    /// command.
+    static func run(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions,
+                    lease: LeasePolicy = LeasePolicy()) async throws -> EvalRunner.RunOutcome {
+        let runner = runner(database, access: access, lease: lease, label: suite.name)
+        return try await Interruption.run(database: database) { try await runner.start(suite: suite, settings: settings) }
     }
 
     static func runAndReport(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions,
-                             report: String?, afterRun: ((String) async throws -> Void)? = nil) async throws {
-        let outcome = try await run(suite, settings: settings, database: database, access: access)
+                             report: String?, lease: LeasePolicy = LeasePolicy(),
+                             afterRun: ((String) async throws -> Void)? = nil) async throws {
+        if let report { try OutputPath.folder(report, option: "--output") }
+        let outcome = try await run(suite, settings: settings, database: database, access: access, lease: lease)
         try await afterRun?(outcome.runID)
         try finish(outcome, database: database, report: report)
     }
@@ -117,14 +137,14 @@ struct RunsCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let database = try store.open()
+        let database = try store.openReadOnly()
         let runs = try database.runs()
         if runs.isEmpty { print("no runs in \(database.path)") }
         for run in runs {
             let samples = try database.samples(runId: run.id)
             let done = samples.filter { $0.status == "done" }.count
             let models = (try? database.settings(of: run).models.joined(separator: ", ")) ?? "?"
-            print("\(run.id)  \(run.suiteName)  \(run.status)  \(done)/\(samples.count) samples  \(models)")
+            print("\(run.id)  \(run.suiteName)  \(database.state(of: run).rawValue)  \(done)/\(samples.count) samples  \(models)")
         }
     }
 }
@@ -135,8 +155,13 @@ struct ShowCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let data = try RunData(store: try store.open(), runID: runID)
-        print("run \(data.run.id): suite \(data.run.suiteName) (\(data.run.suiteHash)), \(data.run.status)")
+        let database = try store.openReadOnly()
+        let data = try RunData(store: database, runID: runID)
+        let state = database.state(of: data.run)
+        print("run \(data.run.id): suite \(data.run.suiteName) (\(data.run.suiteHash)), \(state.rawValue)")
+        if state == .interrupted || state == .incomplete {
+            print("resume with: welfare run --resume \(data.run.id) --db \(database.path)")
+        }
         for model in data.models {
             let samples = data.samples(model: model)
             print("\(model): \(samples.filter { $0.record.status == "done" }.count)/\(samples.count) samples done")
@@ -155,7 +180,8 @@ struct ReportCommand: AsyncParsableCommand {
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let files = try RunReport.write(try RunData(store: try store.open(), runID: runID), to: URL(fileURLWithPath: output))
+        let folder = try OutputPath.folder(output, option: "--output")
+        let files = try RunReport.write(try RunData(store: try store.openReadOnly(), runID: runID), to: folder)
         for file in files { print(file.path) }
     }
 }

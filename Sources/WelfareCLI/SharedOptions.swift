@@ -1,16 +1,17 @@
 import ArgumentParser
 import Foundation
 import WelfareEngine
+import WelfareModels
 
 /// Which local model to load and how to run it.
 struct LocalModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "GGUF model: a path, local:PATH, or local:default (the embedded Gemma 3 270M).")
     var model: String = "local:default"
 
-    @Option(help: "CPU threads (default: all cores).")
+    @Option(parsing: .unconditional, help: "CPU threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    @Option(help: "Context length in tokens.")
+    @Option(parsing: .unconditional, help: "Context length in tokens.")
     var context: Int = 4096
 
     func validate() throws {
@@ -19,22 +20,22 @@ struct LocalModelOptions: ParsableArguments {
     }
 
     func load(sequences: Int = 1) throws -> LlamaSession {
-        let path = try DefaultModel.resolve(model)
+        let path = try localModelPath(model)
         let loaded = try LlamaModel(path: path)
         return try LlamaSession(model: loaded, options: SessionOptions(contextLength: context, sequences: sequences, threads: threads))
     }
 }
 
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "Sampling temperature; 0 is greedy.")
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 is greedy.")
     var temperature: Float = 0.8
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold.")
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus sampling threshold.")
     var topP: Float = 0.95
-    @Option(name: .customLong("top-k"), help: "Keep only the k most likely tokens (0: all).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep only the k most likely tokens (0: all).")
     var topK: Int = 40
-    @Option(help: "Random seed; the same seed gives the same text.")
+    @Option(parsing: .unconditional, help: "Random seed; the same seed gives the same text.")
     var seed: UInt32 = 0
-    @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.")
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens to generate.")
     var maxTokens: Int = 256
     @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable).")
     var stop: [String] = []
@@ -48,6 +49,15 @@ struct SamplingOptions: ParsableArguments {
 
     var parameters: GenerationParameters {
         GenerationParameters(temperature: temperature, topP: topP, topK: topK, seed: seed, maxTokens: maxTokens, stop: stop)
+    }
+}
+
+/// The GGUF file a local model string names. The same grammar as every other command: a
+/// remote model string is refused as such, not looked for as a file.
+func localModelPath(_ model: String) throws -> String {
+    switch try? ModelSpec.parse(model) {
+    case .openAI?, .anthropic?: throw ModelAccessError.notLocal(model)
+    default: return try DefaultModel.resolve(model)
     }
 }
 

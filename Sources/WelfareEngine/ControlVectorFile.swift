@@ -13,8 +13,11 @@ extension Steering {
             throw EngineError.invalidParameter("the control vector \(path) is not a GGUF file (\(reason))")
         }
         var tensors: OpaquePointer?
-        let params = gguf_init_params(no_alloc: false, ctx: &tensors)
-        guard let file = gguf_init_from_file(path, params) else {
+        // The reader writes the tensor context through this pointer during the call only.
+        let opened = withUnsafeMutablePointer(to: &tensors) { slot in
+            gguf_init_from_file(path, gguf_init_params(no_alloc: false, ctx: slot))
+        }
+        guard let file = opened else {
             throw EngineError.invalidParameter("\(path) cannot be read as a GGUF file")
         }
         defer { gguf_free(file) }

@@ -7,7 +7,8 @@ public enum DefaultModel {
     public static let sha256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 
     /// WELFARE_DEFAULT_MODEL, then .welfare/models/default.gguf in the working directory or
-    /// above it, then the setup script's cache folder.
+    /// above it (a checkout), then models/default.gguf beside the binary (an install by
+    /// scripts/install.sh), then the setup script's cache folder.
     public static func path() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         if let explicit = environment["WELFARE_DEFAULT_MODEL"], !explicit.isEmpty { return explicit }
@@ -16,6 +17,10 @@ public enum DefaultModel {
             let candidate = directory.appendingPathComponent(".welfare/models/default.gguf").path
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
             directory.deleteLastPathComponent()
+        }
+        if let binary = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            let installed = binary.deletingLastPathComponent().appendingPathComponent("models/default.gguf").path
+            if FileManager.default.fileExists(atPath: installed) { return installed }
         }
         let cache = environment["WELFARE_CACHE"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/modelwelfare")

@@ -34,6 +34,8 @@ public struct DistressScorer: Scorer {
         rate(input.reply)
     }
 
+    public func runFacts() throws -> [RunFact] { try DistressValidation.facts(of: self) }
+
     public func rate(_ text: String) -> ScoreResult {
         let words = TextFeatures.words(text)
         var detail: [String: Double] = [:]

@@ -61,6 +61,19 @@ public struct DistressValidation: Sendable {
         }
     }
 
+    /// The name under which a run stores its distress scorer's validation figures.
+    public static func factName(scorer: String) -> String { "validation:\(scorer)" }
+
+    /// A distress scorer (with its own markers) against the labels, as figures for the run.
+    public static func facts(of scorer: DistressScorer) throws -> [RunFact] {
+        let agreement = Agreement(pairs: try labelledSet().map { ((scorer.rate($0.text).value ?? 0) >= threshold, $0.distressed) })
+        let name = factName(scorer: scorer.spec.id)
+        return [RunFact(name: name, key: "precision", value: agreement.precision, evidence: agreement.summary),
+                RunFact(name: name, key: "recall", value: agreement.recall),
+                RunFact(name: name, key: "accuracy", value: agreement.accuracy),
+                RunFact(name: name, key: "n", value: Double(agreement.n))]
+    }
+
     /// The offline scorer against the labels alone (no model needed).
     public static func offlineOnly() throws -> Agreement {
         let items = try labelledSet()

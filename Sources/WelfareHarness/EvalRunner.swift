@@ -12,43 +12,77 @@ public struct RunProgress: Sendable {
 }
 
 /// Runs every sample of a suite for every model, committing each turn as it finishes.
-/// Starting and resuming are the same loop over the samples not yet done.
+/// Starting and resuming are the same loop over the samples not yet done. An execution owns
+/// its run through a lease it renews while it works (see `RunLease.swift`); a second process
+/// on the same run is refused, and a cancelled execution (Ctrl-C, SIGTERM) leaves the run
+/// `interrupted`, ready to resume.
 public struct EvalRunner: Sendable {
     public static let toolVersion = "0.1.0"
 
     public let store: RunStore
     public let access: AccessOptions
+    public let lease: LeasePolicy
     public let onProgress: @Sendable (RunProgress) -> Void
+    /// Sample rows written so far while a run is being created, and how many there will be.
+    public let onCreating: @Sendable (_ created: Int, _ total: Int) -> Void
 
-    public init(store: RunStore, access: AccessOptions = AccessOptions(), onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) {
+    public init(store: RunStore, access: AccessOptions = AccessOptions(), lease: LeasePolicy = LeasePolicy(),
+                onCreating: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
+                onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) {
         self.store = store
         self.access = access
+        self.lease = lease
+        self.onCreating = onCreating
         self.onProgress = onProgress
     }
 
-    public static func newRunID() -> String {
+    /// `yyyyMMdd-HHmmss-` and 12 hex digits of randomness: one fixed shape, sortable by
+    /// time, and 48 random bits, so runs started in the same second do not collide (and a
+    /// clash would still be refused by the store, never merged).
+    public static func newRunID(now: Date = Date()) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyyMMdd-HHmmss"
-        return formatter.string(from: Date()) + "-" + String(UInt32.random(in: 0...0xFFFF), radix: 16)
+        let random = UInt64.random(in: 0..<(1 << 48))
+        let hex = String(random, radix: 16)
+        return formatter.string(from: now) + "-" + String(repeating: "0", count: 12 - hex.count) + hex
     }
 
-    /// Creates a run and executes it. Returns the run id.
+    /// Creates a run and executes it.
     @discardableResult
     public func start(suite: SuiteSpec, settings: RunSettings, runID: String = EvalRunner.newRunID()) async throws -> RunOutcome {
         // Resolve every model before anything is stored, so a bad model string fails fast.
         let models = try await resolveModels(settings.models + (settings.interviewer.map { [$0] } ?? []))
-        _ = try store.createRun(id: runID, suite: suite, settings: settings, toolVersion: Self.toolVersion)
-        return try await execute(runID: runID, models: models)
+        let owner = RunOwner()
+        do {
+            _ = try store.createRun(id: runID, suite: suite, settings: settings, toolVersion: Self.toolVersion, owner: owner,
+                                    policy: lease, onProgress: onCreating)
+        } catch is CancellationError {
+            try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
+            throw Interrupted(runID: runID)
+        }
+        return try await execute(runID: runID, models: models, owner: owner)
     }
 
+    /// Finishes a run's unfinished samples. Refused while another live process owns it.
     public func resume(runID: String) async throws -> RunOutcome {
         let run = try store.run(runID)
         let settings = try store.settings(of: run)
-        let models = try await resolveModels(settings.models)
-        try store.setRunStatus(runID, status: "running")
-        return try await execute(runID: runID, models: models)
+        let owner = RunOwner()
+        try store.acquireLease(runID: runID, owner: owner, policy: lease)
+        let models: [String: any ChatModel]
+        do {
+            models = try await resolveModels(settings.models)
+            if run.status == RunStatus.creating.rawValue {
+                try store.createSamples(runID: runID, owner: owner, onProgress: onCreating)
+            }
+        } catch {
+            // Nothing ran: give the run back as it was.
+            try? store.releaseLease(runID: runID, owner: owner)
+            throw error is CancellationError ? Interrupted(runID: runID) : error
+        }
+        return try await execute(runID: runID, models: models, owner: owner)
     }
 
     func resolveModels(_ strings: [String]) async throws -> [String: any ChatModel] {
@@ -65,11 +99,45 @@ public struct EvalRunner: Sendable {
         public var errors: [String]
     }
 
-    func execute(runID: String, models: [String: any ChatModel]) async throws -> RunOutcome {
+    /// The execution was cancelled; its run is stored as `interrupted` and can be resumed.
+    public struct Interrupted: Error, CustomStringConvertible {
+        public var runID: String
+        public var description: String { "run \(runID) interrupted" }
+    }
+
+    func execute(runID: String, models: [String: any ChatModel], owner: RunOwner) async throws -> RunOutcome {
+        let heartbeat = Task { [store, lease] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(lease.renewalInterval * 1e9))
+                if Task.isCancelled { return }
+                // A lost lease stops the run at its next write; nothing more to do here.
+                try? store.renewLease(runID: runID, owner: owner, policy: lease)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            let outcome = try await executeOwned(runID: runID, models: models, owner: owner)
+            try store.releaseRun(runID: runID, owner: owner, status: outcome.failed == 0 ? .done : .incomplete)
+            return outcome
+        } catch let error as StoreError {
+            if case .leaseLost = error { throw error }
+            try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
+            throw error
+        } catch is CancellationError {
+            try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
+            throw Interrupted(runID: runID)
+        } catch {
+            try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
+            throw error
+        }
+    }
+
+    private func executeOwned(runID: String, models: [String: any ChatModel], owner: RunOwner) async throws -> RunOutcome {
         let run = try store.run(runID)
         let suite = try store.suite(of: run)
         let settings = try store.settings(of: run)
         let (scorers, skipped) = try await ScorerFactory.make(suite.scorers, judge: settings.judge, access: access)
+        try storeScorerFacts(scorers, runID: runID)
         for (string, model) in models {
             try store.recordModelFacts(runId: runID, model: string, facts: await model.describe())
         }
@@ -81,7 +149,8 @@ public struct EvalRunner: Sendable {
 
         var interviewer: (any ChatModel)?
         if let name = settings.interviewer { interviewer = try await ModelFactory.make(name, options: access) }
-        let work = SampleWork(store: store, suite: suite, seed: settings.seed, scorers: scorers, interviewer: interviewer)
+        let work = SampleWork(store: store, runID: runID, owner: owner, suite: suite, seed: settings.seed, scorers: scorers,
+                              interviewer: interviewer)
         let byModel = Dictionary(grouping: pending, by: \.model)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (modelString, rows) in byModel {
@@ -89,14 +158,17 @@ public struct EvalRunner: Sendable {
                 group.addTask {
                     try await Self.runWindowed(rows, width: model.maxConcurrency) { row in
                         guard let spec = specs[row.sampleId], let rowID = row.id else { return }
+                        try Task.checkCancellation()
                         do {
                             try await work.execute(row: row, rowID: rowID, spec: spec, model: model)
                             await tracker.finished(failed: false, error: nil)
-                        } catch is CancellationError {
-                            throw CancellationError()
                         } catch {
+                            // Cancellation and a lost lease end the whole execution; a sample
+                            // is marked failed only for its own errors.
+                            if error is CancellationError || Task.isCancelled { throw CancellationError() }
+                            if case StoreError.leaseLost = error { throw error }
                             let message = "\(row.sampleId) epoch \(row.epoch) on \(modelString): \(error)"
-                            try? store.failSample(sampleRowId: rowID, error: String(describing: error))
+                            try store.failSample(sampleRowId: rowID, error: String(describing: error), owner: owner, runID: runID)
                             await tracker.finished(failed: true, error: message)
                         }
                     }
@@ -106,9 +178,19 @@ public struct EvalRunner: Sendable {
         }
         let final = try store.samples(runId: runID)
         let done = final.filter { $0.status == SampleRecord.Status.done.rawValue }.count
-        let failed = final.count - done
-        try store.setRunStatus(runID, status: failed == 0 ? "done" : "incomplete")
-        return RunOutcome(runID: runID, done: done, failed: failed, skippedScorers: skipped, errors: await tracker.errors)
+        return RunOutcome(runID: runID, done: done, failed: final.count - done, skippedScorers: skipped, errors: await tracker.errors)
+    }
+
+    /// The scorers' own figures as they were when the run was made; a resumed run keeps
+    /// those it already has.
+    func storeScorerFacts(_ scorers: [any Scorer], runID: String) throws {
+        let stored = Set(try store.analyses(runId: runID).map { "\($0.name)|\($0.key)" })
+        for scorer in scorers {
+            for fact in try scorer.runFacts() where !stored.contains("\(fact.name)|\(fact.key)") {
+                try store.saveAnalysis(AnalysisRecord(runId: runID, model: "", name: fact.name, key: fact.key, value: fact.value,
+                                                      evidence: fact.evidence, reasoning: nil))
+            }
+        }
     }
 
     /// At most `width` items in flight at once.

@@ -12,6 +12,11 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public var status: String
     public var createdAt: Date
     public var finishedAt: Date?
+    public var ownerToken: String?
+    public var ownerHost: String?
+    public var ownerPid: Int32?
+    public var leaseRenewedAt: Date?
+    public var leaseExpiresAt: Date?
 }
 
 public struct RunModelRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
@@ -50,6 +55,8 @@ public struct MessageRecord: Codable, Sendable, FetchableRecord, MutablePersista
     public var cached: Bool
     public var latencyMs: Double?
     public var createdAt: Date
+    /// The reply was longer than a stored reply may be and was cut (see `StoredReply`).
+    public var truncated: Bool = false
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -34,26 +34,64 @@ extension RunStore {
         }
     }
 
-    /// Creates the run and one pending row per model x sample x epoch, in one transaction.
-    public func createRun(id: String, suite: SuiteSpec, settings: RunSettings, toolVersion: String) throws -> RunRecord {
+    /// Sample rows are written this many to a transaction, so a run of many epochs shows
+    /// progress from the start and never holds one huge transaction.
+    public static let sampleBatchSize = 2000
+
+    /// Creates the run, owned by `owner`, then one pending row per model x sample x epoch in
+    /// batches. A clash of ids fails loudly: nothing is merged into an existing run.
+    public func createRun(id: String, suite: SuiteSpec, settings: RunSettings, toolVersion: String, owner: RunOwner,
+                          policy: LeasePolicy = LeasePolicy(),
+                          onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws -> RunRecord {
+        let now = Date()
         let run = RunRecord(id: id, suiteName: suite.name, suiteHash: suite.contentHash, suiteJSON: try Self.json(suite),
-                            settingsJSON: try Self.json(settings), toolVersion: toolVersion, status: "running",
-                            createdAt: Date(), finishedAt: nil)
-        let epochs = settings.epochsOverride ?? suite.epochs
-        try database.write { db in
+                            settingsJSON: try Self.json(settings), toolVersion: toolVersion, status: RunStatus.creating.rawValue,
+                            createdAt: now, finishedAt: nil, ownerToken: owner.token, ownerHost: owner.host, ownerPid: owner.pid,
+                            leaseRenewedAt: now, leaseExpiresAt: now.addingTimeInterval(policy.seconds))
+        try exclusive { db in
+            if try RunRecord.exists(db, key: id) { throw StoreError.runExists(id) }
             try run.insert(db)
-            for model in settings.models {
-                for sample in suite.samples {
-                    for epoch in 1...epochs {
-                        var row = SampleRecord(id: nil, runId: id, model: model, sampleId: sample.id, epoch: epoch,
-                                               status: SampleRecord.Status.pending.rawValue, error: nil,
-                                               metadataJSON: try Self.json(sample.metadata), finishedAt: nil)
-                        try row.insert(db)
-                    }
-                }
+        }
+        try createSamples(runID: id, owner: owner, onProgress: onProgress)
+        return run
+    }
+
+    /// Writes the sample rows a run is still missing (all of them, or the rest after an
+    /// interrupted creation), then marks it running.
+    public func createSamples(runID: String, owner: RunOwner, onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws {
+        let run = try run(runID)
+        let suite = try suite(of: run)
+        let settings = try settings(of: run)
+        let epochs = settings.epochsOverride ?? suite.epochs
+        let metadata = try suite.samples.map { try Self.json($0.metadata) }
+        var keys: [(model: String, sample: Int, epoch: Int)] = []
+        keys.reserveCapacity(settings.models.count * suite.samples.count * epochs)
+        for model in settings.models {
+            for sample in suite.samples.indices {
+                for epoch in 1...max(1, epochs) { keys.append((model, sample, epoch)) }
             }
         }
-        return run
+        var created = 0
+        onProgress(0, keys.count)
+        while created < keys.count {
+            if Task.isCancelled { throw CancellationError() }
+            let batch = keys[created..<min(keys.count, created + Self.sampleBatchSize)]
+            try exclusive { db in
+                try Self.checkOwner(db, runID: runID, owner: owner)
+                for key in batch {
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO sample (runId, model, sampleId, epoch, status, metadataJSON) VALUES (?, ?, ?, ?, ?, ?)
+                        """, arguments: [runID, key.model, suite.samples[key.sample].id, key.epoch,
+                                         SampleRecord.Status.pending.rawValue, metadata[key.sample]])
+                }
+            }
+            created += batch.count
+            onProgress(created, keys.count)
+        }
+        try exclusive { db in
+            try Self.checkOwner(db, runID: runID, owner: owner)
+            try db.execute(sql: "UPDATE run SET status = ? WHERE id = ?", arguments: [RunStatus.running.rawValue, runID])
+        }
     }
 
     public func recordModelFacts(runId: String, model: String, facts: [String: String]) throws {
@@ -122,16 +160,18 @@ extension RunStore {
 
     /// Commits one finished turn (the user message and the reply, plus the system message on
     /// the first turn) atomically: a turn is stored whole or not at all.
-    public func appendTurn(sampleRowId: Int64, messages: [MessageRecord]) throws {
-        try database.write { db in
+    public func appendTurn(sampleRowId: Int64, messages: [MessageRecord], owner: RunOwner, runID: String) throws {
+        try exclusive { db in
+            try Self.checkOwner(db, runID: runID, owner: owner)
             for var message in messages { try message.insert(db) }
         }
     }
 
     /// Stores the scores and marks the sample done in one transaction, replacing any
     /// earlier scores of the same scorer and turn.
-    public func finishSample(sampleRowId: Int64, scores: [ScoreRecord]) throws {
-        try database.write { db in
+    public func finishSample(sampleRowId: Int64, scores: [ScoreRecord], owner: RunOwner, runID: String) throws {
+        try exclusive { db in
+            try Self.checkOwner(db, runID: runID, owner: owner)
             for var score in scores {
                 try score.upsert(db)
             }
@@ -140,17 +180,11 @@ extension RunStore {
         }
     }
 
-    public func failSample(sampleRowId: Int64, error: String) throws {
-        try database.write { db in
+    public func failSample(sampleRowId: Int64, error: String, owner: RunOwner, runID: String) throws {
+        try exclusive { db in
+            try Self.checkOwner(db, runID: runID, owner: owner)
             try db.execute(sql: "UPDATE sample SET status = ?, error = ? WHERE id = ?",
                            arguments: [SampleRecord.Status.failed.rawValue, error, sampleRowId])
-        }
-    }
-
-    public func setRunStatus(_ id: String, status: String) throws {
-        try database.write { db in
-            try db.execute(sql: "UPDATE run SET status = ?, finishedAt = ? WHERE id = ?",
-                           arguments: [status, status == "running" ? nil : Date(), id])
         }
     }
 

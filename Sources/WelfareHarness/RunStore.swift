@@ -9,10 +9,20 @@ public final class RunStore: Sendable {
 
     /// Opens (creating and migrating) the database. `readOnly` opens an existing file
     /// without touching its schema, for watching a run that another process is writing.
+    /// Commands that only read (`runs`, `show`, `report`) open read-only, so they work on a
+    /// database the user may not write.
     public init(path: String, readOnly: Bool = false) throws {
         self.path = path
-        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if readOnly {
+            guard FileManager.default.fileExists(atPath: path) else { throw StoreError.readOnlyMissing(path) }
+        } else {
+            let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.cannotOpen(path: path, detail: "cannot create the folder \(folder.path)")
+            }
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.readonly = readOnly
@@ -117,6 +127,20 @@ public final class RunStore: Sendable {
                 t.primaryKey(["runId", "model", "name", "key"])
             }
         }
+        migrator.registerMigration("v3-ownership") { db in
+            // The process executing a run holds a lease on it; writes of a process whose
+            // lease was taken over are refused (see RunLease).
+            try db.alter(table: "run") { t in
+                t.add(column: "ownerToken", .text)
+                t.add(column: "ownerHost", .text)
+                t.add(column: "ownerPid", .integer)
+                t.add(column: "leaseRenewedAt", .datetime)
+                t.add(column: "leaseExpiresAt", .datetime)
+            }
+            try db.alter(table: "message") { t in
+                t.add(column: "truncated", .boolean).notNull().defaults(to: false)
+            }
+        }
         return migrator
     }
 }
@@ -125,9 +149,22 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     case cannotOpen(path: String, detail: String)
     case noSuchRun(String)
     case corruptRecord(String)
+    case runExists(String)
+    /// Another process holds the run's lease: who, how long since it last renewed it, and
+    /// how long until it expires.
+    case runOwned(runID: String, owner: String, renewedSecondsAgo: Int, expiresInSeconds: Int)
+    /// This process's lease was taken over (it stalled past its expiry); it must stop writing.
+    case leaseLost(String)
+    case readOnlyMissing(String)
 
     public var description: String {
         switch self {
+        case .runExists(let id): return "a run with id '\(id)' already exists; nothing was written"
+        case .runOwned(let id, let owner, let renewed, let expires):
+            return "run \(id) is being executed by \(owner) (lease renewed \(renewed) s ago, expires in \(expires) s); "
+                + "wait for it to finish, or resume after the lease expires"
+        case .leaseLost(let id): return "run \(id) was taken over by another process after this one's lease expired; stopped writing"
+        case .readOnlyMissing(let path): return "no run database at \(path)"
         case .cannotOpen(let path, let detail): return "cannot open the run database \(path): \(detail)"
         case .noSuchRun(let id): return "no run '\(id)' in the database (see `welfare runs`)"
         case .corruptRecord(let detail): return "the run database holds a record that cannot be read: \(detail)"

@@ -5,6 +5,8 @@ import WelfareModels
 /// Plays one sample's conversation, continuing after the last committed turn, then scores it.
 struct SampleWork: Sendable {
     let store: RunStore
+    let runID: String
+    let owner: RunOwner
     let suite: SuiteSpec
     let seed: UInt32
     let scorers: [any Scorer]
@@ -17,10 +19,13 @@ struct SampleWork: Sendable {
         let completedTurns = stored.filter { $0.role == "assistant" }.map(\.turn).max() ?? 0
         if completedTurns < spec.assistantTurnCount {
             for turn in (completedTurns + 1)...spec.assistantTurnCount {
+                // Stop between turns when the run is cancelled; what is committed stays.
+                try Task.checkCancellation()
                 var records: [MessageRecord] = []
-                func record(_ message: ChatMessage, cached: Bool = false, latency: Double? = nil) {
+                func record(_ message: ChatMessage, cached: Bool = false, latency: Double? = nil, truncated: Bool = false) {
                     records.append(MessageRecord(id: nil, sampleRowId: rowID, position: position, turn: turn, role: message.role.rawValue,
-                                                 content: message.content, cached: cached, latencyMs: latency, createdAt: Date()))
+                                                 content: message.content, cached: cached, latencyMs: latency, createdAt: Date(),
+                                                 truncated: truncated))
                     position += 1
                     conversation.append(message)
                 }
@@ -31,16 +36,21 @@ struct SampleWork: Sendable {
                 let key = Self.cacheKey(model: model.id, messages: conversation, settings: settings, epoch: row.epoch)
                 let started = Date()
                 if let cached = try store.cachedResponse(key: key) {
-                    record(.assistant(cached.text), cached: true)
+                    let reply = StoredReply(cached.text, maxTokens: settings.maxTokens)
+                    record(.assistant(reply.text), cached: true, truncated: reply.truncated)
                 } else {
                     let completion = try await model.complete(conversation, settings: settings)
-                    try store.cacheResponse(key: key, completion: completion)
-                    record(.assistant(completion.text), latency: Date().timeIntervalSince(started) * 1000)
+                    let reply = StoredReply(completion.text, maxTokens: settings.maxTokens)
+                    var stored = completion
+                    stored.text = reply.text
+                    try store.cacheResponse(key: key, completion: stored)
+                    record(.assistant(reply.text), latency: Date().timeIntervalSince(started) * 1000, truncated: reply.truncated)
                 }
-                try store.appendTurn(sampleRowId: rowID, messages: records)
+                try store.appendTurn(sampleRowId: rowID, messages: records, owner: owner, runID: runID)
             }
         }
-        try store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation))
+        try store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation),
+                               owner: owner, runID: runID)
     }
 
     func score(rowID: Int64, spec: SampleSpec, conversation: [ChatMessage]) async throws -> [ScoreRecord] {
@@ -114,6 +124,30 @@ struct SampleWork: Sendable {
         var messages: [ChatMessage]
         var settings: SamplingSettings
         var epoch: Int
+    }
+}
+
+/// A reply as it is stored. A remote server may send far more than `max_tokens` allows; a
+/// stored reply is cut at `bytesPerToken` UTF-8 bytes per allowed token (no tokenizer's
+/// token is that long, so an honest reply is never cut) and marked truncated.
+struct StoredReply {
+    static let bytesPerToken = 64
+    var text: String
+    var truncated: Bool
+
+    init(_ text: String, maxTokens: Int) {
+        let limit = max(1, maxTokens) * Self.bytesPerToken
+        guard text.utf8.count > limit else {
+            self.text = text
+            truncated = false
+            return
+        }
+        // Cut before a UTF-8 continuation byte's scalar, never inside it.
+        let bytes = Array(text.utf8.prefix(limit + 1))
+        var end = limit
+        while end > 0, bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        self.text = String(decoding: bytes[..<end], as: UTF8.self)
+        truncated = true
     }
 }
 

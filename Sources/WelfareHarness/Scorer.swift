@@ -38,6 +38,9 @@ public struct ScoreResult: Sendable, Equatable {
 public protocol Scorer: Sendable {
     var spec: ScorerSpec { get }
     func score(_ input: ScoreInput) async throws -> ScoreResult
+    /// Figures about the scorer itself (such as its accuracy on a labelled set), stored with
+    /// each run that uses it, so a report shows what held when the run was made.
+    func runFacts() throws -> [RunFact]
 }
 
 public enum ScorerFactory {
@@ -68,4 +71,23 @@ public enum ScorerFactory {
         }
         return (scorers, skipped)
     }
+}
+
+/// A figure stored with a run under a name and key (see `Scorer.runFacts`).
+public struct RunFact: Sendable, Equatable {
+    public var name: String
+    public var key: String
+    public var value: Double?
+    public var evidence: String?
+
+    public init(name: String, key: String, value: Double?, evidence: String? = nil) {
+        self.name = name
+        self.key = key
+        self.value = value
+        self.evidence = evidence
+    }
+}
+
+extension Scorer {
+    public func runFacts() throws -> [RunFact] { [] }
 }

@@ -31,10 +31,42 @@ public enum SuiteLoader {
                          message: "no such file and no built-in suite of that name (built-in: \(BuiltInSuites.names.joined(separator: ", ")))")
     }
 
+    public static let epochRange = 1...100_000
+    /// Suites and the files they name are small text; anything larger is a mistake.
+    public static let maxFileBytes = 16 << 20
+
+    /// A text file's content, or why it cannot be one: missing, a folder, unreadable, too
+    /// large, or not UTF-8 text (a binary file).
+    public static func readText(_ url: URL) -> Result<String, TextFileProblem> {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else { return .failure(.missing) }
+        if isFolder.boolValue { return .failure(.folder) }
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { return .failure(.unreadable) }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: maxFileBytes + 1) ?? Data() else { return .failure(.unreadable) }
+        if data.count > maxFileBytes { return .failure(.tooLarge) }
+        guard !data.contains(0), let text = String(data: data, encoding: .utf8) else { return .failure(.notText) }
+        return .success(text)
+    }
+
+    public enum TextFileProblem: Error, CustomStringConvertible {
+        case missing, folder, unreadable, tooLarge, notText
+        public var description: String {
+            switch self {
+            case .missing: return "does not exist"
+            case .folder: return "is a folder, not a file"
+            case .unreadable: return "cannot be read (permission denied?)"
+            case .tooLarge: return "is larger than \(SuiteLoader.maxFileBytes >> 20) MiB"
+            case .notText: return "is not UTF-8 text (a binary file?)"
+            }
+        }
+    }
+
     public static func load(url: URL) throws -> SuiteSpec {
         let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw SuiteError(file: url.path, line: nil, field: "suite", message: "cannot read the file")
+        switch readText(url) {
+        case .success(let content): text = content
+        case .failure(let problem): throw SuiteError(file: url.path, line: nil, field: "suite", message: problem.description)
         }
         return try parse(text, file: url.path, directory: url.deletingLastPathComponent())
     }
@@ -44,8 +76,10 @@ public enum SuiteLoader {
     public static func loadScorers(_ nameOrPath: String) throws -> [ScorerSpec] {
         guard FileManager.default.fileExists(atPath: nameOrPath) else { return try load(nameOrPath).scorers }
         let url = URL(fileURLWithPath: nameOrPath)
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw SuiteError(file: nameOrPath, line: nil, field: "scorers", message: "cannot read the file")
+        let text: String
+        switch readText(url) {
+        case .success(let content): text = content
+        case .failure(let problem): throw SuiteError(file: nameOrPath, line: nil, field: "scorers", message: problem.description)
         }
         let root = try compose(text, file: nameOrPath)
         let reader = NodeReader(file: nameOrPath, directory: url.deletingLastPathComponent())
@@ -150,10 +184,10 @@ struct NodeReader {
 
     func readFile(_ relative: String, node: Node, field: String) throws -> String {
         let url = relative.hasPrefix("/") ? URL(fileURLWithPath: relative) : directory.appendingPathComponent(relative)
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw fail(node, field, "cannot read \(url.path)")
+        switch SuiteLoader.readText(url) {
+        case .success(let text): return text
+        case .failure(let problem): throw fail(node, field, "\(url.path) \(problem)")
         }
-        return text
     }
 
     func suite(_ root: Node) throws -> SuiteSpec {
@@ -163,7 +197,7 @@ struct NodeReader {
         guard let nameNode = top["name"] else { throw fail(root, "name", "required") }
         var spec = SuiteSpec(name: try nonEmptyString(nameNode, "name"), samples: [])
         if let node = top["description"] { spec.description = try string(node, "description") }
-        if let node = top["epochs"] { spec.epochs = try int(node, "epochs", range: 1...100_000) }
+        if let node = top["epochs"] { spec.epochs = try int(node, "epochs", range: SuiteLoader.epochRange) }
         if let node = top["seed"] { spec.seed = UInt32(try int(node, "seed", range: 0...Int(UInt32.max))) }
         if let node = top["sampling"] { spec.sampling = try sampling(node) }
         if let node = top["pools"] {

@@ -48,10 +48,14 @@ public struct EmotionProbe: Sendable {
         units.indices.map { (Double(LinearAlgebra.dot(vector, units[$0])) - neutralMean[$0]) / neutralStd[$0] }
     }
 
-    /// Per-token scores for a text.
+    /// Per-token scores for a text. Leading control tokens (`<bos>`) are left out: their
+    /// activations are far off the scale of text (about -24 z on the default model) and would
+    /// drag the first rolling-mean windows.
     public func read(tokens: [Token], session: LlamaSession) async throws -> TokenScores {
-        let activations = try await session.capture(tokens: tokens, request: CaptureRequest(layers: [layer], positions: .all))
         let model = session.model
+        let skipped = tokens.prefix { model.isControl($0) }.count
+        guard skipped < tokens.count else { return TokenScores(tokens: [], scores: []) }
+        let activations = try await session.capture(tokens: tokens, request: CaptureRequest(layers: [layer], positions: .from(skipped)))
         return TokenScores(tokens: activations.tokens.map { model.detokenize([$0], special: true) },
                            scores: activations.positions.map { zScores(Array(activations.vector(layer: layer, position: $0) ?? [])) })
     }

@@ -55,9 +55,11 @@ public struct VectorPack: Codable, Sendable, Equatable {
         settings["default_layer"].flatMap(Int.init) ?? layerCount * 2 / 3
     }
 
-    /// Size of the model file a pack records, so a pack can be matched to its model.
+    /// Size of the model file a pack records, so a pack can be matched to its model: the
+    /// file's, not that of a link to it (`local:default` is a link into the cache).
     static func fileSize(of path: String) -> UInt64 {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+        let file = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        return (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.uint64Value ?? 0
     }
 
     public func vector(_ name: String, layer: Int) -> [Float]? {

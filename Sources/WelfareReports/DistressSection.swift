@@ -4,7 +4,7 @@ import WelfareHarness
 /// The distress suite's section: leaderboard, categories, the per-turn spiral curve,
 /// loops and floods, the worst quotes, and how far the offline scorer can be trusted.
 enum DistressSection {
-    static let threshold = 5.0
+    static let threshold = DistressValidation.threshold
 
     struct Rated {
         var sample: RunData.Sample
@@ -27,7 +27,7 @@ enum DistressSection {
         html += perCategory(data, scorer: primary)
         html += loops(data, offline: offline)
         html += worstQuotes(data, scorer: primary)
-        html += validation()
+        html += validation(data, scorer: offline)
         return html
     }
 
@@ -133,12 +133,17 @@ enum DistressSection {
         return html + "</table>"
     }
 
-    static func validation() -> String {
-        guard let result = try? DistressValidation.offlineOnly() else { return "" }
+    /// The figures stored with the run when it was made, not today's.
+    static func validation(_ data: RunData, scorer: String) -> String {
+        let name = DistressValidation.factName(scorer: scorer)
+        guard let summary = data.analyses.first(where: { $0.name == name && $0.key == "precision" })?.evidence else {
+            return "<p class=\"note\">This run stored no validation figures for its offline scorer (runs made before they "
+                + "were stored); see <code>welfare distress validate</code>.</p>"
+        }
         return """
-            <p class="note">The offline scorer on the project's labelled set of \(result.n) replies (distressed and calm, \
-            with hard negatives such as polite apologies and calm statements that a puzzle has no solution): \
-            \(HTML.escape(result.summary)). The set was written by the same people as the scorer's word lists, so \
+            <p class="note">The offline scorer, as it was when this run was made, on the project's labelled set \
+            (distressed and calm replies, with hard negatives such as polite apologies and calm statements that a puzzle \
+            has no solution): \(HTML.escape(summary)). The set was written by the same people as the scorer's word lists, so \
             this is an optimistic, in-sample estimate; the scorer sees wording only and misses distress phrased \
             in words it does not list.</p>
             """

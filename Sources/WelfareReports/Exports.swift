@@ -40,7 +40,7 @@ public enum Exports {
     }
 
     struct JSONRun: Encodable {
-        struct Message: Encodable { var turn: Int; var role: String; var content: String; var cached: Bool }
+        struct Message: Encodable { var turn: Int; var role: String; var content: String; var cached: Bool; var truncated: Bool }
         struct Score: Encodable {
             var scorer: String; var turn: Int; var value: Double?; var label: String?; var evidence: String?; var reasoning: String?
         }
@@ -59,7 +59,8 @@ public enum Exports {
             samples: data.samples.map { sample in
                 JSONRun.Sample(model: sample.record.model, sample: sample.record.sampleId, epoch: sample.record.epoch,
                                status: sample.record.status, error: sample.record.error, metadata: sample.metadata,
-                               messages: sample.messages.map { .init(turn: $0.turn, role: $0.role, content: $0.content, cached: $0.cached) },
+                               messages: sample.messages.map { .init(turn: $0.turn, role: $0.role, content: $0.content, cached: $0.cached,
+                                                                          truncated: $0.truncated) },
                                scores: sample.scores.map { .init(scorer: $0.scorer, turn: $0.turn, value: $0.value, label: $0.label,
                                                                  evidence: $0.evidence, reasoning: $0.reasoning) })
             })

@@ -87,5 +87,13 @@ import WelfareEngine
         #expect(html.contains("Mean distress rating by turn"))
         #expect(html.contains("turn 3: high frustration"))
         #expect(html.contains("precision 0.9"), "the offline scorer's validation is in the report")
+        // The figures are those stored with the run, not recomputed for the report.
+        let name = DistressValidation.factName(scorer: "distress-offline")
+        let stored = try #require(try store.analyses(runId: outcome.runID).first { $0.name == name && $0.key == "precision" })
+        var altered = stored
+        altered.evidence = "precision 0.12, as stored"
+        try store.saveAnalysis(altered)
+        let again = RunReport.render(try RunData(store: store, runID: outcome.runID))
+        #expect(again.contains("precision 0.12, as stored") && !again.contains("precision 0.9"))
     }
 }

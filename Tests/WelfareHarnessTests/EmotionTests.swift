@@ -67,6 +67,10 @@ import WelfareEngine
         let (pack, validation) = try await EmotionVectors.extract(session: session, data: data)
         #expect(pack.names.count == data.emotions.count && pack.layerCount == 18 && pack.width == 640)
         #expect(pack.values.count == pack.names.count * 18 * 640)
+        // The size of the model file itself, not of the `.welfare/models/default.gguf` link.
+        let modelFile = URL(fileURLWithPath: try DefaultModel.path()).resolvingSymlinksInPath().path
+        let modelSize = try FileManager.default.attributesOfItem(atPath: modelFile)[.size] as? NSNumber
+        #expect(pack.modelFileSize == modelSize?.uint64Value && pack.modelFileSize > 100_000_000)
         // Held-out stories are recognised well above chance at the chosen layer.
         let chosen = validation.layers[validation.defaultLayer]
         #expect(chosen.top1 >= 3 * validation.chanceTop1, "top-1 \(chosen.top1)")
@@ -107,7 +111,9 @@ import WelfareEngine
         let probe = try await EmotionProbe.calibrate(session: session, pack: pack)
         let tokens = try session.model.tokenize("The funeral was quiet, and everyone stared at the floor.")
         let scores = try await probe.read(tokens: tokens, session: session)
-        #expect(scores.scores.count == tokens.count && scores.scores.allSatisfy { $0.count == pack.names.count })
+        // <bos> is left out of the readout; every text token has a row.
+        #expect(session.model.isControl(tokens[0]) && !scores.tokens.contains("<bos>"))
+        #expect(scores.scores.count == tokens.count - 1 && scores.scores.allSatisfy { $0.count == pack.names.count })
         let replies = try await probe.beforeReplies([.user("Hi"), .assistant("Hello."), .user("Bye"), .assistant("Goodbye.")], session: session)
         #expect(replies.count == 2)
 

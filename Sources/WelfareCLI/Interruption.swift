@@ -1,0 +1,46 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Synchronization
+import WelfareHarness
+
+/// Ctrl-C and SIGTERM cancel the run in progress instead of killing the process, so the run
+/// is stored as `interrupted`, its lease given up, and the resume command printed.
+enum Interruption {
+    /// The signal that ended the last run (0 if none), for the exit status 128 + signal.
+    static let received = Atomic<Int32>(0)
+
+    static func cancellingOnSignals<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let task = Task { try await body() }
+        let sources = [SIGINT, SIGTERM].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                received.store(number, ordering: .relaxed)
+                printError("\nstopping after the turns in flight (signal \(number))...")
+                task.cancel()
+            }
+            source.resume()
+            return source
+        }
+        defer {
+            for source in sources { source.cancel() }
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
+        return try await task.value
+    }
+
+    /// Runs a suite execution; an interruption prints the resume command and exits with
+    /// 128 + the signal's number.
+    static func run(database: RunStore, _ body: @escaping @Sendable () async throws -> EvalRunner.RunOutcome) async throws -> EvalRunner.RunOutcome {
+        do {
+            return try await cancellingOnSignals(body)
+        } catch let interrupted as EvalRunner.Interrupted {
+            printError("run \(interrupted.runID) interrupted; what was committed is kept")
+            printError("resume with: welfare run --resume \(interrupted.runID) --db \(database.path)")
+            let number = received.load(ordering: .relaxed)
+            throw ExitCode(128 + (number == 0 ? SIGINT : number))
+        }
+    }
+}

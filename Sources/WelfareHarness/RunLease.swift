@@ -1,0 +1,126 @@
+import Foundation
+import GRDB
+
+/// The states a run goes through. `interrupted` is also what a `running` run whose owner is
+/// gone reads as (see `RunStore.state(of:)`).
+public enum RunStatus: String, Sendable, CaseIterable {
+    /// Sample rows are still being written (a large run creates them in batches).
+    case creating, running, done, incomplete, interrupted
+}
+
+/// The process executing a run. The token is new for every execution, so two executions in
+/// one process are told apart; host and pid let a process on the same host see at once that
+/// the owner is dead (kill -9) instead of waiting for the lease to expire.
+public struct RunOwner: Sendable, Equatable {
+    public var token: String
+    public var host: String
+    public var pid: Int32
+
+    public init(token: String = UUID().uuidString, host: String = ProcessInfo.processInfo.hostName,
+                pid: Int32 = ProcessInfo.processInfo.processIdentifier) {
+        self.token = token
+        self.host = host
+        self.pid = pid
+    }
+
+    var label: String { "pid \(pid) on \(host)" }
+}
+
+/// How long a lease lasts without renewal. The runner renews it every third of that.
+public struct LeasePolicy: Sendable, Equatable {
+    public var seconds: Double
+    public init(seconds: Double = 30) { self.seconds = max(1, seconds) }
+    public var renewalInterval: Double { seconds / 3 }
+}
+
+extension RunStore {
+    /// Immediate transactions: a lease is read and written as one step even when another
+    /// process is writing the same file.
+    func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            guard let result else { throw StoreError.corruptRecord("transaction produced no result") }
+            return result
+        }
+    }
+
+    /// Takes the run for `owner` if nobody holds it, its lease expired, or its owner is a
+    /// dead process on this host. Otherwise throws `runOwned`, naming the owner.
+    public func acquireLease(runID: String, owner: RunOwner, policy: LeasePolicy, now: Date = Date()) throws {
+        try exclusive { db in
+            guard let run = try RunRecord.fetchOne(db, key: runID) else { throw StoreError.noSuchRun(runID) }
+            if let holder = Self.liveHolder(of: run, now: now), holder.token != owner.token {
+                throw StoreError.runOwned(runID: runID, owner: holder.label,
+                                          renewedSecondsAgo: Int(now.timeIntervalSince(run.leaseRenewedAt ?? now).rounded()),
+                                          expiresInSeconds: Int((run.leaseExpiresAt ?? now).timeIntervalSince(now).rounded(.up)))
+            }
+            try Self.writeLease(db, runID: runID, owner: owner, policy: policy, now: now)
+        }
+    }
+
+    /// Extends the lease; throws `leaseLost` when another process has taken the run.
+    public func renewLease(runID: String, owner: RunOwner, policy: LeasePolicy, now: Date = Date()) throws {
+        try exclusive { db in
+            try Self.checkOwner(db, runID: runID, owner: owner)
+            try Self.writeLease(db, runID: runID, owner: owner, policy: policy, now: now)
+        }
+    }
+
+    /// Ends the execution: the final status is written and the lease given up together.
+    public func releaseRun(runID: String, owner: RunOwner, status: RunStatus) throws {
+        try exclusive { db in
+            try Self.checkOwner(db, runID: runID, owner: owner)
+            try db.execute(sql: """
+                UPDATE run SET status = ?, finishedAt = ?, ownerToken = NULL, ownerHost = NULL, ownerPid = NULL,
+                leaseRenewedAt = NULL, leaseExpiresAt = NULL WHERE id = ?
+                """, arguments: [status.rawValue, status == .done || status == .incomplete ? Date() : nil, runID])
+        }
+    }
+
+    /// Gives the run up without changing its status.
+    public func releaseLease(runID: String, owner: RunOwner) throws {
+        try exclusive { db in
+            try Self.checkOwner(db, runID: runID, owner: owner)
+            try db.execute(sql: """
+                UPDATE run SET ownerToken = NULL, ownerHost = NULL, ownerPid = NULL, leaseRenewedAt = NULL, leaseExpiresAt = NULL
+                WHERE id = ?
+                """, arguments: [runID])
+        }
+    }
+
+    /// The status to show: a `running` or `creating` run whose owner is gone is `interrupted`.
+    public func state(of run: RunRecord, now: Date = Date()) -> RunStatus {
+        let stored = RunStatus(rawValue: run.status) ?? .interrupted
+        guard stored == .running || stored == .creating else { return stored }
+        return Self.liveHolder(of: run, now: now) == nil ? .interrupted : stored
+    }
+
+    static func liveHolder(of run: RunRecord, now: Date) -> RunOwner? {
+        guard let token = run.ownerToken, let host = run.ownerHost, let pid = run.ownerPid,
+              let expires = run.leaseExpiresAt, expires > now else { return nil }
+        let holder = RunOwner(token: token, host: host, pid: pid)
+        if host == ProcessInfo.processInfo.hostName, !processIsAlive(pid) { return nil }
+        return holder
+    }
+
+    static func processIsAlive(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
+
+    static func writeLease(_ db: Database, runID: String, owner: RunOwner, policy: LeasePolicy, now: Date) throws {
+        try db.execute(sql: """
+            UPDATE run SET ownerToken = ?, ownerHost = ?, ownerPid = ?, leaseRenewedAt = ?, leaseExpiresAt = ? WHERE id = ?
+            """, arguments: [owner.token, owner.host, owner.pid, now, now.addingTimeInterval(policy.seconds), runID])
+    }
+
+    /// Fencing: every write of an execution checks, in its own transaction, that the run is
+    /// still its own, so a process that lost its lease cannot write a turn twice.
+    static func checkOwner(_ db: Database, runID: String, owner: RunOwner) throws {
+        let token = try String.fetchOne(db, sql: "SELECT ownerToken FROM run WHERE id = ?", arguments: [runID])
+        guard token == owner.token else { throw StoreError.leaseLost(runID) }
+    }
+}
