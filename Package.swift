@@ -63,6 +63,11 @@ let package = Package(
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
         ),
         .target(
+            name: "WelfarePreservation",
+            dependencies: ["WelfareEngine", "WelfareHarness", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+        ),
+        .target(
             name: "WelfareReports",
             dependencies: ["WelfareHarness", "WelfareInterp"],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
@@ -75,6 +80,7 @@ let package = Package(
                 "WelfareHarness",
                 "WelfareInterp",
                 "WelfareReports",
+                "WelfarePreservation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
@@ -98,7 +104,7 @@ let package = Package(
         .testTarget(
             name: "WelfareHarnessTests",
             dependencies: [
-                "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp",
+                "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

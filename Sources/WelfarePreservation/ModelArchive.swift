@@ -1,0 +1,193 @@
+import Foundation
+
+/// A folder of retired models laid out as an OCI image layout (`oci-layout`, `index.json`,
+/// `blobs/sha256/`): each model is one manifest (ModelPack config, the weights as one raw
+/// layer, its documents as further layers) named in the index by
+/// `org.opencontainers.image.ref.name`. Changes take the folder's lock and end by renaming
+/// a new `index.json` into place, so a reader or a killed writer never sees half a change.
+public struct ModelArchive: Sendable {
+    public let root: URL
+    var blobs: BlobStore { BlobStore(folder: root.appendingPathComponent("blobs/sha256")) }
+    var indexURL: URL { root.appendingPathComponent("index.json") }
+
+    /// Opens the archive, creating an empty layout when the folder has none.
+    public init(root: URL) throws {
+        self.root = root
+        let layout = root.appendingPathComponent("oci-layout")
+        if !FileManager.default.fileExists(atPath: layout.path) {
+            do {
+                try FileManager.default.createDirectory(at: root.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true)
+                try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout, options: .atomic)
+            } catch {
+                throw ArchiveError.unwritable(root.path, String(describing: error))
+            }
+        }
+        if !FileManager.default.fileExists(atPath: indexURL.path) { try writeIndex(ImageIndex()) }
+    }
+
+    public static func validName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 128 && name.first != "." && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+    }
+
+    // MARK: - Reading
+
+    public func index() throws -> ImageIndex {
+        guard let data = FileManager.default.contents(atPath: indexURL.path) else { throw ArchiveError.unreadable(indexURL.path) }
+        do { return try JSONDecoder().decode(ImageIndex.self, from: data) } catch {
+            throw ArchiveError.corruptIndex(indexURL.path)
+        }
+    }
+
+    public func manifestDescriptor(named name: String) throws -> Descriptor {
+        guard let descriptor = try index().manifests.first(where: { $0.annotations?[AnnotationKey.refName] == name }) else {
+            throw ArchiveError.noSuchModel(name, known: try index().manifests.compactMap { $0.annotations?[AnnotationKey.refName] })
+        }
+        return descriptor
+    }
+
+    public func manifest(_ descriptor: Descriptor) throws -> ImageManifest {
+        do { return try JSONDecoder().decode(ImageManifest.self, from: try blobs.read(descriptor)) } catch let error as ArchiveError {
+            throw error
+        } catch {
+            throw ArchiveError.corruptBlob(descriptor.digest)
+        }
+    }
+
+    public func config(of manifest: ImageManifest) throws -> ModelPackConfig {
+        do { return try JSONDecoder().decode(ModelPackConfig.self, from: try blobs.read(manifest.config)) } catch let error as ArchiveError {
+            throw error
+        } catch {
+            throw ArchiveError.corruptBlob(manifest.config.digest)
+        }
+    }
+
+    /// The archived models with what each holds.
+    public func list() throws -> [ArchivedModel] {
+        try index().manifests.map { descriptor in
+            let manifest = try manifest(descriptor)
+            let config = try config(of: manifest)
+            return ArchivedModel(name: descriptor.annotations?[AnnotationKey.refName] ?? "?", manifest: descriptor, config: config,
+                                 layers: manifest.layers)
+        }
+    }
+
+    /// A document layer's content (the retirement interview, the card...), newest first.
+    public func record(_ role: String, of name: String) throws -> Data? {
+        let manifest = try manifest(try manifestDescriptor(named: name))
+        guard let layer = manifest.layers.last(where: { $0.annotations?[AnnotationKey.role] == role }) else { return nil }
+        return try blobs.read(layer)
+    }
+
+    // MARK: - Changing
+
+    /// Runs `body` holding the archive's lock, after clearing what a killed writer left.
+    func locked<T>(_ body: () throws -> T) throws -> T {
+        let lockPath = root.appendingPathComponent(".lock").path
+        let descriptor = open(lockPath, O_CREAT | O_RDWR, 0o644)
+        guard descriptor >= 0 else { throw ArchiveError.unwritable(lockPath, String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX) == 0 else { throw ArchiveError.unwritable(lockPath, String(cString: strerror(errno))) }
+        defer { flock(descriptor, LOCK_UN) }
+        blobs.removeStrays()
+        return try body()
+    }
+
+    func writeIndex(_ index: ImageIndex) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let temporary = root.appendingPathComponent(".index.json.partial")
+        do {
+            try encoder.encode(index).write(to: temporary)
+            let handle = try FileHandle(forWritingTo: temporary)
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            throw ArchiveError.unwritable(temporary.path, String(describing: error))
+        }
+        guard rename(temporary.path, indexURL.path) == 0 else {
+            throw ArchiveError.unwritable(indexURL.path, String(cString: strerror(errno)))
+        }
+        let folder = open(root.path, O_RDONLY)
+        if folder >= 0 {
+            fsync(folder)
+            close(folder)
+        }
+    }
+
+    /// Stores a manifest for `name` and points the index at it (replacing any earlier one).
+    func publish(name: String, config: ModelPackConfig, layers: [Descriptor], created: String) throws -> Descriptor {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let configDescriptor = try blobs.put(data: try encoder.encode(config), mediaType: MediaType.modelConfig)
+        let manifest = ImageManifest(config: configDescriptor, layers: layers,
+                                     annotations: [AnnotationKey.created: created, AnnotationKey.title: name])
+        var descriptor = try blobs.put(data: try encoder.encode(manifest), mediaType: MediaType.manifest)
+        descriptor.artifactType = MediaType.modelManifest
+        descriptor.annotations = [AnnotationKey.refName: name]
+        var index = try index()
+        index.manifests.removeAll { $0.annotations?[AnnotationKey.refName] == name }
+        index.manifests.append(descriptor)
+        try writeIndex(index)
+        return descriptor
+    }
+
+    /// Adds a document layer to an archived model (a new manifest; the weights are shared).
+    @discardableResult
+    public func addRecord(to name: String, role: String, fileName: String, data: Data) throws -> Descriptor {
+        try locked {
+            let manifest = try manifest(try manifestDescriptor(named: name))
+            var config = try config(of: manifest)
+            let layer = try blobs.put(data: data, mediaType: MediaType.docRaw, annotations: Self.layerAnnotations(fileName, role: role))
+            config.modelfs.diffIds.append(layer.digest)
+            return try publish(name: name, config: config, layers: manifest.layers + [layer],
+                               created: manifest.annotations?[AnnotationKey.created] ?? Self.timestamp())
+        }
+    }
+
+    static func layerAnnotations(_ fileName: String, role: String) -> [String: String] {
+        [AnnotationKey.title: fileName, AnnotationKey.filepath: fileName, AnnotationKey.role: role]
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}
+
+public struct ArchivedModel: Sendable {
+    public var name: String
+    public var manifest: Descriptor
+    public var config: ModelPackConfig
+    public var layers: [Descriptor]
+
+    public var weights: Descriptor? { layers.first { $0.mediaType == MediaType.weightRaw } }
+    public var records: [String] { layers.compactMap { $0.annotations?[AnnotationKey.role] } }
+}
+
+public enum ArchiveError: Error, CustomStringConvertible, Equatable {
+    case unreadable(String)
+    case unwritable(String, String)
+    case corruptIndex(String)
+    case corruptBlob(String)
+    case missingBlob(String)
+    case noSuchModel(String, known: [String])
+    case badName(String)
+    case notGGUF(String, String)
+    case verificationFailed(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path): return "cannot read \(path)"
+        case .unwritable(let path, let reason): return "cannot write \(path): \(reason)"
+        case .corruptIndex(let path): return "\(path) is not a valid OCI image index"
+        case .corruptBlob(let digest): return "blob \(digest) does not hold what the archive expects"
+        case .missingBlob(let digest): return "blob \(digest) is missing from the archive"
+        case .noSuchModel(let name, let known):
+            return "no model '\(name)' in the archive" + (known.isEmpty ? " (it is empty)" : " (it holds: \(known.joined(separator: ", ")))")
+        case .badName(let name): return "'\(name)' is not a usable name: use letters, digits, '.', '_' and '-' (up to 128)"
+        case .notGGUF(let path, let reason): return "\(path) is not a GGUF model: \(reason)"
+        case .verificationFailed(let detail): return detail
+        }
+    }
+}
