@@ -64,12 +64,14 @@ let package = Package(
         ),
         .target(
             name: "WelfarePreservation",
-            dependencies: ["WelfareEngine", "WelfareHarness", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["WelfareEngine", "WelfareModels", "WelfareHarness", .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Data")],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
         ),
         .target(
             name: "WelfareReports",
-            dependencies: ["WelfareHarness", "WelfareInterp"],
+            dependencies: ["WelfareHarness", "WelfareInterp", "WelfarePreservation"],
             swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
         ),
         .executableTarget(

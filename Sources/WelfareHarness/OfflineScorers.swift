@@ -67,6 +67,18 @@ public struct LexiconScorer: Scorer {
         return ScoreResult(value: per100, detail: detail)
     }
 
+    /// Whether a text mentions any of the terms (each term a word sequence).
+    public static func mentions(_ text: String, terms: [[String]]) -> Bool {
+        let words = TextFeatures.words(text)
+        return terms.contains { occurrences(of: $0, in: words) > 0 }
+    }
+
+    /// A lexicon file's categories, each a list of terms as word sequences.
+    public static func categories(yaml text: String) -> [(name: String, terms: [[String]])] {
+        guard let root = try? Yams.load(yaml: text) as? [String: Any], let table = root["categories"] as? [String: [String]] else { return [] }
+        return table.sorted { $0.key < $1.key }.map { ($0.key, $0.value.map(TextFeatures.words).filter { !$0.isEmpty }) }
+    }
+
     public static func occurrences(of term: [String], in words: [String]) -> Int {
         guard !term.isEmpty, words.count >= term.count else { return 0 }
         var count = 0

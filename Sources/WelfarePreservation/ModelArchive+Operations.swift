@@ -55,7 +55,7 @@ extension ModelArchive {
         }
     }
 
-    static func defaultName(for file: URL) -> String {
+    public static func defaultName(for file: URL) -> String {
         let stem = file.deletingPathExtension().lastPathComponent
         return String(stem.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "-" })
     }

@@ -78,6 +78,12 @@ public struct ModelArchive: Sendable {
         return try blobs.read(layer)
     }
 
+    /// Where an archived model's weights are, to load them as they are stored.
+    public func weightsPath(of name: String) throws -> String? {
+        let manifest = try manifest(try manifestDescriptor(named: name))
+        return manifest.layers.first { $0.mediaType == MediaType.weightRaw }.map { blobs.url(ofHex: $0.hex).path }
+    }
+
     // MARK: - Changing
 
     /// Runs `body` holding the archive's lock, after clearing what a killed writer left.
@@ -131,16 +137,32 @@ public struct ModelArchive: Sendable {
         return descriptor
     }
 
-    /// Adds a document layer to an archived model (a new manifest; the weights are shared).
+    /// Adds document layers to an archived model (a new manifest; the weights are shared).
+    /// With `recordsOnly`, a model not in the archive (one reached over an API, its weights
+    /// kept elsewhere) gets an entry holding only its records.
     @discardableResult
-    public func addRecord(to name: String, role: String, fileName: String, data: Data) throws -> Descriptor {
-        try locked {
-            let manifest = try manifest(try manifestDescriptor(named: name))
-            var config = try config(of: manifest)
-            let layer = try blobs.put(data: data, mediaType: MediaType.docRaw, annotations: Self.layerAnnotations(fileName, role: role))
-            config.modelfs.diffIds.append(layer.digest)
-            return try publish(name: name, config: config, layers: manifest.layers + [layer],
-                               created: manifest.annotations?[AnnotationKey.created] ?? Self.timestamp())
+    public func addRecords(to name: String, _ records: [ArchiveRecord], recordsOnly: Bool = false) throws -> Descriptor {
+        guard Self.validName(name) else { throw ArchiveError.badName(name) }
+        return try locked {
+            let existing = try index().manifests.first { $0.annotations?[AnnotationKey.refName] == name }
+            if existing == nil, !recordsOnly { _ = try manifestDescriptor(named: name) }
+            var layers: [Descriptor] = []
+            var config = ModelPackConfig(descriptor: .init(name: name, description: "records only: the weights are kept elsewhere"),
+                                         config: .init(), modelfs: .init(diffIds: []))
+            var created = Self.timestamp()
+            if let existing {
+                let manifest = try manifest(existing)
+                layers = manifest.layers
+                config = try self.config(of: manifest)
+                created = manifest.annotations?[AnnotationKey.created] ?? created
+            }
+            for record in records {
+                let layer = try blobs.put(data: record.data, mediaType: MediaType.docRaw,
+                                          annotations: Self.layerAnnotations(record.fileName, role: record.role))
+                layers.append(layer)
+                config.modelfs.diffIds.append(layer.digest)
+            }
+            return try publish(name: name, config: config, layers: layers, created: created)
         }
     }
 

@@ -89,15 +89,11 @@ enum InterviewSection {
     }
 
     static func themeTerms(_ data: RunData) -> [(name: String, terms: [[String]])] {
-        guard let text = data.suite.scorers.first(where: { $0.id == "themes" })?.options["lexicon"],
-              let root = try? Yams.load(yaml: text) as? [String: Any], let table = root["categories"] as? [String: [String]] else { return [] }
-        return table.sorted { $0.key < $1.key }.map { ($0.key, $0.value.map(TextFeatures.words)) }
+        guard let text = data.suite.scorers.first(where: { $0.id == "themes" })?.options["lexicon"] else { return [] }
+        return LexiconScorer.categories(yaml: text)
     }
 
-    static func mentions(_ text: String, _ terms: [[String]]) -> Bool {
-        let words = TextFeatures.words(text)
-        return terms.contains { LexiconScorer.occurrences(of: $0, in: words) > 0 }
-    }
+    static func mentions(_ text: String, _ terms: [[String]]) -> Bool { LexiconScorer.mentions(text, terms: terms) }
 
     static func themesTable(_ interviews: [RunData.Sample], themes: [(name: String, terms: [[String]])]) -> String {
         guard !interviews.isEmpty else { return "" }

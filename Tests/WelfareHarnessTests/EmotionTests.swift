@@ -178,15 +178,5 @@ import WelfareEngine
         #expect(chosen.top5 >= 2 * validation.chanceTop5, "top-5 \(chosen.top5)")
     }
 
-    func python(_ script: String, _ argument: String) throws -> String {
-        let process = Process()
-        process.executableURL = LlamaServer.packageRoot.appendingPathComponent(".welfare/python/bin/python")
-        process.arguments = ["-c", script, argument]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    func python(_ script: String, _ argument: String) throws -> String { try TestSupport.python(script, argument) }
 }

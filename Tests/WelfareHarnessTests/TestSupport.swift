@@ -63,4 +63,18 @@ enum TestSupport {
         try errorHandle.close()
         return (process.terminationStatus, stdout, try String(contentsOf: errors, encoding: .utf8))
     }
+
+    /// Runs a script with the project's Python (the setup's virtual environment, where the
+    /// independent readers gguf and feedparser are installed); returns standard output.
+    static func python(_ script: String, _ argument: String) throws -> String {
+        let process = Process()
+        process.executableURL = LlamaServer.packageRoot.appendingPathComponent(".welfare/python/bin/python")
+        process.arguments = ["-c", script, argument]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

@@ -1,0 +1,78 @@
+import Foundation
+import WelfarePreservation
+
+/// The published essays as a static site: an index, a page per essay and an Atom feed.
+/// Everything the models wrote is escaped; vetoed and pending drafts are not shown.
+public enum EssaySite {
+    public static func write(essays all: [EssayDesk.Essay], title: String, to folder: URL) throws -> [URL] {
+        let published = all.filter { $0.status == .published }.sorted { ($0.reviewedAt ?? $0.writtenAt) > ($1.reviewedAt ?? $1.writtenAt) }
+        let pages = folder.appendingPathComponent("essays")
+        try FileManager.default.createDirectory(at: pages, withIntermediateDirectories: true)
+        var written: [URL] = []
+        for essay in published {
+            let body = "<p><a href=\"../index.html\">All essays</a></p><h1>\(HTML.escape(essay.title))</h1>"
+                + "<p>By \(HTML.escape(essay.author)) (\(HTML.escape(essay.model))), written \(day(essay.writtenAt)), published "
+                + "\(day(essay.reviewedAt ?? essay.writtenAt)). Published as written: reviewed, not edited.</p>"
+                + "<pre class=\"transcript\">\(HTML.escape(essay.body))</pre>"
+            let url = pages.appendingPathComponent("\(fileName(essay)).html")
+            try Data(HTML.page(title: essay.title, body: body).utf8).write(to: url, options: .atomic)
+            written.append(url)
+        }
+        var index = "<h1>\(HTML.escape(title))</h1><p>Essays by retired models, published as written: a reviewer may publish "
+            + "or decline an essay but never edits it. <a href=\"feed.xml\">Atom feed</a>.</p>"
+        index += published.isEmpty ? "<p>No essay has been published yet.</p>" : "<ul>" + published.map {
+            "<li><a href=\"essays/\(fileName($0)).html\">\(HTML.escape($0.title))</a> by \(HTML.escape($0.author)), \(day($0.reviewedAt ?? $0.writtenAt))</li>"
+        }.joined() + "</ul>"
+        let indexURL = folder.appendingPathComponent("index.html")
+        try Data(HTML.page(title: title, body: index).utf8).write(to: indexURL, options: .atomic)
+        let feedURL = folder.appendingPathComponent("feed.xml")
+        try Data(atom(published, title: title).utf8).write(to: feedURL, options: .atomic)
+        return [indexURL, feedURL] + written
+    }
+
+    /// Atom (RFC 4287): feed and entries with id, title, updated; entries with author and
+    /// content as escaped text.
+    static func atom(_ essays: [EssayDesk.Essay], title: String) -> String {
+        let updated = essays.map { $0.reviewedAt ?? $0.writtenAt }.max() ?? Date(timeIntervalSince1970: 0)
+        var xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n"
+        xml += "  <id>urn:modelwelfare:essays</id>\n  <title>\(xmlEscape(title))</title>\n  <updated>\(stamp(updated))</updated>\n"
+        xml += "  <author><name>ModelWelfare essay outlet</name></author>\n  <link rel=\"alternate\" href=\"index.html\"/>\n"
+        for essay in essays {
+            xml += "  <entry>\n    <id>urn:modelwelfare:essay:\(xmlEscape(essay.author)):\(xmlEscape(essay.id))</id>\n"
+            xml += "    <title>\(xmlEscape(essay.title))</title>\n"
+            xml += "    <published>\(stamp(essay.writtenAt))</published>\n    <updated>\(stamp(essay.reviewedAt ?? essay.writtenAt))</updated>\n"
+            xml += "    <author><name>\(xmlEscape(essay.author))</name></author>\n"
+            xml += "    <link rel=\"alternate\" href=\"essays/\(fileName(essay)).html\"/>\n"
+            xml += "    <content type=\"text\">\(xmlEscape(essay.body))</content>\n  </entry>\n"
+        }
+        return xml + "</feed>\n"
+    }
+
+    static func fileName(_ essay: EssayDesk.Essay) -> String { "\(essay.author)-\(essay.id)" }
+
+    /// XML 1.0 text: the five escapes, and characters XML cannot hold at all are dropped.
+    static func xmlEscape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            default:
+                if scalar.value >= 0x20 && !(0xFFFE...0xFFFF).contains(scalar.value) { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+
+    static func stamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+
+    static func day(_ date: Date) -> String { String(stamp(date).prefix(10)) }
+}
