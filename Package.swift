@@ -91,6 +91,7 @@ let package = Package(
             name: "WelfareBench",
             dependencies: [
                 "WelfareEngine",
+                "WelfarePreservation",
                 "WelfareModels",
                 "WelfareHarness",
                 "WelfareInterp",

@@ -31,8 +31,8 @@ extension ModelArchive {
     public func add(weights path: String, name: String? = nil, records: [ArchiveRecord] = [],
                     progress: (Int64, Int64) -> Void = { _, _ in }) throws -> ArchivedModel {
         let file = URL(fileURLWithPath: path).resolvingSymlinksInPath()
-        let facts: ModelFacts
-        do { facts = try LlamaModel(path: file.path).facts } catch {
+        let facts: GGUFMetadata
+        do { facts = try GGUFMetadata(path: file.path) } catch {
             throw ArchiveError.notGGUF(path, String(describing: error))
         }
         let chosen = name ?? Self.defaultName(for: file)
@@ -60,12 +60,12 @@ extension ModelArchive {
         return String(stem.map { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) ? $0 : "-" })
     }
 
-    static func config(facts: ModelFacts, name: String, created: String, diffIds: [String]) -> ModelPackConfig {
+    static func config(facts: GGUFMetadata, name: String, created: String, diffIds: [String]) -> ModelPackConfig {
         let metadata = facts.metadata
         let descriptor = ModelPackConfig.ModelDescriptor(
             createdAt: created, family: metadata["general.basename"] ?? facts.architecture, name: name,
             version: metadata["general.version"] ?? metadata["general.size_label"], title: metadata["general.name"],
-            description: facts.description, licenses: metadata["general.license"].map { [$0] })
+            description: metadata["general.description"], licenses: metadata["general.license"].map { [$0] })
         let model = ModelPackConfig.ModelConfig(architecture: facts.architecture, format: "gguf",
                                                 paramSize: paramSize(facts.parameterCount),
                                                 quantization: quantization(facts))
@@ -83,13 +83,11 @@ extension ModelArchive {
         return String(count)
     }
 
-    /// llama.cpp's file types (`general.file_type`) by name; the model description otherwise.
-    static func quantization(_ facts: ModelFacts) -> String? {
+    /// llama.cpp's file types (`general.file_type`) by name.
+    static func quantization(_ facts: GGUFMetadata) -> String? {
         let names = [0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
                      12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 32: "BF16"]
-        if let type = facts.metadata["general.file_type"].flatMap(Int.init), let name = names[type] { return name }
-        let words = facts.description.split(separator: " ")
-        return words.count > 2 ? words.dropFirst(2).joined(separator: " ") : nil
+        return facts.metadata["general.file_type"].flatMap(Int.init).flatMap { names[$0] }
     }
 
     /// Recomputes every digest the archive names (of one model, or all).

@@ -50,22 +50,12 @@ public enum EssaySite {
 
     static func fileName(_ essay: EssayDesk.Essay) -> String { "\(essay.author)-\(essay.id)" }
 
-    /// XML 1.0 text: the five escapes, and characters XML cannot hold at all are dropped.
+    /// XML 1.0 text: the HTML escapes (all valid in XML), with the characters XML cannot
+    /// hold at all (most control characters) dropped.
     static func xmlEscape(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value >= 0x20 && !(0xFFFE...0xFFFF).contains(scalar.value) { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out
+        HTML.escape(String(String.UnicodeScalarView(text.unicodeScalars.filter { scalar in
+            scalar == "\t" || scalar == "\n" || scalar == "\r" || (scalar.value >= 0x20 && !(0xFFFE...0xFFFF).contains(scalar.value))
+        })))
     }
 
     static func stamp(_ date: Date) -> String {
