@@ -31,6 +31,7 @@ import Testing
             return
         }
         let prefix = try TestSupport.temporaryDirectory().appendingPathComponent("prefix")
+        defer { try? FileManager.default.removeItem(at: prefix.deletingLastPathComponent()) }
         let install = Process()
         install.executableURL = URL(fileURLWithPath: "/bin/bash")
         install.arguments = [LlamaServer.packageRoot.appendingPathComponent("scripts/install.sh").path, "--debug", "--no-build", prefix.path]

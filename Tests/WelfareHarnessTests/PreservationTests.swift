@@ -34,6 +34,14 @@ import WelfareEngine
         let report = String(decoding: try #require(try opened.record("retirement-report", of: entry.name)), as: UTF8.self)
         #expect(report.contains("Retirement interview") && report.contains("protocol version 1"))
         for reply in transcript.messages.filter({ $0.role == .assistant }) { #expect(report.contains(HTML.escape(reply.content))) }
+
+        // --runs keeps every stored run of the model beside it (the weights are shared).
+        let withRuns = try TestSupport.runWelfare(["archive", "add", "local:default", "--name", "with-runs", "--runs", "--db", database,
+                                                   "--archive", archive])
+        #expect(withRuns.status == 0, "\(withRuns.stderr)")
+        let runs = try #require(try opened.record("runs", of: "with-runs"))
+        let exported = try #require(try JSONSerialization.jsonObject(with: runs) as? [[String: Any]])
+        #expect(exported.map { $0["run"] as? String } == [transcript.run])
     }
 
     @Test func aRemoteModelGetsAnEntryOfRecordsOnly() async throws {
