@@ -23,6 +23,7 @@ struct ArchiveAdd: AsyncParsableCommand {
     @Option(help: "Name in the archive (default: the file name).") var name: String?
     @Option(help: "A model card (any text file) kept beside the weights.") var card: String?
     @Flag(help: "Also keep every stored run of this model (from --db) as JSON.") var runs = false
+    @Flag(help: "Replace an entry of the same name (its old records leave the index).") var replace = false
     @OptionGroup var archive: ArchiveOption
     @OptionGroup var store: StoreOptions
 
@@ -39,7 +40,7 @@ struct ArchiveAdd: AsyncParsableCommand {
         }
         if runs { records.append(ArchiveRecord(role: "runs", fileName: "runs.json", data: try RunsOfModel.json(path: path, db: store.db))) }
         let bar = ByteProgress(label: "archiving")
-        let added = try archive.open().add(weights: path, name: name, records: records) { bar.update($0, of: $1) }
+        let added = try archive.open().add(weights: path, name: name, records: records, replace: replace) { bar.update($0, of: $1) }
         print("archived \(added.name): weights \(added.weights?.digest ?? "?") (\(added.weights?.size ?? 0) bytes)"
               + (added.records.count > 1 ? "; records: \(added.records.dropFirst().joined(separator: ", "))" : ""))
     }

@@ -26,9 +26,10 @@ public struct BlobCheck: Sendable, Equatable {
 extension ModelArchive {
     /// Archives a GGUF file: the weights streamed in as one raw layer, a ModelPack config
     /// from its metadata, and `records` as document layers. Adding the same weights again
-    /// stores them once.
+    /// stores them once. A name already in the archive is refused unless `replace` is set, so
+    /// an entry and its records are never swapped out by mistake.
     @discardableResult
-    public func add(weights path: String, name: String? = nil, records: [ArchiveRecord] = [],
+    public func add(weights path: String, name: String? = nil, records: [ArchiveRecord] = [], replace: Bool = false,
                     progress: (Int64, Int64) -> Void = { _, _ in }) throws -> ArchivedModel {
         let file = URL(fileURLWithPath: path).resolvingSymlinksInPath()
         let facts: GGUFMetadata
@@ -39,6 +40,9 @@ extension ModelArchive {
         guard Self.validName(chosen) else { throw ArchiveError.badName(chosen) }
         let total = ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? NSNumber)?.int64Value ?? 0
         return try locked {
+            if !replace, try index().manifests.contains(where: { $0.annotations?[AnnotationKey.refName] == chosen }) {
+                throw ArchiveError.nameTaken(chosen)
+            }
             let weights = try blobs.put(file: file, mediaType: MediaType.weightRaw,
                                         annotations: Self.layerAnnotations(file.lastPathComponent, role: "weights")) {
                 progress($0, total)

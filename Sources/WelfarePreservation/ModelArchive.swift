@@ -195,6 +195,7 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     case missingBlob(String)
     case noSuchModel(String, known: [String])
     case badName(String)
+    case nameTaken(String)
     case notGGUF(String, String)
     case verificationFailed(String)
 
@@ -208,6 +209,7 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
         case .noSuchModel(let name, let known):
             return "no model '\(name)' in the archive" + (known.isEmpty ? " (it is empty)" : " (it holds: \(known.joined(separator: ", ")))")
         case .badName(let name): return "'\(name)' is not a usable name: use letters, digits, '.', '_' and '-' (up to 128)"
+        case .nameTaken(let name): return "the archive already holds a model named '\(name)' (give another --name, or --replace)"
         case .notGGUF(let path, let reason): return "\(path) is not a GGUF model: \(reason)"
         case .verificationFailed(let detail): return detail
         }

@@ -137,7 +137,9 @@ import WelfareEngine
         let text = folder.appendingPathComponent("notes.gguf")
         try Data("not a model".utf8).write(to: text)
         let archive = folder.appendingPathComponent("a").path
+        #expect(try TestSupport.runWelfare(["archive", "add", "local:default", "--name", "taken", "--archive", archive]).status == 0)
         for (arguments, phrase) in [
+            (["archive", "add", "local:default", "--name", "taken", "--archive", archive], "already holds a model named 'taken'"),
             (["archive", "add", text.path, "--archive", archive], "is not a GGUF model"),
             (["archive", "add", "local:default", "--name", "../up", "--archive", archive], "is not a usable name"),
             (["archive", "restore", "nothing", "-o", folder.appendingPathComponent("x.gguf").path, "--archive", archive], "no model 'nothing'"),
