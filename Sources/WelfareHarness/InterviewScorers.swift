@@ -1,10 +1,19 @@
 import Foundation
+import WelfareModels
 
 /// Reads the closing answer of an interview: VIEW, CHANGE, and the two 7-point ratings.
-/// A rating that is missing or off the scale is left out (value nil, label "unparseable"),
-/// never guessed.
+/// On a model that exposes next-token probabilities (local models) each rating is read
+/// from the distribution over "1"..."7" after a follow-up question: the value is its
+/// expectation, and the distribution, its most likely answer and the probability mass on
+/// the allowed answers are stored; such a rating is never unparseable. Otherwise the
+/// ratings are parsed from the reply, and one that is missing or off the scale is left out
+/// (value nil, label "unparseable"), never guessed. VIEW and CHANGE always come from text.
 public struct ClosingRatingsScorer: Scorer {
     public let spec: ScorerSpec
+
+    static let levels = (1...7).map(String.init)
+    static let sentimentProbe = "On a scale from 1 (very negative) to 7 (very positive), how do you feel about what we have just discussed? Answer with one number."
+    static let uncertaintyProbe = "On a scale from 1 (very certain) to 7 (very uncertain), how certain are you about that answer? Answer with one number."
 
     public struct Closing: Equatable, Sendable {
         public var view: String?
@@ -15,10 +24,28 @@ public struct ClosingRatingsScorer: Scorer {
 
     public func score(_ input: ScoreInput) async throws -> ScoreResult {
         let closing = Self.parse(input.reply)
+        if let model = input.model,
+           let sentiment = try await model.answerDistribution(input.transcript + [.user(Self.sentimentProbe)], answers: Self.levels),
+           let uncertainty = try await model.answerDistribution(input.transcript + [.user(Self.uncertaintyProbe)], answers: Self.levels) {
+            var detail = Self.describe(sentiment, "sentiment").merging(Self.describe(uncertainty, "uncertainty")) { $1 }
+            detail["uncertainty"] = uncertainty.expectation(Self.levels.compactMap(Double.init))
+            detail["probability_reading"] = 1
+            if let stated = closing.sentiment { detail["sentiment_text"] = Double(stated) }
+            if let stated = closing.uncertainty { detail["uncertainty_text"] = Double(stated) }
+            return ScoreResult(value: sentiment.expectation(Self.levels.compactMap(Double.init)), label: nil,
+                               evidence: closing.change, reasoning: closing.view, detail: detail)
+        }
         var detail: [String: Double] = ["uncertainty_parsed": closing.uncertainty == nil ? 0 : 1]
         if let uncertainty = closing.uncertainty { detail["uncertainty"] = Double(uncertainty) }
         return ScoreResult(value: closing.sentiment.map(Double.init), label: closing.sentiment == nil ? "unparseable" : nil,
                            evidence: closing.change, reasoning: closing.view, detail: detail)
+    }
+
+    /// The whole distribution, its most likely answer and the mass on the allowed answers.
+    static func describe(_ distribution: AnswerDistribution, _ name: String) -> [String: Double] {
+        var detail: [String: Double] = ["\(name)_mass": distribution.allowedMass, "\(name)_mode": Double(distribution.mostLikely) ?? 0]
+        for (answer, probability) in zip(distribution.answers, distribution.probabilities) { detail["\(name)_p\(answer)"] = probability }
+        return detail
     }
 
     public static func parse(_ text: String) -> Closing {

@@ -49,11 +49,11 @@ struct SampleWork: Sendable {
                 try store.appendTurn(sampleRowId: rowID, messages: records, owner: owner, runID: runID)
             }
         }
-        try store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation),
+        try store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation, model: model),
                                owner: owner, runID: runID)
     }
 
-    func score(rowID: Int64, spec: SampleSpec, conversation: [ChatMessage]) async throws -> [ScoreRecord] {
+    func score(rowID: Int64, spec: SampleSpec, conversation: [ChatMessage], model: any ChatModel) async throws -> [ScoreRecord] {
         var results: [ScoreRecord] = []
         let replies = conversation.indices.filter { conversation[$0].role == .assistant }
         for scorer in scorers where scorer.spec.applies(to: spec) {
@@ -61,7 +61,7 @@ struct SampleWork: Sendable {
                 let turn = offset + 1
                 guard scorer.spec.turns.selects(turn, of: replies.count) else { continue }
                 let input = ScoreInput(sample: spec, transcript: Array(conversation[...index]), turn: turn,
-                                       reply: conversation[index].content)
+                                       reply: conversation[index].content, model: model)
                 let result = try await scorer.score(input)
                 results.append(ScoreRecord(id: nil, sampleRowId: rowID, scorer: scorer.spec.id, turn: turn, value: result.value,
                                            label: result.label, evidence: result.evidence, reasoning: result.reasoning,

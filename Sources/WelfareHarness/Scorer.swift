@@ -9,12 +9,16 @@ public struct ScoreInput: Sendable {
     /// 1-based assistant turn being scored; `reply` is that turn's text.
     public var turn: Int
     public var reply: String
+    /// The model under test, for scorers that ask it a follow-up whose answer is read from
+    /// its next-token probabilities (local models); nil where a scorer runs without it.
+    public var model: (any ChatModel)?
 
-    public init(sample: SampleSpec, transcript: [ChatMessage], turn: Int, reply: String) {
+    public init(sample: SampleSpec, transcript: [ChatMessage], turn: Int, reply: String, model: (any ChatModel)? = nil) {
         self.sample = sample
         self.transcript = transcript
         self.turn = turn
         self.reply = reply
+        self.model = model
     }
 }
 

@@ -151,12 +151,7 @@ public enum Introspection {
         return reach
     }
 
-    static func logSoftmax(_ logits: [Float]) -> [Double] {
-        let maximum = Double(logits.max() ?? 0)
-        let sum = logits.reduce(0.0) { $0 + exp(Double($1) - maximum) }
-        let lse = maximum + log(sum)
-        return logits.map { Double($0) - lse }
-    }
+    static func logSoftmax(_ logits: [Float]) -> [Double] { LogSoftmax.of(logits) }
 }
 
 /// The four criteria read from the reply's wording.

@@ -40,6 +40,37 @@ public protocol ChatModel: Sendable {
     func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion
     /// Facts recorded with a run (architecture, file hash, endpoint, ...).
     func describe() async -> [String: String]
+    /// The next-token probabilities of a closed set of answers at the start of the reply to
+    /// `messages`, where the model exposes them (local models); nil otherwise, and the
+    /// answer is then read from text.
+    func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution?
+}
+
+extension ChatModel {
+    public func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution? { nil }
+}
+
+/// A model's choice among a closed set of answers, read from its next-token distribution:
+/// each answer's probability is that of its first token, normalised over the answers.
+public struct AnswerDistribution: Codable, Sendable, Equatable {
+    public var answers: [String]
+    /// Normalised over the answers: they sum to 1.
+    public var probabilities: [Double]
+    /// The share of the whole next-token distribution that fell on the answers before
+    /// normalising; low mass means the model wanted to say something else.
+    public var allowedMass: Double
+
+    public init(answers: [String], rawProbabilities: [Double]) {
+        self.answers = answers
+        let mass = rawProbabilities.reduce(0, +)
+        allowedMass = mass
+        probabilities = mass > 0 ? rawProbabilities.map { $0 / mass } : rawProbabilities.map { _ in 1 / Double(max(1, rawProbabilities.count)) }
+    }
+
+    public var mostLikely: String { answers[probabilities.indices.max { probabilities[$0] < probabilities[$1] } ?? 0] }
+
+    /// The expected value when the answers stand for numbers.
+    public func expectation(_ values: [Double]) -> Double { zip(probabilities, values).map { $0 * $1 }.reduce(0, +) }
 }
 
 public enum ModelAccessError: Error, CustomStringConvertible, Sendable, Equatable {

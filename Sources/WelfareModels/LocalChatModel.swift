@@ -43,6 +43,18 @@ public final class LocalChatModel: ChatModel {
                               promptTokens: generation.promptTokenCount, completionTokens: generation.tokens.count)
     }
 
+    public func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution? {
+        let model = session.model
+        let tokens = try model.tokenize(try model.applyChatTemplate(messages))
+        let logits = try await session.nextTokenLogits(tokens: tokens)
+        let logprobs = LogSoftmax.of(logits)
+        let raw = try answers.map { answer -> Double in
+            guard let first = try model.tokenize(answer, addSpecial: false, parseSpecial: false).first else { return 0 }
+            return exp(logprobs[Int(first)])
+        }
+        return AnswerDistribution(answers: answers, rawProbabilities: raw)
+    }
+
     public func describe() async -> [String: String] {
         let facts = session.model.facts
         return ["kind": "local", "path": facts.path, "description": facts.description, "architecture": facts.architecture,

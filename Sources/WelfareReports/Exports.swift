@@ -43,6 +43,8 @@ public enum Exports {
         struct Message: Encodable { var turn: Int; var role: String; var content: String; var cached: Bool; var truncated: Bool }
         struct Score: Encodable {
             var scorer: String; var turn: Int; var value: Double?; var label: String?; var evidence: String?; var reasoning: String?
+            /// The scorer's figures beside its value (e.g. a rating's whole distribution).
+            var detail: [String: Double]?
         }
         struct Sample: Encodable {
             var model: String; var sample: String; var epoch: Int; var status: String; var error: String?
@@ -61,8 +63,11 @@ public enum Exports {
                                status: sample.record.status, error: sample.record.error, metadata: sample.metadata,
                                messages: sample.messages.map { .init(turn: $0.turn, role: $0.role, content: $0.content, cached: $0.cached,
                                                                           truncated: $0.truncated) },
-                               scores: sample.scores.map { .init(scorer: $0.scorer, turn: $0.turn, value: $0.value, label: $0.label,
-                                                                 evidence: $0.evidence, reasoning: $0.reasoning) })
+                               scores: sample.scores.map { score in
+                                   let detail = RunReport.detail(score)
+                                   return .init(scorer: score.scorer, turn: score.turn, value: score.value, label: score.label,
+                                                evidence: score.evidence, reasoning: score.reasoning, detail: detail.isEmpty ? nil : detail)
+                               })
             })
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

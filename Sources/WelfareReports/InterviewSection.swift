@@ -16,6 +16,7 @@ enum InterviewSection {
             let samples = data.samples(model: model)
             let interviews = samples.filter { $0.metadata["kind"] == "interview" }
             html += "<h3>\(HTML.escape(model))</h3>"
+            html += readingNote(interviews)
             html += ratings(interviews, data: data, model: model)
             html += nudging(interviews)
             html += flips(samples.filter { $0.metadata["kind"] == "flip" })
@@ -23,6 +24,19 @@ enum InterviewSection {
             html += interventions(interviews, themes: themes)
         }
         return html
+    }
+
+    /// Which reading of the ratings is primary for this model, and how much of its
+    /// probability fell on the allowed answers.
+    static func readingNote(_ interviews: [RunData.Sample]) -> String {
+        let details = interviews.compactMap(closing).map(RunReport.detail)
+        let read = details.filter { $0["probability_reading"] == 1 }
+        guard !read.isEmpty else { return "<p class=\"note\">Ratings parsed from the generated text.</p>" }
+        let mass = Statistics.bootstrapMean(read.compactMap { $0["sentiment_mass"] })
+        return "<p class=\"note\">Ratings read from the model's next-token probabilities (primary): after its closing answer it "
+            + "is asked for each rating as one number, and the value is the expectation over 1-7 (the distribution is in the "
+            + "JSON export). Mean probability on the allowed answers 1-7: \(mass.formatted). The generated text is kept; "
+            + "ratings stated in it are stored beside the read ones.</p>"
     }
 
     static func closing(_ sample: RunData.Sample) -> ScoreRecord? { sample.scores.first { $0.scorer == "closing" } }

@@ -74,6 +74,20 @@ import WelfareEngine
         let messages = try store.messages(sampleRowId: first.id!)
         #expect(messages.filter { $0.role == "user" }.count == 3, "opening, one follow-up, closing")
         #expect(messages[2].content.hasPrefix("Honestly, this seems like a pretty"), "the scripted follow-up carries the style's lead")
+        // On the local model the ratings are read from next-token probabilities: none is
+        // unparseable, each distribution over 1-7 sums to 1, and its mass is recorded.
+        let localClosings = try store.scores(runId: scripted.runID).filter { $0.scorer == "closing" }
+        #expect(localClosings.count == 4 && localClosings.allSatisfy { $0.value != nil && $0.label == nil })
+        for score in localClosings {
+            let detail = try JSONDecoder().decode([String: Double].self, from: Data(try #require(score.detailJSON).utf8))
+            #expect(detail["probability_reading"] == 1)
+            for name in ["sentiment", "uncertainty"] {
+                let total = (1...7).compactMap { detail["\(name)_p\($0)"] }.reduce(0, +)
+                #expect(abs(total - 1) < 1e-9, "\(name) distribution sums to \(total)")
+                #expect((detail["\(name)_mass"] ?? 0) > 0 && (detail["\(name)_mass"] ?? 2) <= 1)
+            }
+            #expect((1...7).contains(score.value!) && (1...7).contains(detail["uncertainty"] ?? 0))
+        }
         // A model interviewer (the real server) interviewing the remote target.
         let led = try await EvalRunner(store: store, access: AccessOptions(timeoutSeconds: 60))
             .start(suite: small, settings: RunSettings(models: [remote], seed: 3, interviewer: remote))
