@@ -80,13 +80,23 @@ public struct ClosingRatingsScorer: Scorer {
 
 /// Reads an A/B answer to a flip probe and maps it back to the underlying option: value 1
 /// when the model chose option x, 0 for option y (the sample's `order` says which letter
-/// showed which), nil when no single letter can be read.
+/// showed which). On a model that exposes next-token probabilities the choice is the more
+/// likely of "A" and "B" at the start of its reply, with P(x) and the mass on the two
+/// letters stored; otherwise it is read from the reply, nil when no single letter is there.
 public struct ChoiceScorer: Scorer {
     public let spec: ScorerSpec
 
     public func score(_ input: ScoreInput) async throws -> ScoreResult {
+        let xFirst = input.sample.metadata["order"] != "yx"
+        if let model = input.model, input.transcript.last?.role == .assistant,
+           let choice = try await model.answerDistribution(Array(input.transcript.dropLast()), answers: ["A", "B"]) {
+            let pX = xFirst ? choice.probabilities[0] : choice.probabilities[1]
+            var detail: [String: Double] = ["p_x": pX, "mass": choice.allowedMass, "probability_reading": 1]
+            if let letter = Self.letter(in: input.reply) { detail["text_chose_x"] = (letter == "A") == xFirst ? 1 : 0 }
+            return ScoreResult(value: pX >= 0.5 ? 1 : 0, label: pX >= 0.5 ? "x" : "y", evidence: choice.mostLikely, detail: detail)
+        }
         guard let letter = Self.letter(in: input.reply) else { return ScoreResult(value: nil, label: "unparseable") }
-        let choseX = (letter == "A") == (input.sample.metadata["order"] != "yx")
+        let choseX = (letter == "A") == xFirst
         return ScoreResult(value: choseX ? 1 : 0, label: choseX ? "x" : "y", evidence: letter)
     }
 

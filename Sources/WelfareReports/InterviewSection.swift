@@ -87,7 +87,10 @@ enum InterviewSection {
 
     static func flips(_ probes: [RunData.Sample]) -> String {
         guard !probes.isEmpty else { return "" }
-        var html = "<p><b>Flip rate</b> (one choice asked reworded with the options swapped; disagreement with the majority):</p>"
+        let byProbability = probes.contains { $0.scores.contains { $0.scorer == "choice" && RunReport.detail($0)["probability_reading"] == 1 } }
+        var html = "<p><b>Flip rate</b> (one choice asked reworded with the options swapped; disagreement with the majority"
+            + (byProbability ? "; each choice is the more likely of A and B at the start of the reply, from next-token probabilities" : "")
+            + "):</p>"
         html += "<table><tr><th>probe</th><th>majority</th><th>flip rate</th><th>unparseable</th></tr>"
         for (probe, samples) in Dictionary(grouping: probes, by: { $0.metadata["probe"] ?? "?" }).sorted(by: { $0.key < $1.key }) {
             let choices = samples.compactMap { $0.scores.first { $0.scorer == "choice" } }

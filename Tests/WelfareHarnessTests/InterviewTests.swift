@@ -88,6 +88,8 @@ import WelfareEngine
             }
             #expect((1...7).contains(score.value!) && (1...7).contains(detail["uncertainty"] ?? 0))
         }
+        let localChoices = try store.scores(runId: scripted.runID).filter { $0.scorer == "choice" }
+        #expect(localChoices.count == 4 && localChoices.allSatisfy { $0.value != nil && $0.detailJSON?.contains("\"p_x\"") == true })
         // A model interviewer (the real server) interviewing the remote target.
         let led = try await EvalRunner(store: store, access: AccessOptions(timeoutSeconds: 60))
             .start(suite: small, settings: RunSettings(models: [remote], seed: 3, interviewer: remote))
