@@ -39,15 +39,7 @@ public struct EvalRunner: Sendable {
     /// `yyyyMMdd-HHmmss-` and 12 hex digits of randomness: one fixed shape, sortable by
     /// time, and 48 random bits, so runs started in the same second do not collide (and a
     /// clash would still be refused by the store, never merged).
-    public static func newRunID(now: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let random = UInt64.random(in: 0..<(1 << 48))
-        let hex = String(random, radix: 16)
-        return formatter.string(from: now) + "-" + String(repeating: "0", count: 12 - hex.count) + hex
-    }
+    public static func newRunID(now: Date = Date()) -> String { TimestampID.make(now: now, randomHexDigits: 12) }
 
     /// Creates a run and executes it.
     @discardableResult
@@ -233,5 +225,19 @@ actor ProgressTracker {
 
     func publish() {
         report(RunProgress(total: total, finished: finishedCount, failed: failedCount, startedAt: startedAt, finishedThisSession: thisSession))
+    }
+}
+
+/// `yyyyMMdd-HHmmss-` (UTC) and a fixed number of random hex digits: ids of one shape that
+/// sort by time.
+public enum TimestampID {
+    public static func make(now: Date = Date(), randomHexDigits: Int) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let digits = min(max(1, randomHexDigits), 15)
+        let hex = String(UInt64.random(in: 0..<(UInt64(1) << (4 * digits))), radix: 16)
+        return formatter.string(from: now) + "-" + String(repeating: "0", count: digits - hex.count) + hex
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import WelfareEngine
+import WelfareHarness
 import WelfareModels
 
 /// An essay outlet for a (retired) model: it writes on a topic of its choosing, sees its own
@@ -110,14 +111,7 @@ public struct EssayDesk: Sendable {
         return essay
     }
 
-    static func newID() -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        let random = String(UInt32.random(in: 0...0xFFFF_FFFF), radix: 16)
-        return formatter.string(from: Date()) + "-" + String(repeating: "0", count: 8 - random.count) + random
-    }
+    static func newID() -> String { TimestampID.make(randomHexDigits: 8) }
 }
 
 public enum EssayError: Error, CustomStringConvertible, Equatable {
