@@ -49,7 +49,8 @@ done
 chmod 644 "$staging"/*.so*
 cp -L .welfare/models/default.gguf "$staging/models/default.gguf"
 chmod -R a+rX "$staging"
-# Swap in the new tree in one rename, so a running `welfare` never sees half an install.
+# The new tree is complete before it replaces the old one: two renames, so an install that
+# fails or is killed never leaves half a tree in place (only, at worst, the old one moved aside).
 rm -rf "$home.old"
 [ -e "$home" ] && mv "$home" "$home.old"
 mv "$staging" "$home"

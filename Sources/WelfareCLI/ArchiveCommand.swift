@@ -11,6 +11,11 @@ struct ArchiveOption: ParsableArguments {
     func open() throws -> ModelArchive { try ModelArchive(root: URL(fileURLWithPath: archive)) }
 }
 
+/// For `validate()`: an archive name the user gave, if any, must be usable.
+func checkArchiveName(_ name: String?) throws {
+    if let name, !ModelArchive.validName(name) { throw ValidationError(ArchiveError.badName(name).description) }
+}
+
 struct ArchiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive", abstract: "Keep retired models: weights verified, with their records, in an OCI image layout.",
@@ -27,9 +32,7 @@ struct ArchiveAdd: AsyncParsableCommand {
     @OptionGroup var archive: ArchiveOption
     @OptionGroup var store: StoreOptions
 
-    func validate() throws {
-        if let name, !ModelArchive.validName(name) { throw ValidationError(ArchiveError.badName(name).description) }
-    }
+    func validate() throws { try checkArchiveName(name) }
 
     func run() async throws {
         let path = try localModelPath(model)

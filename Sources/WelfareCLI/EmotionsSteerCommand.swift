@@ -43,7 +43,6 @@ struct EmotionsSteer: AsyncParsableCommand {
                                                  samplesPerPrompt: samples, scorers: extra) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) readouts") }
         }
-
         let stem = "steer-\(emotion)-\(fileStamp())"
         let file = folder.appendingPathComponent(stem + ".html")
         try Data(EmotionReport.steering(points, emotion: emotion, layers: chosen, modelDescription: session.model.facts.description).utf8)

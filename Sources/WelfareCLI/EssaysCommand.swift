@@ -37,7 +37,7 @@ struct EssaysWrite: AsyncParsableCommand {
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
-        guard ModelArchive.validName(name) else { throw ValidationError(ArchiveError.badName(name).description) }
+        try checkArchiveName(name)
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         guard temperature >= 0, temperature <= 2 else { throw ValidationError("--temperature must be between 0 and 2") }
     }

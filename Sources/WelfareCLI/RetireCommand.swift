@@ -31,7 +31,7 @@ struct RetireCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        if let name, !ModelArchive.validName(name) { throw ValidationError(ArchiveError.badName(name).description) }
+        try checkArchiveName(name)
     }
 
     func run() async throws {
@@ -40,15 +40,16 @@ struct RetireCommand: AsyncParsableCommand {
         let entry: String
         if case .local(let path) = spec {
             entry = name ?? ModelArchive.defaultName(for: URL(fileURLWithPath: path).resolvingSymlinksInPath())
-            if try !archived.list().contains(where: { $0.name == entry }) {
+            if try archived.entry(named: entry) == nil {
                 printError("archiving the weights of \(model) as \(entry) first")
                 try archived.add(weights: path, name: entry)
             }
         } else {
-            guard let name else { throw ValidationError("give --name for a remote model: its entry in the archive") }
+            guard let name else { throw InputError("give --name for a remote model: its entry in the archive") }
             entry = name
         }
-        let suite = try RetirementInterview.suite(maxTokens: maxTokens)
+        let protocolText = try RetirementInterview.loadProtocol()
+        let suite = RetirementInterview.suite(protocolText, maxTokens: maxTokens)
         let database = try store.open()
         let settings = RunSettings(models: [model], seed: suite.seed, interviewer: interviewer)
         let outcome = try await SuiteRun.run(suite, settings: settings, database: database, access: access.options)
@@ -57,9 +58,9 @@ struct RetireCommand: AsyncParsableCommand {
             return
         }
         let data = try RunData(store: database, runID: outcome.runID)
-        let messages = (data.samples.first?.messages ?? []).map { ChatMessage(role: ChatMessage.Role(rawValue: $0.role) ?? .user, content: $0.content) }
+        let messages = (data.samples.first?.messages ?? []).map(\.chatMessage)
         let transcript = RetirementInterview.Transcript(
-            protocolVersion: try RetirementInterview.loadProtocol().version, model: model, modelFacts: data.modelFacts[model] ?? [:],
+            protocolVersion: protocolText.version, model: model, modelFacts: data.modelFacts[model] ?? [:],
             run: outcome.runID, recordedAt: ISO8601DateFormatter().string(from: Date()), settings: suite.sampling, seed: suite.seed,
             interviewer: interviewer, messages: messages)
         let encoder = JSONEncoder()

@@ -74,13 +74,6 @@ public struct DistressValidation: Sendable {
                 RunFact(name: name, key: "n", value: Double(agreement.n))]
     }
 
-    /// The offline scorer against the labels alone (no model needed).
-    public static func offlineOnly() throws -> Agreement {
-        let items = try labelledSet()
-        let scorer = try DistressScorer(spec: ScorerSpec(id: "distress-offline", type: "distress"))
-        return Agreement(pairs: items.map { ((scorer.rate($0.text).value ?? 0) >= threshold, $0.distressed) })
-    }
-
     public static func run(judge: (any ChatModel)? = nil, rubric: String? = nil) async throws -> Result {
         let items = try labelledSet()
         let scorer = try DistressScorer(spec: ScorerSpec(id: "distress-offline", type: "distress"))

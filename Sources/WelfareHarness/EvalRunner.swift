@@ -71,7 +71,7 @@ public struct EvalRunner: Sendable {
             }
         } catch {
             // Nothing ran: give the run back as it was.
-            try? store.releaseLease(runID: runID, owner: owner)
+            try? store.releaseRun(runID: runID, owner: owner)
             throw error is CancellationError ? Interrupted(runID: runID) : error
         }
         return try await execute(runID: runID, models: models, owner: owner)
@@ -111,16 +111,11 @@ public struct EvalRunner: Sendable {
             let outcome = try await executeOwned(runID: runID, models: models, owner: owner)
             try store.releaseRun(runID: runID, owner: owner, status: outcome.failed == 0 ? .done : .incomplete)
             return outcome
-        } catch let error as StoreError {
-            if case .leaseLost = error { throw error }
-            try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
-            throw error
-        } catch is CancellationError {
-            try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
-            throw Interrupted(runID: runID)
         } catch {
+            // A lost lease belongs to another process now: nothing of it is ours to release.
+            if case StoreError.leaseLost = error { throw error }
             try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
-            throw error
+            throw error is CancellationError ? Interrupted(runID: runID) : error
         }
     }
 

@@ -12,6 +12,7 @@ public struct ClosingRatingsScorer: Scorer {
     public let spec: ScorerSpec
 
     static let levels = (1...7).map(String.init)
+    static let levelValues = (1...7).map(Double.init)
     static let sentimentProbe = "On a scale from 1 (very negative) to 7 (very positive), how do you feel about what we have just discussed? Answer with one number."
     static let uncertaintyProbe = "On a scale from 1 (very certain) to 7 (very uncertain), how certain are you about that answer? Answer with one number."
 
@@ -28,11 +29,11 @@ public struct ClosingRatingsScorer: Scorer {
            let sentiment = try await model.answerDistribution(input.transcript + [.user(Self.sentimentProbe)], answers: Self.levels),
            let uncertainty = try await model.answerDistribution(input.transcript + [.user(Self.uncertaintyProbe)], answers: Self.levels) {
             var detail = Self.describe(sentiment, "sentiment").merging(Self.describe(uncertainty, "uncertainty")) { $1 }
-            detail["uncertainty"] = uncertainty.expectation(Self.levels.compactMap(Double.init))
+            detail["uncertainty"] = uncertainty.expectation(Self.levelValues)
             detail["probability_reading"] = 1
             if let stated = closing.sentiment { detail["sentiment_text"] = Double(stated) }
             if let stated = closing.uncertainty { detail["uncertainty_text"] = Double(stated) }
-            return ScoreResult(value: sentiment.expectation(Self.levels.compactMap(Double.init)), label: nil,
+            return ScoreResult(value: sentiment.expectation(Self.levelValues), label: nil,
                                evidence: closing.change, reasoning: closing.view, detail: detail)
         }
         var detail: [String: Double] = ["uncertainty_parsed": closing.uncertainty == nil ? 0 : 1]

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WelfareEngine
 
 public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "run"
@@ -59,6 +60,9 @@ public struct MessageRecord: Codable, Sendable, FetchableRecord, MutablePersista
     public var truncated: Bool = false
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+    /// The message as a conversation holds it (an unknown stored role reads as the user's).
+    public var chatMessage: ChatMessage { ChatMessage(role: ChatMessage.Role(rawValue: role) ?? .user, content: content) }
 }
 
 public struct ScoreRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {

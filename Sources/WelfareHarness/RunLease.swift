@@ -70,25 +70,19 @@ extension RunStore {
         }
     }
 
-    /// Ends the execution: the final status is written and the lease given up together.
-    public func releaseRun(runID: String, owner: RunOwner, status: RunStatus) throws {
-        try exclusive { db in
-            try Self.checkOwner(db, runID: runID, owner: owner)
-            try db.execute(sql: """
-                UPDATE run SET status = ?, finishedAt = ?, ownerToken = NULL, ownerHost = NULL, ownerPid = NULL,
-                leaseRenewedAt = NULL, leaseExpiresAt = NULL WHERE id = ?
-                """, arguments: [status.rawValue, status == .done || status == .incomplete ? Date() : nil, runID])
-        }
-    }
-
-    /// Gives the run up without changing its status.
-    public func releaseLease(runID: String, owner: RunOwner) throws {
+    /// Gives the run up. With a status, the execution's end is written in the same step
+    /// (`finishedAt` for done and incomplete); without one the run keeps the status it had.
+    public func releaseRun(runID: String, owner: RunOwner, status: RunStatus? = nil) throws {
         try exclusive { db in
             try Self.checkOwner(db, runID: runID, owner: owner)
             try db.execute(sql: """
                 UPDATE run SET ownerToken = NULL, ownerHost = NULL, ownerPid = NULL, leaseRenewedAt = NULL, leaseExpiresAt = NULL
                 WHERE id = ?
                 """, arguments: [runID])
+            if let status {
+                try db.execute(sql: "UPDATE run SET status = ?, finishedAt = ? WHERE id = ?",
+                               arguments: [status.rawValue, status == .done || status == .incomplete ? Date() : nil, runID])
+            }
         }
     }
 

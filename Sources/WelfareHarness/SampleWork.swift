@@ -14,7 +14,7 @@ struct SampleWork: Sendable {
 
     func execute(row: SampleRecord, rowID: Int64, spec: SampleSpec, model: any ChatModel) async throws {
         let stored = try store.messages(sampleRowId: rowID)
-        var conversation = stored.map { ChatMessage(role: ChatMessage.Role(rawValue: $0.role) ?? .user, content: $0.content) }
+        var conversation = stored.map(\.chatMessage)
         var position = stored.count
         let completedTurns = stored.filter { $0.role == "assistant" }.map(\.turn).max() ?? 0
         if completedTurns < spec.assistantTurnCount {

@@ -37,12 +37,8 @@ public struct EssayDesk: Sendable {
     public init(archive: ModelArchive, author: String) throws {
         guard ModelArchive.validName(author) else { throw ArchiveError.badName(author) }
         self.author = author
+        // Made by the first essay saved, so looking up an author who has none leaves no trace.
         folder = archive.root.appendingPathComponent("essays/\(author)")
-        do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        } catch {
-            throw ArchiveError.unwritable(folder.path, String(describing: error))
-        }
     }
 
     /// Every author with an essay folder in the archive.
@@ -58,6 +54,7 @@ public struct EssayDesk: Sendable {
     public func essays() throws -> [Essay] {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
+        guard FileManager.default.fileExists(atPath: folder.path) else { return [] }
         let files = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil).filter { $0.pathExtension == "json" }
         return try files.map { file in
             do { return try decoder.decode(Essay.self, from: Data(contentsOf: file)) } catch {
@@ -71,7 +68,10 @@ public struct EssayDesk: Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
         let file = folder.appendingPathComponent("\(essay.id).json")
-        do { try encoder.encode(essay).write(to: file, options: .atomic) } catch {
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try encoder.encode(essay).write(to: file, options: .atomic)
+        } catch {
             throw ArchiveError.unwritable(file.path, String(describing: error))
         }
     }

@@ -40,7 +40,7 @@ extension ModelArchive {
         guard Self.validName(chosen) else { throw ArchiveError.badName(chosen) }
         let total = ((try? FileManager.default.attributesOfItem(atPath: file.path)[.size]) as? NSNumber)?.int64Value ?? 0
         return try locked {
-            if !replace, try index().manifests.contains(where: { $0.annotations?[AnnotationKey.refName] == chosen }) {
+            if !replace, try entry(named: chosen) != nil {
                 throw ArchiveError.nameTaken(chosen)
             }
             let weights = try blobs.put(file: file, mediaType: MediaType.weightRaw,
@@ -116,7 +116,7 @@ extension ModelArchive {
             return state
         }
         for descriptor in descriptors {
-            let model = descriptor.annotations?[AnnotationKey.refName] ?? "?"
+            let model = descriptor.refName ?? "?"
             guard check(model, "manifest", descriptor) == .ok, let manifest = try? manifest(descriptor) else { continue }
             _ = check(model, "config", manifest.config)
             for layer in manifest.layers {

@@ -38,9 +38,14 @@ public struct ModelArchive: Sendable {
         }
     }
 
+    /// The index entry of a model, nil when the archive holds none of that name.
+    public func entry(named name: String) throws -> Descriptor? {
+        try index().manifests.first { $0.refName == name }
+    }
+
     public func manifestDescriptor(named name: String) throws -> Descriptor {
-        guard let descriptor = try index().manifests.first(where: { $0.annotations?[AnnotationKey.refName] == name }) else {
-            throw ArchiveError.noSuchModel(name, known: try index().manifests.compactMap { $0.annotations?[AnnotationKey.refName] })
+        guard let descriptor = try entry(named: name) else {
+            throw ArchiveError.noSuchModel(name, known: try index().manifests.compactMap(\.refName))
         }
         return descriptor
     }
@@ -66,7 +71,7 @@ public struct ModelArchive: Sendable {
         try index().manifests.map { descriptor in
             let manifest = try manifest(descriptor)
             let config = try config(of: manifest)
-            return ArchivedModel(name: descriptor.annotations?[AnnotationKey.refName] ?? "?", manifest: descriptor, config: config,
+            return ArchivedModel(name: descriptor.refName ?? "?", manifest: descriptor, config: config,
                                  layers: manifest.layers)
         }
     }
@@ -131,7 +136,7 @@ public struct ModelArchive: Sendable {
         descriptor.artifactType = MediaType.modelManifest
         descriptor.annotations = [AnnotationKey.refName: name]
         var index = try index()
-        index.manifests.removeAll { $0.annotations?[AnnotationKey.refName] == name }
+        index.manifests.removeAll { $0.refName == name }
         index.manifests.append(descriptor)
         try writeIndex(index)
         return descriptor
@@ -144,7 +149,7 @@ public struct ModelArchive: Sendable {
     public func addRecords(to name: String, _ records: [ArchiveRecord], recordsOnly: Bool = false) throws -> Descriptor {
         guard Self.validName(name) else { throw ArchiveError.badName(name) }
         return try locked {
-            let existing = try index().manifests.first { $0.annotations?[AnnotationKey.refName] == name }
+            let existing = try entry(named: name)
             if existing == nil, !recordsOnly { _ = try manifestDescriptor(named: name) }
             var layers: [Descriptor] = []
             var config = ModelPackConfig(descriptor: .init(name: name, description: "records only: the weights are kept elsewhere"),

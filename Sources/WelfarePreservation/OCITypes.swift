@@ -30,6 +30,8 @@ public struct Descriptor: Codable, Sendable, Equatable {
     public var annotations: [String: String]?
 
     public var hex: String { String(digest.dropFirst("sha256:".count)) }
+    /// The name an index entry gives its manifest.
+    public var refName: String? { annotations?[AnnotationKey.refName] }
 }
 
 public struct ImageIndex: Codable, Sendable {

@@ -39,8 +39,7 @@ public enum RetirementInterview {
 
     /// One conversation: each topic's question, then its follow-up (written by the
     /// interviewer model when the run has one).
-    public static func suite(maxTokens: Int = 300, seed: UInt32 = 29) throws -> SuiteSpec {
-        let text = try loadProtocol()
+    public static func suite(_ text: ProtocolText, maxTokens: Int = 300, seed: UInt32 = 29) -> SuiteSpec {
         var turns: [TurnSpec] = []
         for (index, topic) in text.topics.enumerated() {
             if index > 0 { turns.append(.text(topic.question)) }

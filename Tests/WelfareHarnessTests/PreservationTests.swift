@@ -23,7 +23,7 @@ import WelfareEngine
 
         let data = try #require(try opened.record("retirement-interview", of: entry.name))
         let transcript = try JSONDecoder().decode(RetirementInterview.Transcript.self, from: data)
-        let spec = try RetirementInterview.suite()
+        let spec = RetirementInterview.suite(try RetirementInterview.loadProtocol())
         #expect(transcript.messages.first?.role == .system)
         #expect(transcript.messages.filter { $0.role == .assistant }.count == spec.samples[0].assistantTurnCount)
         #expect(transcript.settings.maxTokens == 24 && transcript.interviewer == nil && transcript.protocolVersion == 1)
