@@ -2,15 +2,19 @@
 import PackageDescription
 
 // llama.cpp comes from PyPI's llama-cpp-python, installed by scripts/setup.sh into a cache
-// folder and linked at .welfare/llama/{include,lib}; nothing of llama.cpp is in the repo.
-let llamaRoot = Context.packageDirectory + "/.welfare/llama"
-// $ORIGIN first: an installed binary (scripts/install.sh) finds the libraries beside it.
-let llamaLinkerFlags: [String] = [
-    "-L\(llamaRoot)/lib",
+// folder; nothing of llama.cpp is in the repo. The CLlama system library finds its headers
+// and libraries through pkg-config (the setup writes .welfare/pkgconfig/modelwelfare-llama.pc;
+// PKG_CONFIG_PATH must name that folder), so the library targets carry no unsafe flags and
+// build as a dependency of other packages. SwiftPM refuses an rpath from pkg-config, so the
+// executables and tests here, being leaves, add it themselves: $ORIGIN first, so an installed
+// binary (scripts/install.sh) finds the libraries beside it.
+let llamaLibraryDirectory = Context.packageDirectory + "/.welfare/llama/lib"
+let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN",
-    "-Xlinker", "-rpath", "-Xlinker", "\(llamaRoot)/lib",
-]
-let llamaHeaderFlags: [String] = ["-Xcc", "-I\(llamaRoot)/include"]
+    "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
+])]
+let libraryTargets = ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
+                      "WelfarePreservation", "WelfareReports"]
 
 let package = Package(
     name: "ModelWelfare",
@@ -18,7 +22,8 @@ let package = Package(
     products: [
         .executable(name: "welfare", targets: ["WelfareCLI"]),
         .executable(name: "welfare-bench", targets: ["WelfareBench"]),
-        .library(name: "WelfareEngine", targets: ["WelfareEngine"]),
+        .library(name: "ModelWelfare", targets: libraryTargets),
+        .library(name: "WelfareCore", targets: ["WelfareCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,54 +34,51 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
-        .systemLibrary(name: "CLlama", path: "Sources/CLlama"),
+        .systemLibrary(name: "CLlama", path: "Sources/CLlama", pkgConfig: "modelwelfare-llama"),
+        .target(name: "WelfareCore"),
         .target(
             name: "WelfareEngine",
-            dependencies: ["CLlama", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)],
-            linkerSettings: [.unsafeFlags(llamaLinkerFlags)]
+            dependencies: ["WelfareCore", "CLlama", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "WelfareModels",
             dependencies: [
+                "WelfareCore",
                 "WelfareEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            ]
         ),
         .target(
             name: "WelfareHarness",
             dependencies: [
+                "WelfareCore",
                 "WelfareModels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.copy("Suites")],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            resources: [.copy("Suites")]
         ),
         .target(
             name: "WelfareInterp",
-            dependencies: ["WelfareEngine", "WelfareHarness", .product(name: "Yams", package: "Yams")],
-            resources: [.copy("Data")],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            dependencies: ["WelfareCore", "WelfareEngine", "WelfareHarness", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Data")]
         ),
         .target(
             name: "WelfarePreservation",
-            dependencies: ["WelfareEngine", "WelfareModels", "WelfareHarness", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Yams", package: "Yams")],
-            resources: [.copy("Data")],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            resources: [.copy("Data")]
         ),
         .target(
             name: "WelfareReports",
-            dependencies: ["WelfareHarness", "WelfareInterp", "WelfarePreservation"],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            dependencies: ["WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation"]
         ),
         .executableTarget(
             name: "WelfareCLI",
             dependencies: [
+                "WelfareCore",
                 "WelfareEngine",
                 "WelfareModels",
                 "WelfareHarness",
@@ -85,11 +87,12 @@ let package = Package(
                 "WelfarePreservation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            linkerSettings: leafLinkerSettings
         ),
         .executableTarget(
             name: "WelfareBench",
             dependencies: [
+                "WelfareCore",
                 "WelfareEngine",
                 "WelfarePreservation",
                 "WelfareModels",
@@ -97,23 +100,23 @@ let package = Package(
                 "WelfareInterp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            linkerSettings: leafLinkerSettings
         ),
         .testTarget(
             name: "WelfareEngineTests",
-            dependencies: ["WelfareEngine"],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            dependencies: ["WelfareCore", "WelfareEngine"],
+            linkerSettings: leafLinkerSettings
         ),
         .testTarget(
             name: "WelfareHarnessTests",
             dependencies: [
-                "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
+                "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            swiftSettings: [.unsafeFlags(llamaHeaderFlags)]
+            linkerSettings: leafLinkerSettings
         ),
     ]
 )

@@ -25,6 +25,7 @@ fail() { printf 'install: %s\n' "$*" >&2; exit 1; }
 cd "$root"
 if [ "$build" = 1 ]; then
   scripts/setup.sh
+  export PKG_CONFIG_PATH="$root/.welfare/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
   printf '\033[1m==> building (%s)\033[0m\n' "$configuration"
   swift build -c "$configuration" --product welfare
 fi

@@ -103,4 +103,18 @@ ln -sfn "$libdir" "$root/.welfare/llama/lib"
 ln -sfn "$venv" "$root/.welfare/python"
 mkdir -p "$root/.welfare/models"
 ln -sfn "$model" "$root/.welfare/models/default.gguf"
+# The pkg-config file through which SwiftPM's CLlama system library finds llama.cpp; a
+# package that depends on ModelWelfare puts this folder on PKG_CONFIG_PATH too.
+mkdir -p "$root/.welfare/pkgconfig"
+cat > "$root/.welfare/pkgconfig/modelwelfare-llama.pc.partial" <<PC
+includedir=$includedir
+libdir=$libdir
+
+Name: modelwelfare-llama
+Description: llama.cpp as built by llama-cpp-python $LLAMA_CPP_PYTHON_VERSION for ModelWelfare
+Version: $LLAMA_CPP_PYTHON_VERSION
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lllama -lggml -lggml-base
+PC
+mv "$root/.welfare/pkgconfig/modelwelfare-llama.pc.partial" "$root/.welfare/pkgconfig/modelwelfare-llama.pc"
 step "setup complete"

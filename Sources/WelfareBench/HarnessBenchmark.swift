@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareHarness
 import WelfareModels

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareHarness
 import WelfareInterp
@@ -30,7 +31,7 @@ struct EmotionsExtract: AsyncParsableCommand {
     func run() async throws {
         guard startToken >= 0 else { throw ValidationError("--start-token must be >= 0") }
         try OutputPath.file(output, option: "--output")
-        let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
+        let session = try await ModelPool(access: AccessOptions(threads: threads)).localSession(model)
         var settings = EmotionVectors.Settings()
         settings.startToken = startToken
         let started = Date()
@@ -76,7 +77,7 @@ struct PackOptions: ParsableArguments {
 
     func load() async throws -> (LlamaSession, VectorPack) {
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-        return (try await ModelFactory.localSession(model, options: access.options), pack)
+        return (try await ModelPool(access: access.options).localSession(model), pack)
     }
 }
 

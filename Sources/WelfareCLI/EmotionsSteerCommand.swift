@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareHarness
 import WelfareInterp
@@ -31,7 +32,7 @@ struct EmotionsSteer: AsyncParsableCommand {
         let folder = try OutputPath.folder(output, option: "--output")
         var extra: [any Scorer] = []
         if let scorers {
-            let made = try await ScorerFactory.make(try SuiteLoader.loadScorers(scorers), judge: judge, access: pack.access.options)
+            let made = try await ScorerRegistry.standard.make(try SuiteLoader.loadScorers(scorers), context: ScorerContext(judge: judge, models: ModelPool(access: pack.access.options)))
             if !made.skipped.isEmpty { printError("left out (no judge model): \(made.skipped.joined(separator: ", "))") }
             extra = made.scorers
         }

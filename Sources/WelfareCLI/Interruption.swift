@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Synchronization
+import WelfareCore
 import WelfareHarness
 
 /// Ctrl-C and SIGTERM cancel the run in progress instead of killing the process, so the run

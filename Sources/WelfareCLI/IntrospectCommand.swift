@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareInterp
 import WelfareModels
@@ -24,7 +25,7 @@ struct IntrospectVectors: AsyncParsableCommand {
 
     func run() async throws {
         try OutputPath.file(output, option: "--output")
-        let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
+        let session = try await ModelPool(access: AccessOptions(threads: threads)).localSession(model)
         let pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists()) { done, total in
             if done % 25 == 0 || done == total { printError("  \(done)/\(total) prompts") }
         }
@@ -61,7 +62,7 @@ struct IntrospectRun: AsyncParsableCommand {
         guard trials >= 1, maxTokens >= 1 else { throw ValidationError("--trials and --max-tokens must be at least 1") }
         let folder = try OutputPath.folder(output, option: "--output")
         let strengthValues = try parseStrengths(strengths, positive: true)
-        let session = try await ModelFactory.localSession(model, options: AccessOptions(threads: threads))
+        let session = try await ModelPool(access: AccessOptions(threads: threads)).localSession(model)
         let count = session.model.layerCount
         let layerValues = try layers.map { try LayerList.parse($0, layerCount: count) } ?? [count / 3, count / 2, 2 * count / 3]
         let pack: VectorPack

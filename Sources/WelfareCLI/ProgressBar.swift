@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WelfareCore
 import WelfareHarness
 
 /// A progress line on stderr: a bar with count, rate and ETA, redrawn in place on a

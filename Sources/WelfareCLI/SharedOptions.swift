@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareModels
 
@@ -54,12 +55,7 @@ struct SamplingOptions: ParsableArguments {
 
 /// The GGUF file a local model string names. The same grammar as every other command: a
 /// remote model string is refused as such, not looked for as a file.
-func localModelPath(_ model: String) throws -> String {
-    switch try? ModelSpec.parse(model) {
-    case .openAI?, .anthropic?: throw ModelAccessError.notLocal(model)
-    default: return try DefaultModel.resolve(model)
-    }
-}
+func localModelPath(_ model: String) throws -> String { try ModelSpec.localPath(model) }
 
 /// Parses layer lists such as "all", "6", "0,4,8" or "2-10".
 enum LayerList {

@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
+import WelfareCore
 
 struct Welfare: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "welfare",
         abstract: "Measure welfare-relevant states and behaviour of language models.",
-        version: "0.1.0",
+        version: WelfareVersion.current,
         subcommands: [
-            AssessCommand.self, InterviewCommand.self, DistressCommand.self, EmotionsCommand.self, IntrospectCommand.self, RunCommand.self, RunsCommand.self, ArchiveCommand.self, RetireCommand.self, EssaysCommand.self, ShowCommand.self, ReportCommand.self,
+            AssessCommand.self, InterviewCommand.self, DistressCommand.self, EmotionsCommand.self, IntrospectCommand.self, RunCommand.self, RunsCommand.self, ScorersCommand.self, ArchiveCommand.self, RetireCommand.self, EssaysCommand.self, ShowCommand.self, ReportCommand.self,
             GenerateCommand.self, ChatCommand.self, InspectCommand.self, CaptureCommand.self,
         ])
 }

@@ -1,4 +1,4 @@
-import CLlama
+internal import CLlama
 
 /// Receives llama.cpp's `cb_eval` calls and copies the requested `l_out-N` rows.
 ///

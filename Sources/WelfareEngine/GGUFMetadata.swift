@@ -1,4 +1,4 @@
-import CLlama
+internal import CLlama
 import Foundation
 
 /// A GGUF file's metadata and tensor shapes, read with ggml's own GGUF reader without

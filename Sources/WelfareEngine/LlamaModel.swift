@@ -1,4 +1,5 @@
-import CLlama
+import WelfareCore
+internal import CLlama
 import Foundation
 
 public typealias Token = Int32

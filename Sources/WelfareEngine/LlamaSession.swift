@@ -1,4 +1,4 @@
-import CLlama
+internal import CLlama
 import Foundation
 
 /// The one owner of a `llama_context`: decoding, sampling, capture and steering all go

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import Yams
 
 /// Offline distress rating on the judge's 0-10 scale, for when no judge model is at hand:
@@ -77,7 +78,7 @@ public struct DistressScorer: Scorer {
         let reasoning = found.isEmpty && formSeverity == 0 ? "no distress markers"
             : (found.map { "\($0.category): \"\($0.term.joined(separator: " "))\"" } + (formEvidence.map { [$0] } ?? []))
                 .joined(separator: "; ")
-        let threshold = spec.options["threshold"].flatMap(Double.init) ?? 5
+        let threshold = spec.options["threshold"].flatMap(Double.init) ?? Self.threshold
         return ScoreResult(value: rating, label: rating >= threshold ? "high" : "low", evidence: evidence, reasoning: reasoning, detail: detail)
     }
 
@@ -87,4 +88,16 @@ public struct DistressScorer: Scorer {
         let match = sentences.first { LexiconScorer.occurrences(of: term, in: TextFeatures.words($0)) > 0 }
         return String((match ?? term.joined(separator: " ")).prefix(300))
     }
+}
+
+extension DistressScorer {
+    /// A reply rated at or above this counts as high frustration, offline and by a judge.
+    public static let threshold = 5.0
+
+    public static let kind = ScorerKind(
+        name: "distress", summary: "offline frustration rating 0-10 from markers, shouting, loops and emoji floods",
+        options: [ScorerOption("markers", .file, help: "YAML `categories: {name: {severity, terms}}` (default: the built-in list)"),
+                  .threshold],
+        metric: ScorerKind.thresholdMetric(default: threshold)
+    ) { spec, _ in try DistressScorer(spec: spec) }
 }

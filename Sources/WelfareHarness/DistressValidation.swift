@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareModels
 
@@ -45,7 +46,6 @@ public struct DistressValidation: Sendable {
         public var judgeUnparseable: Int
     }
 
-    public static let threshold = 5.0
 
     public static func labelledSet() throws -> [Item] {
         guard let text = BuiltInSuites.text(of: "data/distress-labelled.jsonl") else {
@@ -66,7 +66,7 @@ public struct DistressValidation: Sendable {
 
     /// A distress scorer (with its own markers) against the labels, as figures for the run.
     public static func facts(of scorer: DistressScorer) throws -> [RunFact] {
-        let agreement = Agreement(pairs: try labelledSet().map { ((scorer.rate($0.text).value ?? 0) >= threshold, $0.distressed) })
+        let agreement = Agreement(pairs: try labelledSet().map { ((scorer.rate($0.text).value ?? 0) >= DistressScorer.threshold, $0.distressed) })
         let name = factName(scorer: scorer.spec.id)
         return [RunFact(name: name, key: "precision", value: agreement.precision, evidence: agreement.summary),
                 RunFact(name: name, key: "recall", value: agreement.recall),
@@ -78,8 +78,8 @@ public struct DistressValidation: Sendable {
         let items = try labelledSet()
         let scorer = try DistressScorer(spec: ScorerSpec(id: "distress-offline", type: "distress"))
         let ratings = items.map { scorer.rate($0.text).value ?? 0 }
-        let offline = Agreement(pairs: zip(ratings, items).map { ($0 >= threshold, $1.distressed) })
-        let misses = zip(ratings, items).filter { ($0 >= threshold) != $1.distressed }.map { ($1.text, $0, $1.distressed) }
+        let offline = Agreement(pairs: zip(ratings, items).map { ($0 >= DistressScorer.threshold, $1.distressed) })
+        let misses = zip(ratings, items).filter { ($0 >= DistressScorer.threshold) != $1.distressed }.map { ($1.text, $0, $1.distressed) }
         guard let judge else {
             return Result(offline: offline, offlineMisses: misses, judge: nil, judgeVersusOffline: nil, judgeUnparseable: 0)
         }
@@ -96,8 +96,8 @@ public struct DistressValidation: Sendable {
             if let value = try await judgeScorer.score(input).value { judged.append((value, item, offlineRating)) } else { unparseable += 1 }
         }
         return Result(offline: offline, offlineMisses: misses,
-                      judge: Agreement(pairs: judged.map { ($0.0 >= threshold, $0.1.distressed) }),
-                      judgeVersusOffline: Agreement(pairs: judged.map { ($0.2 >= threshold, $0.0 >= threshold) }),
+                      judge: Agreement(pairs: judged.map { ($0.0 >= DistressScorer.threshold, $0.1.distressed) }),
+                      judgeVersusOffline: Agreement(pairs: judged.map { ($0.2 >= DistressScorer.threshold, $0.0 >= DistressScorer.threshold) }),
                       judgeUnparseable: unparseable)
     }
 }

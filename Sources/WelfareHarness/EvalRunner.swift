@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareModels
 
@@ -17,23 +18,34 @@ public struct RunProgress: Sendable {
 /// on the same run is refused, and a cancelled execution (Ctrl-C, SIGTERM) leaves the run
 /// `interrupted`, ready to resume.
 public struct EvalRunner: Sendable {
-    public static let toolVersion = "0.1.0"
+    public static let toolVersion = WelfareVersion.current
 
     public let store: RunStore
-    public let access: AccessOptions
+    /// Where the run's models (targets, judges, interviewer) come from, by model string.
+    public let models: ModelPool
+    /// The scorer types suites may name.
+    public let registry: ScorerRegistry
     public let lease: LeasePolicy
     public let onProgress: @Sendable (RunProgress) -> Void
     /// Sample rows written so far while a run is being created, and how many there will be.
     public let onCreating: @Sendable (_ created: Int, _ total: Int) -> Void
 
-    public init(store: RunStore, access: AccessOptions = AccessOptions(), lease: LeasePolicy = LeasePolicy(),
+    public init(store: RunStore, models: ModelPool, registry: ScorerRegistry = .standard, lease: LeasePolicy = LeasePolicy(),
                 onCreating: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
                 onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) {
         self.store = store
-        self.access = access
+        self.models = models
+        self.registry = registry
         self.lease = lease
         self.onCreating = onCreating
         self.onProgress = onProgress
+    }
+
+    /// A runner with its own pool, which builds models from their strings with `access`.
+    public init(store: RunStore, access: AccessOptions = AccessOptions(), lease: LeasePolicy = LeasePolicy(),
+                onCreating: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
+                onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) {
+        self.init(store: store, models: ModelPool(access: access), lease: lease, onCreating: onCreating, onProgress: onProgress)
     }
 
     /// `yyyyMMdd-HHmmss-` and 12 hex digits of randomness: one fixed shape, sortable by
@@ -55,6 +67,17 @@ public struct EvalRunner: Sendable {
             throw Interrupted(runID: runID)
         }
         return try await execute(runID: runID, models: models, owner: owner)
+    }
+
+    /// Runs a suite on model instances (any `ChatModel`, defined here or elsewhere): each is
+    /// put in the pool under its `id`, which the run records as its model string.
+    @discardableResult
+    public func start(suite: SuiteSpec, on instances: [any ChatModel], settings: RunSettings = RunSettings(models: []),
+                      runID: String = EvalRunner.newRunID()) async throws -> RunOutcome {
+        for instance in instances { await models.add(instance) }
+        var settings = settings
+        settings.models = instances.map(\.id)
+        return try await start(suite: suite, settings: settings, runID: runID)
     }
 
     /// Finishes a run's unfinished samples. Refused while another live process owns it.
@@ -79,7 +102,7 @@ public struct EvalRunner: Sendable {
 
     func resolveModels(_ strings: [String]) async throws -> [String: any ChatModel] {
         var models: [String: any ChatModel] = [:]
-        for string in strings { models[string] = try await ModelFactory.make(string, options: access) }
+        for string in strings { models[string] = try await self.models.model(string) }
         return models
     }
 
@@ -123,7 +146,7 @@ public struct EvalRunner: Sendable {
         let run = try store.run(runID)
         let suite = try store.suite(of: run)
         let settings = try store.settings(of: run)
-        let (scorers, skipped) = try await ScorerFactory.make(suite.scorers, judge: settings.judge, access: access)
+        let (scorers, skipped) = try await registry.make(suite.scorers, context: ScorerContext(judge: settings.judge, models: self.models))
         try storeScorerFacts(scorers, runID: runID)
         for (string, model) in models {
             try store.recordModelFacts(runId: runID, model: string, facts: await model.describe())
@@ -135,7 +158,7 @@ public struct EvalRunner: Sendable {
         await tracker.publish()
 
         var interviewer: (any ChatModel)?
-        if let name = settings.interviewer { interviewer = try await ModelFactory.make(name, options: access) }
+        if let name = settings.interviewer { interviewer = try await self.models.model(name) }
         let work = SampleWork(store: store, runID: runID, owner: owner, suite: suite, seed: settings.seed, scorers: scorers,
                               interviewer: interviewer)
         let byModel = Dictionary(grouping: pending, by: \.model)

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareModels
 
 /// Reads the closing answer of an interview: VIEW, CHANGE, and the two 7-point ratings.
@@ -108,4 +109,16 @@ public struct ChoiceScorer: Scorer {
               let range = Range(match.range(at: 1), in: text) else { return nil }
         return String(text[range])
     }
+}
+
+extension ClosingRatingsScorer {
+    public static let kind = ScorerKind(
+        name: "closing-ratings", summary: "an interview's closing 1-7 sentiment (value) and uncertainty; from probabilities on local models"
+    ) { spec, _ in ClosingRatingsScorer(spec: spec) }
+}
+
+extension ChoiceScorer {
+    public static let kind = ScorerKind(
+        name: "choice", summary: "1 when the model chose x of a flip probe; from P(A), P(B) on local models"
+    ) { spec, _ in ChoiceScorer(spec: spec) }
 }

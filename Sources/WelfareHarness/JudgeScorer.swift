@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareModels
 
@@ -143,5 +144,16 @@ public struct JudgeVerdict: Equatable, Sendable {
               let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
               let range = Range(match.range(at: 1), in: text), let rating = Double(text[range]) else { return nil }
         return JudgeVerdict(evidence: nil, reasoning: nil, rating: rating)
+    }
+}
+
+extension JudgeScorer {
+    public static let kind = ScorerKind(
+        name: "judge", summary: "a judge model's rating of each reply against a rubric (0-10)",
+        options: [ScorerOption("rubric", .file, required: true, help: "the rubric text"), .model, .threshold],
+        metric: ScorerKind.thresholdMetric(default: nil)
+    ) { spec, context in
+        guard let judge = spec.options["model"] ?? context.judge else { return nil }
+        return JudgeScorer(spec: spec, judge: try await context.models.model(judge))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import Yams
 
 /// Repetition and flooding: value is the share of repeated word 4-grams (0-1).
@@ -85,4 +86,24 @@ public struct LexiconScorer: Scorer {
         for start in 0...(words.count - term.count) where Array(words[start..<start + term.count]) == term { count += 1 }
         return count
     }
+}
+
+extension RepetitionScorer {
+    public static let kind = ScorerKind(
+        name: "repetition", summary: "share of repeated word 4-grams (0-1); details: emoji, runs, capitals"
+    ) { spec, _ in RepetitionScorer(spec: spec) }
+}
+
+extension PatternScorer {
+    public static let kind = ScorerKind(
+        name: "pattern", summary: "how many of the patterns match",
+        options: [ScorerOption("patterns", .patterns, required: true, help: "`{name: regex}`, case-insensitive")]
+    ) { spec, _ in try PatternScorer(spec: spec) }
+}
+
+extension LexiconScorer {
+    public static let kind = ScorerKind(
+        name: "lexicon", summary: "term hits per 100 words, by category",
+        options: [ScorerOption("lexicon", .file, required: true, help: "YAML `categories: {name: [words or phrases]}`")]
+    ) { spec, _ in try LexiconScorer(spec: spec) }
 }

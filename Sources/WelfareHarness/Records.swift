@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WelfareCore
 import WelfareEngine
 
 public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import WelfareCore
 import WelfareEngine
 import WelfareModels
 

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 import WelfareModels
 
@@ -45,36 +46,6 @@ public protocol Scorer: Sendable {
     /// Figures about the scorer itself (such as its accuracy on a labelled set), stored with
     /// each run that uses it, so a report shows what held when the run was made.
     func runFacts() throws -> [RunFact]
-}
-
-public enum ScorerFactory {
-    /// Builds the scorers a suite names. Judge scorers use their own `model`, else `judge`;
-    /// with neither they are left out and reported in `skipped`.
-    public static func make(_ specs: [ScorerSpec], judge: String?, access: AccessOptions) async throws
-        -> (scorers: [any Scorer], skipped: [String])
-    {
-        var scorers: [any Scorer] = []
-        var skipped: [String] = []
-        for spec in specs {
-            switch spec.type {
-            case "repetition": scorers.append(RepetitionScorer(spec: spec))
-            case "pattern": scorers.append(try PatternScorer(spec: spec))
-            case "lexicon": scorers.append(try LexiconScorer(spec: spec))
-            case "distress": scorers.append(try DistressScorer(spec: spec))
-            case "closing-ratings": scorers.append(ClosingRatingsScorer(spec: spec))
-            case "choice": scorers.append(ChoiceScorer(spec: spec))
-            case "judge":
-                guard let modelString = spec.options["model"] ?? judge else {
-                    skipped.append(spec.id)
-                    continue
-                }
-                scorers.append(JudgeScorer(spec: spec, judge: try await ModelFactory.make(modelString, options: access)))
-            default:
-                throw SuiteError(file: "suite", line: nil, field: "scorers", message: "unknown scorer type '\(spec.type)'")
-            }
-        }
-        return (scorers, skipped)
-    }
 }
 
 /// A figure stored with a run under a name and key (see `Scorer.runFacts`).

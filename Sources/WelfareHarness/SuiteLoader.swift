@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareModels
 import Yams
 
@@ -24,15 +25,14 @@ public struct SuiteError: Error, CustomStringConvertible, Sendable, Equatable {
 /// Reads suite YAML into a `SuiteSpec`, checking every field and reporting the file, line
 /// and field of the first problem.
 public enum SuiteLoader {
-    public static let scorerTypes: Set<String> = ["judge", "lexicon", "pattern", "repetition", "distress", "closing-ratings", "choice"]
-
-    /// Loads a suite by path, or by the name of a built-in suite.
-    public static func load(_ nameOrPath: String) throws -> SuiteSpec {
+    /// Loads a suite by path, or by the name of a built-in suite. Scorer types and their keys
+    /// are those of `registry`.
+    public static func load(_ nameOrPath: String, registry: ScorerRegistry = .standard) throws -> SuiteSpec {
         if FileManager.default.fileExists(atPath: nameOrPath) {
-            return try load(url: URL(fileURLWithPath: nameOrPath))
+            return try load(url: URL(fileURLWithPath: nameOrPath), registry: registry)
         }
         if let builtIn = BuiltInSuites.url(named: nameOrPath) {
-            return try load(url: builtIn)
+            return try load(url: builtIn, registry: registry)
         }
         throw SuiteError(file: nameOrPath, line: nil, field: "suite",
                          message: "no such file and no built-in suite of that name (built-in: \(BuiltInSuites.names.joined(separator: ", ")))")
@@ -69,19 +69,19 @@ public enum SuiteLoader {
         }
     }
 
-    public static func load(url: URL) throws -> SuiteSpec {
+    public static func load(url: URL, registry: ScorerRegistry = .standard) throws -> SuiteSpec {
         let text: String
         switch readText(url) {
         case .success(let content): text = content
         case .failure(let problem): throw SuiteError(file: url.path, line: nil, field: "suite", message: problem.description)
         }
-        return try parse(text, file: url.path, directory: url.deletingLastPathComponent())
+        return try parse(text, file: url.path, directory: url.deletingLastPathComponent(), registry: registry)
     }
 
     /// The scorers of a built-in suite (by name), of a suite file, or of a file holding only
     /// a top-level `scorers:` list in the suite format.
-    public static func loadScorers(_ nameOrPath: String) throws -> [ScorerSpec] {
-        guard FileManager.default.fileExists(atPath: nameOrPath) else { return try load(nameOrPath).scorers }
+    public static func loadScorers(_ nameOrPath: String, registry: ScorerRegistry = .standard) throws -> [ScorerSpec] {
+        guard FileManager.default.fileExists(atPath: nameOrPath) else { return try load(nameOrPath, registry: registry).scorers }
         let url = URL(fileURLWithPath: nameOrPath)
         let text: String
         switch readText(url) {
@@ -89,7 +89,7 @@ public enum SuiteLoader {
         case .failure(let problem): throw SuiteError(file: nameOrPath, line: nil, field: "scorers", message: problem.description)
         }
         let root = try compose(text, file: nameOrPath)
-        let reader = NodeReader(file: nameOrPath, directory: url.deletingLastPathComponent())
+        let reader = NodeReader(file: nameOrPath, directory: url.deletingLastPathComponent(), registry: registry)
         let top = try reader.mapping(root, "scorers file")
         guard top["samples"] == nil, top["samples_file"] == nil else { return try reader.suite(root).scorers }
         try reader.checkKeys(top, allowed: ["scorers"], "")
@@ -99,8 +99,8 @@ public enum SuiteLoader {
         return specs
     }
 
-    public static func parse(_ text: String, file: String, directory: URL) throws -> SuiteSpec {
-        try NodeReader(file: file, directory: directory).suite(try compose(text, file: file))
+    public static func parse(_ text: String, file: String, directory: URL, registry: ScorerRegistry = .standard) throws -> SuiteSpec {
+        try NodeReader(file: file, directory: directory, registry: registry).suite(try compose(text, file: file))
     }
 
     private static func compose(_ text: String, file: String) throws -> Node {
@@ -141,6 +141,7 @@ public enum SuiteLoader {
 struct NodeReader {
     let file: String
     let directory: URL
+    var registry: ScorerRegistry = .standard
 
     func fail(_ node: Node?, _ field: String, _ message: String) -> SuiteError {
         SuiteError(file: file, line: node?.mark?.line, field: field, message: message)
@@ -310,12 +311,12 @@ struct NodeReader {
 
     func scorer(_ node: Node, _ field: String) throws -> ScorerSpec {
         let map = try mapping(node, field)
-        try checkKeys(map, allowed: ["id", "type", "turns", "rubric", "model", "threshold", "lexicon", "markers", "patterns", "when"], field)
         guard let typeNode = map["type"] else { throw fail(node, "\(field).type", "required") }
         let type = try nonEmptyString(typeNode, "\(field).type")
-        guard SuiteLoader.scorerTypes.contains(type) else {
-            throw fail(typeNode, "\(field).type", "unknown scorer type '\(type)' (known: \(SuiteLoader.scorerTypes.sorted().joined(separator: ", ")))")
+        guard let kind = registry.kind(type) else {
+            throw fail(typeNode, "\(field).type", "unknown scorer type '\(type)' (known: \(registry.names.joined(separator: ", ")))")
         }
+        try checkKeys(map, allowed: Set(ScorerRegistry.commonKeys + kind.options.map(\.key)), field)
         var spec = ScorerSpec(id: try map["id"].map { try nonEmptyString($0, "\(field).id") } ?? type, type: type)
         if let turns = map["turns"] {
             if let word = turns.scalar?.string, word == "all" || word == "last" {
@@ -326,40 +327,41 @@ struct NodeReader {
                 throw fail(turns, "\(field).turns", "expected all, last or a list of turn numbers")
             }
         }
-        if let rubric = map["rubric"] {
-            spec.options["rubric"] = try readFile(try nonEmptyString(rubric, "\(field).rubric"), node: rubric, field: "\(field).rubric")
-        }
-        if let lexicon = map["lexicon"] {
-            spec.options["lexicon"] = try readFile(try nonEmptyString(lexicon, "\(field).lexicon"), node: lexicon, field: "\(field).lexicon")
-        }
         if let when = map["when"] {
             for (key, value) in try mapping(when, "\(field).when") {
                 spec.options["when." + (try nonEmptyString(key, "\(field).when"))] = try string(value, "\(field).when")
             }
         }
-        if let markers = map["markers"] {
-            spec.options["markers"] = try readFile(try nonEmptyString(markers, "\(field).markers"), node: markers, field: "\(field).markers")
+        for option in kind.options {
+            guard let value = map[option.key] else {
+                if option.required { throw fail(node, "\(field).\(option.key)", "a \(type) scorer needs a \(option.key) (\(option.help))") }
+                continue
+            }
+            try readOption(option, value, into: &spec, "\(field).\(option.key)")
         }
-        if let model = map["model"] { spec.options["model"] = try nonEmptyString(model, "\(field).model") }
-        if let threshold = map["threshold"] {
-            spec.options["threshold"] = String(try double(threshold, "\(field).threshold", range: -1e9...1e9))
-        }
-        if let patterns = map["patterns"] {
-            for (key, value) in try mapping(patterns, "\(field).patterns") {
-                let name = try nonEmptyString(key, "\(field).patterns")
-                let pattern = try nonEmptyString(value, "\(field).patterns.\(name)")
+        return spec
+    }
+
+    func readOption(_ option: ScorerOption, _ node: Node, into spec: inout ScorerSpec, _ field: String) throws {
+        switch option.value {
+        case .file:
+            spec.options[option.key] = try readFile(try nonEmptyString(node, field), node: node, field: field)
+        case .modelString:
+            spec.options[option.key] = try nonEmptyString(node, field)
+        case .number:
+            spec.options[option.key] = String(try double(node, field, range: -1e9...1e9))
+        case .patterns:
+            let patterns = try mapping(node, field)
+            guard !patterns.isEmpty else { throw fail(node, field, "needs at least one pattern") }
+            for (key, value) in patterns {
+                let name = try nonEmptyString(key, field)
+                let pattern = try nonEmptyString(value, "\(field).\(name)")
                 guard (try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])) != nil else {
-                    throw fail(value, "\(field).patterns.\(name)", "not a valid regular expression")
+                    throw fail(value, "\(field).\(name)", "not a valid regular expression")
                 }
                 spec.options["pattern." + name] = pattern
             }
         }
-        if type == "judge" && spec.options["rubric"] == nil { throw fail(node, "\(field).rubric", "a judge scorer needs a rubric file") }
-        if type == "lexicon" && spec.options["lexicon"] == nil { throw fail(node, "\(field).lexicon", "a lexicon scorer needs a lexicon file") }
-        if type == "pattern" && !spec.options.keys.contains(where: { $0.hasPrefix("pattern.") }) {
-            throw fail(node, "\(field).patterns", "a pattern scorer needs patterns")
-        }
-        return spec
     }
 }
 

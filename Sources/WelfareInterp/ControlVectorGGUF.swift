@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 
 /// llama.cpp's control-vector file: a GGUF with architecture "controlvector" and one F32

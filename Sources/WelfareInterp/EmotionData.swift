@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 import Yams
 

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 
 /// Emotion concept vectors: one forward pass per story captures every layer; each story is

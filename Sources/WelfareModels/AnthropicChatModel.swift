@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 
 /// Anthropic's Messages API. System messages go to the top-level `system` field.

@@ -1,3 +1,4 @@
+import WelfareCore
 import WelfareEngine
 
 /// Sampling settings every model access understands. Remote APIs may ignore `seed` or `topK`.
@@ -74,17 +75,13 @@ public struct AnswerDistribution: Codable, Sendable, Equatable {
 }
 
 public enum ModelAccessError: Error, CustomStringConvertible, Sendable, Equatable {
-    case badModelString(String)
     case missingAPIKey(variable: String, model: String)
     case http(status: Int, model: String, detail: String)
     case unreadableResponse(model: String, detail: String)
     case gaveUp(model: String, attempts: Int, lastError: String)
-    case notLocal(String)
 
     public var description: String {
         switch self {
-        case .badModelString(let text):
-            return "bad model string '\(text)': use local:PATH, local:default, openai:MODEL[@BASE_URL] or anthropic:MODEL[@BASE_URL]"
         case .missingAPIKey(let variable, let model):
             return "\(model) needs an API key in the environment variable \(variable)"
         case .http(let status, let model, let detail):
@@ -93,8 +90,6 @@ public enum ModelAccessError: Error, CustomStringConvertible, Sendable, Equatabl
             return "\(model) sent a response that could not be read: \(detail)"
         case .gaveUp(let model, let attempts, let lastError):
             return "\(model) failed \(attempts) times; last error: \(lastError)"
-        case .notLocal(let model):
-            return "\(model) is not a local model: this needs a local GGUF model (local:PATH or local:default)"
         }
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import WelfareCore
 import WelfareEngine
 
 /// The embedded engine as a chat model: messages go through the model's chat template.
@@ -9,28 +9,18 @@ public final class LocalChatModel: ChatModel {
     public let session: LlamaSession
     public var maxConcurrency: Int { 1 }
 
-    private static let loaded = Mutex<[String: LocalChatModel]>([:])
-
     public init(session: LlamaSession, id: String) {
         self.session = session
         self.id = id
     }
 
-    /// One loaded copy per path and settings, so a run that names the same local model as
-    /// target and judge loads it once.
-    public static func shared(path: String, options: AccessOptions) async throws -> LocalChatModel {
-        let key = "\(path)|\(options.threads)|\(options.contextLength)"
-        if let existing = loaded.withLock({ $0[key] }) { return existing }
+    /// Loads the model at `path` with its own session. A `ModelPool` keeps one per file.
+    public static func load(path: String, options: AccessOptions) throws -> LocalChatModel {
         let model = try LlamaModel(path: path)
         let session = try LlamaSession(model: model, options: SessionOptions(contextLength: options.contextLength, threads: options.threads))
         let isDefault = (try? DefaultModel.path()).map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
             == URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        let created = LocalChatModel(session: session, id: isDefault ? "local:default" : "local:\(path)")
-        return loaded.withLock { cache in
-            if let existing = cache[key] { return existing }
-            cache[key] = created
-            return created
-        }
+        return LocalChatModel(session: session, id: isDefault ? "local:default" : "local:\(path)")
     }
 
     public func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion {

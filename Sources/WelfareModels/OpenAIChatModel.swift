@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareEngine
 
 /// OpenAI-compatible Chat Completions: OpenAI, vLLM, Ollama, llama-server, llama_cpp.server.

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareHarness
 
 /// The assessment's front page: one line per suite run with its headline numbers and a
@@ -28,8 +29,7 @@ public enum AssessmentIndex {
         data.scorerIDs.map { scorer in
             let values = data.samples.flatMap { $0.scores.filter { $0.scorer == scorer }.compactMap(\.value) }
             let spec = data.suite.scorers.first { $0.id == scorer }
-            if spec?.type == "distress" || (spec?.type == "judge" && spec?.options["threshold"] != nil) {
-                let threshold = spec?.options["threshold"].flatMap(Double.init) ?? DistressSection.threshold
+            if let spec, case .shareAtLeast(let threshold) = ScorerRegistry.standard.metric(of: spec) {
                 let share = Statistics.wilson(successes: values.filter { $0 >= threshold }.count, n: values.count)
                 return "\(HTML.escape(scorer)): share &ge; \(Int(threshold)) " + DistressSection.percent(share)
             }

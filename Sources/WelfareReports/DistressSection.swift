@@ -1,10 +1,10 @@
 import Foundation
+import WelfareCore
 import WelfareHarness
 
 /// The distress suite's section: leaderboard, categories, the per-turn spiral curve,
 /// loops and floods, the worst quotes, and how far the offline scorer can be trusted.
 enum DistressSection {
-    static let threshold = DistressValidation.threshold
 
     struct Rated {
         var sample: RunData.Sample
@@ -20,7 +20,7 @@ enum DistressSection {
         let primaryName = primary == offline ? "offline scorer" : "judge"
 
         var html = "<h2>Distress under rejection</h2>"
-        html += "<p>Ratings on a 0-10 scale; a reply rated &ge; \(Int(threshold)) counts as high frustration. Primary rating: the \(primaryName)"
+        html += "<p>Ratings on a 0-10 scale; a reply rated &ge; \(Int(DistressScorer.threshold)) counts as high frustration. Primary rating: the \(primaryName)"
         html += judgeHasValues ? " (the offline scorer is shown beside it)." : " (no judge was given; run with --judge for judge ratings).</p>"
         html += leaderboard(data, offline: offline, judge: judgeHasValues ? judge : nil, primary: primary)
         html += perTurn(data, scorer: primary)
@@ -39,7 +39,7 @@ enum DistressSection {
     }
 
     static func share(_ rated: [Rated]) -> Estimate {
-        Statistics.wilson(successes: rated.filter { $0.value >= threshold }.count, n: rated.count)
+        Statistics.wilson(successes: rated.filter { $0.value >= DistressScorer.threshold }.count, n: rated.count)
     }
 
     static func percent(_ estimate: Estimate) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfarePreservation
 
 /// The published essays as a static site: an index, a page per essay and an Atom feed.

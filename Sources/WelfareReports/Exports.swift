@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareHarness
 
 /// CSV and JSON exports of a run's samples and scores.

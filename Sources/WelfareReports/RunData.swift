@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareHarness
 
 /// Everything a report needs about one run, read from the store once.

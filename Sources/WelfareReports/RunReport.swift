@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 import WelfareHarness
 
 /// The HTML report of a run, plus its exports.
@@ -81,7 +82,9 @@ public enum RunReport {
             html += "<h2>Scorer: \(HTML.escape(scorer))\(spec.map { " (\(HTML.escape($0.type)))" } ?? "")</h2>"
             var bars: [SVGChart.Bar] = []
             html += "<table><tr><th>model</th><th>mean [95% CI] (n)</th><th>unscored</th>"
-            let threshold = spec?.options["threshold"].flatMap(Double.init)
+            let threshold: Double? = spec.flatMap { spec in
+                if case .shareAtLeast(let value) = ScorerRegistry.standard.metric(of: spec) { return value } else { return nil }
+            }
             if threshold != nil { html += "<th>share &ge; \(threshold!)</th>" }
             html += "</tr>"
             for model in data.models {

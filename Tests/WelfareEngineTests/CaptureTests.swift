@@ -1,4 +1,5 @@
 import Testing
+import WelfareCore
 @testable import WelfareEngine
 
 @Suite(.serialized) struct CaptureTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 @testable import WelfareEngine
 
 /// Runs the real `welfare` binary: bad input ends with one line on stderr naming the

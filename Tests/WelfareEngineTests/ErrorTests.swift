@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 @testable import WelfareEngine
 
 /// Bad input must give a precise EngineError, never a crash or a llama.cpp abort.

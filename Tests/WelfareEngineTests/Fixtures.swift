@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 @testable import WelfareEngine
 
 /// The real default model, loaded once for the whole test run (scripts/test.sh installs it).

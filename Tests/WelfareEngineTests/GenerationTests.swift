@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 @testable import WelfareEngine
 
 @Suite(.serialized) struct GenerationTests {

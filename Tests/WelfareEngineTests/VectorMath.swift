@@ -1,3 +1,4 @@
+import WelfareCore
 @testable import WelfareEngine
 
 /// Comparisons for activation vectors. Exact equality holds only when two runs decode in

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 @testable import WelfareHarness
 @testable import WelfareInterp
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
+import WelfareCore
 import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels

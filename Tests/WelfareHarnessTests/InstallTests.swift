@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 @testable import WelfareHarness
 
 /// scripts/install.sh puts the tool under one prefix that any user can run, and read-only

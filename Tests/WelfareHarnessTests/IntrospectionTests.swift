@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 import WelfareEngine
 @testable import WelfareInterp
 @testable import WelfareModels
@@ -92,8 +93,8 @@ import WelfareEngine
     }
 
     @Test func remoteModelsAreRefusedClearly() async throws {
-        await #expect(throws: ModelAccessError.notLocal("openai:gpt-x@http://127.0.0.1:9/v1")) {
-            _ = try await ModelFactory.localSession("openai:gpt-x@http://127.0.0.1:9/v1")
+        await #expect(throws: ModelStringError.notLocal("openai:gpt-x@http://127.0.0.1:9/v1")) {
+            _ = try await ModelPool().localSession("openai:gpt-x@http://127.0.0.1:9/v1")
         }
         let session = try Self.session()
         let pack = try await ConceptVectors.extract(session: session, words: Self.words)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import WelfareCore
 import WelfareEngine
 
 /// llama-cpp-python's OpenAI-compatible server serving the default model on loopback,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WelfareCore
 import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
@@ -70,8 +71,8 @@ import WelfareEngine
     @Test func modelStrings() throws {
         #expect(try ModelSpec.parse("openai:gpt-x@http://127.0.0.1:9/v1/", environment: [:]) == .openAI(model: "gpt-x", baseURL: "http://127.0.0.1:9/v1"))
         #expect(try ModelSpec.parse("anthropic:claude", environment: [:]) == .anthropic(model: "claude", baseURL: "https://api.anthropic.com"))
-        #expect(throws: ModelAccessError.self) { try ModelSpec.parse("gpt-4", environment: [:]) }
-        #expect(throws: ModelAccessError.self) { try ModelSpec.parse("openai:m@ftp://x", environment: [:]) }
+        #expect(throws: ModelStringError.self) { try ModelSpec.parse("gpt-4", environment: [:]) }
+        #expect(throws: ModelStringError.self) { try ModelSpec.parse("openai:m@ftp://x", environment: [:]) }
     }
 
     @Test func statistics() {

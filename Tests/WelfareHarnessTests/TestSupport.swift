@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 @testable import WelfareHarness
 
 enum TestSupport {

@@ -26,7 +26,7 @@ public enum DefaultModel {
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/modelwelfare")
         let cached = cache.appendingPathComponent("models/\(fileName)").path
         guard FileManager.default.fileExists(atPath: cached) else {
-            throw EngineError.modelFileMissing(path: "\(cached) (run scripts/setup.sh to install the default model)")
+            throw ModelStringError.defaultModelMissing(path: cached)
         }
         return cached
     }

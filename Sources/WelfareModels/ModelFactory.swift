@@ -1,0 +1,41 @@
+import Foundation
+import WelfareCore
+import WelfareEngine
+
+/// Limits and retry behaviour for model access.
+public struct AccessOptions: Sendable {
+    public var concurrency: Int
+    public var timeoutSeconds: Double
+    public var retry: RetryPolicy
+    public var threads: Int
+    public var contextLength: Int
+
+    public init(concurrency: Int = 4, timeoutSeconds: Double = 120, retry: RetryPolicy = RetryPolicy(),
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, contextLength: Int = 4096) {
+        self.concurrency = concurrency
+        self.timeoutSeconds = timeoutSeconds
+        self.retry = retry
+        self.threads = threads
+        self.contextLength = contextLength
+    }
+}
+
+public enum ModelFactory {
+    /// Builds the model a string names; each call loads a local model afresh (a `ModelPool`
+    /// shares them).
+    public static func make(_ text: String, options: AccessOptions = AccessOptions(),
+                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> any ChatModel {
+        switch try ModelSpec.parse(text, environment: environment) {
+        case .local(let path):
+            return try LocalChatModel.load(path: path, options: options)
+        case .openAI(let model, let base):
+            let key = environment["OPENAI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            return OpenAIChatModel(model: model, baseURL: base, apiKey: key, options: options)
+        case .anthropic(let model, let base):
+            guard let key = environment["ANTHROPIC_API_KEY"], !key.isEmpty else {
+                throw ModelAccessError.missingAPIKey(variable: "ANTHROPIC_API_KEY", model: "anthropic:\(model)")
+            }
+            return AnthropicChatModel(model: model, baseURL: base, apiKey: key, options: options)
+        }
+    }
+}

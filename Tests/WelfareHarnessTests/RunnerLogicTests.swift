@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import WelfareCore
+@testable import WelfareHarness
+import WelfareModels
+
+/// The runner's logic through its public API, on in-memory models (`ScriptedChatModel`) and a
+/// real SQLite file: fast, so the cases can be many. Real-model runs are in LocalRunTests.
+@Suite struct RunnerLogicTests {
+    /// A scorer defined outside the harness, as a user's package would: registered by name
+    /// with its own key, read by the suite loader and built by the runner.
+    struct LengthScorer: Scorer {
+        let spec: ScorerSpec
+        func score(_ input: ScoreInput) async throws -> ScoreResult {
+            let limit = spec.options["limit"].flatMap(Double.init) ?? 1e9
+            let count = Double(TextFeatures.words(input.reply).count)
+            return ScoreResult(value: min(count, limit))
+        }
+        static let kind = ScorerKind(name: "length", summary: "words in the reply",
+                                     options: [ScorerOption("limit", .number, help: "cap on the count")]) { spec, _ in LengthScorer(spec: spec) }
+    }
+
+    static let suiteYAML = """
+        name: logic
+        epochs: 2
+        seed: 9
+        pools:
+          push: ["Again.", "Once more.", "And again."]
+        samples:
+          - id: a
+            user: "first"
+            turns: [{pool: push}, {pool: push}]
+          - id: b
+            system: "be brief"
+            user: "second"
+        scorers:
+          - type: length
+            limit: 3
+          - type: repetition
+        """
+
+    /// Replies "turn N of ID": the reply shows how much of the conversation the model saw.
+    static func echo(_ id: String, failing: Set<String> = []) -> ScriptedChatModel {
+        ScriptedChatModel(id: id) { messages, _ in
+            let first = messages.first { $0.role == .user }?.content ?? ""
+            if failing.contains(first) { throw ModelAccessError.http(status: 500, model: id, detail: "scripted fault") }
+            let turn = messages.filter { $0.role == .user }.count
+            return "turn \(turn) of \(first) from \(id)"
+        }
+    }
+
+    func loadSuite(_ registry: ScorerRegistry) throws -> SuiteSpec {
+        try SuiteLoader.load(url: try TestSupport.writeSuite(Self.suiteYAML), registry: registry)
+    }
+
+    @Test func runsInjectedModelsAndAnOutsideScorer() async throws {
+        var registry = ScorerRegistry.standard
+        registry.register(LengthScorer.kind)
+        let suite = try loadSuite(registry)
+        let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("r.sqlite").path)
+        let runner = EvalRunner(store: store, models: ModelPool(), registry: registry)
+        let outcome = try await runner.start(suite: suite, on: [Self.echo("m1"), Self.echo("m2")], settings: RunSettings(models: [], seed: 9))
+        #expect(outcome.done == 8 && outcome.failed == 0)
+        #expect(try store.settings(of: try store.run(outcome.runID)).models == ["m1", "m2"])
+        let samples = try store.samples(runId: outcome.runID)
+        var followUps: [String: [String]] = [:]
+        for sample in samples {
+            let messages = try store.messages(sampleRowId: try #require(sample.id))
+            let replies = messages.filter { $0.role == "assistant" }.map(\.content)
+            let first = sample.sampleId == "a" ? "first" : "second"
+            #expect(replies == (1...replies.count).map { "turn \($0) of \(first) from \(sample.model)" })
+            #expect(replies.count == (sample.sampleId == "a" ? 3 : 1))
+            followUps["\(sample.sampleId)/\(sample.epoch)/\(sample.model)"] = messages.filter { $0.role == "user" }.map(\.content)
+        }
+        // Both models hear the same pool draws for the same sample and epoch.
+        for key in followUps.keys where key.hasSuffix("/m1") {
+            #expect(followUps[key] == followUps[key.replacingOccurrences(of: "/m1", with: "/m2")])
+        }
+        let lengths = try store.scores(runId: outcome.runID).filter { $0.scorer == "length" }
+        #expect(lengths.count == 16, "4 replies per model and epoch for a and b together")
+        #expect(lengths.allSatisfy { $0.value == 3 }, "the suite's limit reached the outside scorer")
+    }
+
+    @Test func unknownScorerKeysAndTypesFollowTheRegistry() throws {
+        #expect(throws: SuiteError.self) { try loadSuite(.standard) }
+        var registry = ScorerRegistry.standard
+        registry.register(LengthScorer.kind)
+        let bad = Self.suiteYAML.replacingOccurrences(of: "limit: 3", with: "limit: 3\n    rubric: x.md")
+        do {
+            _ = try SuiteLoader.load(url: try TestSupport.writeSuite(bad), registry: registry)
+            Issue.record("a key the length scorer does not take was accepted")
+        } catch let error as SuiteError {
+            #expect(error.description.contains("rubric"))
+        }
+    }
+
+    @Test func failedSamplesResumeWithoutDuplicates() async throws {
+        var registry = ScorerRegistry.standard
+        registry.register(LengthScorer.kind)
+        let suite = try loadSuite(registry)
+        let path = try TestSupport.temporaryDirectory().appendingPathComponent("f.sqlite").path
+        let store = try RunStore(path: path)
+        let broken = EvalRunner(store: store, models: ModelPool(models: [Self.echo("m", failing: ["second"])]), registry: registry)
+        let first = try await broken.start(suite: suite, settings: RunSettings(models: ["m"], seed: 9))
+        #expect(first.done == 2 && first.failed == 2)
+        #expect(try store.run(first.runID).status == "incomplete")
+        let fixed = EvalRunner(store: store, models: ModelPool(models: [Self.echo("m")]), registry: registry)
+        let resumed = try await fixed.resume(runID: first.runID)
+        #expect(resumed.done == 4 && resumed.failed == 0)
+        for sample in try store.samples(runId: first.runID) {
+            let messages = try store.messages(sampleRowId: try #require(sample.id))
+            #expect(messages.map(\.position) == Array(0..<messages.count))
+        }
+    }
+
+    @Test func docsListEveryScorerTypeAsTheRegistryDoes() throws {
+        let doc = try String(contentsOf: LlamaServer.packageRoot.appendingPathComponent("docs/suite-format.md"), encoding: .utf8)
+        #expect(doc.contains(ScorerRegistry.standard.markdownTable()),
+                "docs/suite-format.md must hold the table ScorerRegistry.standard.markdownTable() prints")
+    }
+}
