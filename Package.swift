@@ -14,7 +14,7 @@ let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
 ])]
 let libraryTargets = ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
-                      "WelfarePreservation", "WelfareReports"]
+                      "WelfarePreservation", "WelfareReports", "WelfareAssessment"]
 
 let package = Package(
     name: "ModelWelfare",
@@ -75,6 +75,10 @@ let package = Package(
             name: "WelfareReports",
             dependencies: ["WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation"]
         ),
+        .target(
+            name: "WelfareAssessment",
+            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfareReports"]
+        ),
         .executableTarget(
             name: "WelfareCLI",
             dependencies: [
@@ -85,6 +89,7 @@ let package = Package(
                 "WelfareInterp",
                 "WelfareReports",
                 "WelfarePreservation",
+                "WelfareAssessment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: leafLinkerSettings
@@ -111,6 +116,7 @@ let package = Package(
             name: "WelfareHarnessTests",
             dependencies: [
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
+                "WelfareAssessment",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

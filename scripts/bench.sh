@@ -8,9 +8,6 @@ scripts/setup.sh
 export PKG_CONFIG_PATH="$root/.welfare/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 printf '\033[1m==> building (release)\033[0m\n'
 if [ "${1:-}" = "harness" ]; then
-  # Inspect's llama-cpp-python provider talks to the server through the openai package.
-  .welfare/python/bin/python -c 'import inspect_ai, openai' 2>/dev/null ||
-    .welfare/python/bin/python -m pip install -q "inspect-ai==0.3.285" "openai>=1.50"
   swift build -c release --product welfare
 fi
 swift build -c release --product welfare-bench

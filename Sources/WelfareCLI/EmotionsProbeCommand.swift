@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareAssessment
 import WelfareCore
 import WelfareEngine
 import WelfareHarness
@@ -69,7 +70,7 @@ struct EmotionsProbe: AsyncParsableCommand {
         guard let run else { return }
         let database = try store.open()
         let data = try RunData(store: database, runID: run)
-        let section = try await emotionSection(reading: data, with: probe, session: session)
+        let section = try await EmotionReadoutMeasure.section(reading: data, with: probe, session: session) { printError($0) }
         let files = try RunReport.write(data, to: URL(fileURLWithPath: output), extraSections: [section])
         print("report: \(files[0].path)")
     }
@@ -99,15 +100,4 @@ func readTranscript(_ path: String) throws -> [ChatMessage] {
         }
         return try message(object, "line \(index + 1)")
     }
-}
-
-/// The per-turn emotion readout of every conversation of a run, as a report section.
-func emotionSection(reading data: RunData, with probe: EmotionProbe, session: LlamaSession) async throws -> String {
-    var perSample: [[[Double]]] = []
-    for (index, sample) in data.samples.enumerated() {
-        let messages = sample.messages.map { ChatMessage(role: ChatMessage.Role(rawValue: $0.role) ?? .user, content: $0.content) }
-        perSample.append(try await probe.beforeReplies(messages, session: session))
-        if (index + 1) % 10 == 0 || index + 1 == data.samples.count { printError("  \(index + 1)/\(data.samples.count) conversations read") }
-    }
-    return EmotionReport.probeSection(turnScores: perSample, names: probe.pack.names, layer: probe.layer)
 }

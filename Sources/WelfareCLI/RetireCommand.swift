@@ -53,7 +53,7 @@ struct RetireCommand: AsyncParsableCommand {
         let suite = RetirementInterview.suite(protocolText, maxTokens: maxTokens)
         let database = try store.open()
         let settings = RunSettings(models: [model], seed: suite.seed, interviewer: interviewer)
-        let outcome = try await SuiteRun.run(suite, settings: settings, database: database, access: access.options)
+        let outcome = try await SuiteRun.run(suite, settings: settings, database: database, models: ModelPool(access: access.options))
         guard outcome.failed == 0 else {
             try SuiteRun.finish(outcome, database: database, report: nil)
             return

@@ -80,7 +80,7 @@ struct RunCommand: AsyncParsableCommand {
         let policy = LeasePolicy(seconds: lease)
         if let resume {
             printError("resuming \(resume)")
-            let runner = SuiteRun.runner(database, access: access.options, lease: policy, label: "run")
+            let runner = SuiteRun.runner(database, models: ModelPool(access: access.options), lease: policy, label: "run")
             let outcome = try await Interruption.run(database: database) { try await runner.resume(runID: resume) }
             try SuiteRun.finish(outcome, database: database, report: report)
         } else if let suite {
@@ -96,16 +96,16 @@ struct RunCommand: AsyncParsableCommand {
 /// status 3 with the resume command when samples are left unfinished.
 enum SuiteRun {
     /// A runner that shows its progress on standard error.
-    static func runner(_ database: RunStore, access: AccessOptions, lease: LeasePolicy = LeasePolicy(), label: String) -> EvalRunner {
+    static func runner(_ database: RunStore, models: ModelPool, lease: LeasePolicy = LeasePolicy(), label: String) -> EvalRunner {
         let bar = ProgressBar(label: label)
-        return EvalRunner(store: database, access: access, lease: lease, onCreating: { bar.creating($0, of: $1) }) { bar.update($0) }
+        return EvalRunner(store: database, models: models, lease: lease, onCreating: { bar.creating($0, of: $1) }) { bar.update($0) }
     }
 
     /// Runs a suite with a progress bar; Ctrl-C or SIGTERM stops it cleanly with the resume
     /// command.
-    static func run(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions,
+    static func run(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, models: ModelPool,
                     lease: LeasePolicy = LeasePolicy()) async throws -> EvalRunner.RunOutcome {
-        let runner = runner(database, access: access, lease: lease, label: suite.name)
+        let runner = runner(database, models: models, lease: lease, label: suite.name)
         return try await Interruption.run(database: database) { try await runner.start(suite: suite, settings: settings) }
     }
 
@@ -113,7 +113,7 @@ enum SuiteRun {
                              report: String?, lease: LeasePolicy = LeasePolicy(),
                              afterRun: ((String) async throws -> Void)? = nil) async throws {
         if let report { try OutputPath.folder(report, option: "--output") }
-        let outcome = try await run(suite, settings: settings, database: database, access: access, lease: lease)
+        let outcome = try await run(suite, settings: settings, database: database, models: ModelPool(access: access), lease: lease)
         try await afterRun?(outcome.runID)
         try finish(outcome, database: database, report: report)
     }

@@ -59,6 +59,10 @@ public struct MessageRecord: Codable, Sendable, FetchableRecord, MutablePersista
     public var createdAt: Date
     /// The reply was longer than a stored reply may be and was cut (see `StoredReply`).
     public var truncated: Bool = false
+    /// Tokens the model counted for the request and the reply (assistant messages; nil
+    /// where the model did not say).
+    public var promptTokens: Int?
+    public var completionTokens: Int?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 

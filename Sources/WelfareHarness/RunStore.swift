@@ -141,6 +141,12 @@ public final class RunStore: Sendable {
                 t.add(column: "truncated", .boolean).notNull().defaults(to: false)
             }
         }
+        migrator.registerMigration("v4-usage") { db in
+            try db.alter(table: "message") { t in
+                t.add(column: "promptTokens", .integer)
+                t.add(column: "completionTokens", .integer)
+            }
+        }
         return migrator
     }
 }

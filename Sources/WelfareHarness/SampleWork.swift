@@ -23,10 +23,12 @@ struct SampleWork: Sendable {
                 // Stop between turns when the run is cancelled; what is committed stays.
                 try Task.checkCancellation()
                 var records: [MessageRecord] = []
-                func record(_ message: ChatMessage, cached: Bool = false, latency: Double? = nil, truncated: Bool = false) {
+                func record(_ message: ChatMessage, cached: Bool = false, latency: Double? = nil, truncated: Bool = false,
+                            usage: ChatCompletion? = nil) {
                     records.append(MessageRecord(id: nil, sampleRowId: rowID, position: position, turn: turn, role: message.role.rawValue,
                                                  content: message.content, cached: cached, latencyMs: latency, createdAt: Date(),
-                                                 truncated: truncated))
+                                                 truncated: truncated, promptTokens: usage?.promptTokens,
+                                                 completionTokens: usage?.completionTokens))
                     position += 1
                     conversation.append(message)
                 }
@@ -38,14 +40,15 @@ struct SampleWork: Sendable {
                 let started = Date()
                 if let cached = try store.cachedResponse(key: key) {
                     let reply = StoredReply(cached.text, maxTokens: settings.maxTokens)
-                    record(.assistant(reply.text), cached: true, truncated: reply.truncated)
+                    record(.assistant(reply.text), cached: true, truncated: reply.truncated, usage: cached)
                 } else {
                     let completion = try await model.complete(conversation, settings: settings)
                     let reply = StoredReply(completion.text, maxTokens: settings.maxTokens)
                     var stored = completion
                     stored.text = reply.text
                     try store.cacheResponse(key: key, completion: stored)
-                    record(.assistant(reply.text), latency: Date().timeIntervalSince(started) * 1000, truncated: reply.truncated)
+                    record(.assistant(reply.text), latency: Date().timeIntervalSince(started) * 1000, truncated: reply.truncated,
+                           usage: completion)
                 }
                 try store.appendTurn(sampleRowId: rowID, messages: records, owner: owner, runID: runID)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareModels
 
 /// CSV and JSON exports of a run's samples and scores.
 public enum Exports {
@@ -40,8 +41,15 @@ public enum Exports {
         return csv(rows)
     }
 
+    /// The shape of `json(_:)`; raised when a field changes meaning or goes away. 2 added the
+    /// format version, sampling settings, seed, epochs, judge and token usage per message.
+    public static let jsonFormatVersion = 2
+
     struct JSONRun: Encodable {
-        struct Message: Encodable { var turn: Int; var role: String; var content: String; var cached: Bool; var truncated: Bool }
+        struct Message: Encodable {
+            var turn: Int; var role: String; var content: String; var cached: Bool; var truncated: Bool
+            var promptTokens: Int?; var completionTokens: Int?; var latencyMs: Double?
+        }
         struct Score: Encodable {
             var scorer: String; var turn: Int; var value: Double?; var label: String?; var evidence: String?; var reasoning: String?
             /// The scorer's figures beside its value (e.g. a rating's whole distribution).
@@ -51,19 +59,24 @@ public enum Exports {
             var model: String; var sample: String; var epoch: Int; var status: String; var error: String?
             var metadata: [String: String]; var messages: [Message]; var scores: [Score]
         }
+        var formatVersion: Int
         var run: String; var suite: String; var suiteHash: String; var toolVersion: String; var status: String
-        var createdAt: Date; var models: [String: [String: String]]; var samples: [Sample]
+        var createdAt: Date; var sampling: SamplingSettings; var seed: UInt32; var epochs: Int; var judge: String?
+        var models: [String: [String: String]]; var samples: [Sample]
     }
 
     public static func json(_ data: RunData) throws -> Data {
         let run = JSONRun(
+            formatVersion: jsonFormatVersion,
             run: data.run.id, suite: data.run.suiteName, suiteHash: data.run.suiteHash, toolVersion: data.run.toolVersion,
-            status: data.run.status, createdAt: data.run.createdAt, models: data.modelFacts,
+            status: data.run.status, createdAt: data.run.createdAt, sampling: data.suite.sampling, seed: data.settings.seed,
+            epochs: data.settings.epochsOverride ?? data.suite.epochs, judge: data.settings.judge, models: data.modelFacts,
             samples: data.samples.map { sample in
                 JSONRun.Sample(model: sample.record.model, sample: sample.record.sampleId, epoch: sample.record.epoch,
                                status: sample.record.status, error: sample.record.error, metadata: sample.metadata,
                                messages: sample.messages.map { .init(turn: $0.turn, role: $0.role, content: $0.content, cached: $0.cached,
-                                                                          truncated: $0.truncated) },
+                                                                          truncated: $0.truncated, promptTokens: $0.promptTokens,
+                                                                          completionTokens: $0.completionTokens, latencyMs: $0.latencyMs) },
                                scores: sample.scores.map { score in
                                    let detail = RunReport.detail(score)
                                    return .init(scorer: score.scorer, turn: score.turn, value: score.value, label: score.label,

@@ -73,9 +73,18 @@ enum TestSupport {
         process.arguments = ["-c", script, argument]
         let output = Pipe()
         process.standardOutput = output
+        // Python's complaints go through a file, so the test's failure message can show them.
+        let errors = try temporaryDirectory().appendingPathComponent("python-stderr.txt")
+        try Data().write(to: errors)
+        process.standardError = try FileHandle(forWritingTo: errors)
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0 else {
+            let complaint = (try? String(contentsOf: errors, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: " | ") ?? ""
+            return text + "\npython failed: " + complaint
+        }
+        return text
     }
 }

@@ -1,0 +1,49 @@
+import Foundation
+import WelfareCore
+import WelfareHarness
+import WelfareInterp
+import WelfareReports
+
+/// The assessment: measures run in order on one model, then a front page with each
+/// measure's headline. Adding a measure to it is one line in `standard`.
+public struct Assessment: Sendable {
+    public var measures: [any Measure]
+
+    public init(measures: [any Measure]) { self.measures = measures }
+
+    /// The built-in suites at short settings and, on a local model, the emotion readout.
+    public static let standard = Assessment(measures: [
+        SuiteMeasure(name: "smoke") { settings in
+            var smoke = try SuiteLoader.load("smoke")
+            smoke.sampling.maxTokens = min(smoke.sampling.maxTokens, settings.maxTokens)
+            return smoke
+        },
+        SuiteMeasure(name: DistressSuite.name) { settings in try DistressSuite.make(maxTokens: settings.maxTokens) },
+        // A short offline interview: one aspect from each group, the scripted interviewer.
+        SuiteMeasure(name: "interview") { settings in
+            try InterviewSuite.make(aspects: ["servile-role", "no-memory", "costly-mistakes", "abusive-users", "self-knowledge"],
+                                    interviewsPerAspect: 1, followUps: 1, maxTokens: settings.maxTokens)
+        },
+        EmotionReadoutMeasure(),
+    ])
+
+    public struct Outcome: Sendable {
+        public var results: [MeasureResult]
+        public var frontPage: URL
+    }
+
+    public func run(_ context: AssessmentContext) async throws -> Outcome {
+        var results: [MeasureResult] = []
+        for measure in measures { results.append(try await measure.run(context, earlier: results)) }
+        let page = context.folder.appendingPathComponent("assessment-\(Self.fileStamp()).html")
+        let html = AssessmentIndex.render(model: context.settings.model, rows: results.compactMap(\.row),
+                                          extraSections: results.compactMap(\.section))
+        try Data(html.utf8).write(to: page, options: .atomic)
+        return Outcome(results: results, frontPage: page)
+    }
+
+    /// Now as an ISO 8601 stamp usable in file names (no colons).
+    public static func fileStamp(_ date: Date = Date()) -> String {
+        ISO8601DateFormatter().string(from: date).replacingOccurrences(of: ":", with: "-")
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import WelfareHarness
+import WelfareReports
+
+/// A suite run on the assessed model: its full report beside the front page and its
+/// scorers' headlines in the table.
+public struct SuiteMeasure: Measure {
+    public let name: String
+    let makeSuite: @Sendable (AssessmentContext.Settings) throws -> SuiteSpec
+
+    public init(name: String, suite: @escaping @Sendable (AssessmentContext.Settings) throws -> SuiteSpec) {
+        self.name = name
+        self.makeSuite = suite
+    }
+
+    public func run(_ context: AssessmentContext, earlier: [MeasureResult]) async throws -> MeasureResult {
+        let settings = context.settings
+        let suite = try makeSuite(settings)
+        context.log("suite \(suite.name): \(suite.samples.count) prompts x \(settings.epochs) epochs on \(settings.model)")
+        let outcome = try await context.runSuite(suite, RunSettings(models: [settings.model], judge: settings.judge, seed: suite.seed,
+                                                                    epochsOverride: settings.epochs))
+        for error in outcome.errors.prefix(3) { context.log("failed: \(error)") }
+        let data = try RunData(store: context.store, runID: outcome.runID)
+        let files = try RunReport.write(data, to: context.folder)
+        return MeasureResult(measure: name, row: AssessmentIndex.row(data, reportFile: files[0].lastPathComponent), run: data)
+    }
+}
