@@ -113,6 +113,11 @@ let package = Package(
             linkerSettings: leafLinkerSettings
         ),
         .testTarget(
+            name: "WelfareCLITests",
+            dependencies: ["WelfareCLI", "WelfareCore", "WelfareEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: leafLinkerSettings
+        ),
+        .testTarget(
             name: "WelfareHarnessTests",
             dependencies: [
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",

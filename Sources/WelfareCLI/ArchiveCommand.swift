@@ -36,7 +36,7 @@ struct ArchiveAdd: AsyncParsableCommand {
     func validate() throws { try checkArchiveName(name) }
 
     func run() async throws {
-        let path = try localModelPath(model)
+        let path = try ModelSpec.localPath(model)
         var records: [ArchiveRecord] = []
         if let card {
             guard let data = FileManager.default.contents(atPath: card) else { throw InputError("--card: cannot read \(card)") }

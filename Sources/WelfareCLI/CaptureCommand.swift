@@ -20,7 +20,7 @@ struct CaptureCommand: AsyncParsableCommand {
     @Flag(help: "Send the prompt as a user message through the model's chat template.")
     var chat = false
     @Option(help: "Layers: all, N, A-B or a comma list.")
-    var layers: String = "all"
+    var layers = LayerSelection.all
     @Option(help: "Positions: all, last, or from:N.")
     var positions: String = "all"
     @Option(name: .customLong("generate"), parsing: .unconditional, help: "Also generate this many tokens (greedy) and capture them.")
@@ -35,7 +35,7 @@ struct CaptureCommand: AsyncParsableCommand {
         let session = try modelOptions.load()
         let model = session.model
         let text = chat ? try model.applyChatTemplate([.user(prompt)]) : prompt
-        let request = CaptureRequest(layers: try LayerList.parse(layers, layerCount: model.layerCount),
+        let request = CaptureRequest(layers: try layers.layers(count: model.layerCount),
                                      positions: try parsePositions(), includeGenerated: generateTokens > 0)
         let result = try await session.generate(prompt: text, parameters: .greedy(maxTokens: generateTokens), capture: request)
         guard let activations = result.activations else { throw EngineError.invalidParameter("nothing was captured") }

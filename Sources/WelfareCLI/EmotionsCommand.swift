@@ -119,7 +119,7 @@ struct EmotionsExport: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Strength as a fraction of each layer's mean residual norm.")
     var strength: Float = 0.1
     @Option(help: "Layers to include (default: all from 1).")
-    var layers: String?
+    var layers: LayerSelection?
     @Option(name: .shortAndLong, help: "Output .gguf path.")
     var output: String
 
@@ -129,7 +129,7 @@ struct EmotionsExport: AsyncParsableCommand {
         guard pack.names.contains(emotion) else {
             throw InputError("no emotion '\(emotion)' in the pack (it has: \(pack.names.joined(separator: ", ")))")
         }
-        let chosen = try layers.map { try LayerList.parse($0, layerCount: pack.layerCount) } ?? Array(1..<pack.layerCount)
+        let chosen = try layers.map { try $0.layers(count: pack.layerCount) } ?? Array(1..<pack.layerCount)
         try ControlVectorGGUF.write(pack: pack, name: emotion, layers: chosen, strength: strength, to: URL(fileURLWithPath: output))
         print("wrote \(output): direction.N for layers \(chosen.filter { $0 >= 1 }.map(String.init).joined(separator: ","))")
     }

@@ -15,9 +15,9 @@ struct EmotionsSteer: AsyncParsableCommand {
     @Option(help: "The emotion to steer with.")
     var emotion: String
     @Option(parsing: .unconditional, help: "Strengths, fractions of the mean residual norm; negative pushes away (0 is the baseline).")
-    var strengths: String = "-0.2,-0.1,-0.05,0,0.05,0.1,0.2"
+    var strengths = StrengthList([-0.2, -0.1, -0.05, 0, 0.05, 0.1, 0.2])
     @Option(help: "Layers to steer (default: the pack's default layer).")
-    var layers: String?
+    var layers: LayerSelection?
     @Option(parsing: .unconditional, help: "Replies per prompt and strength.")
     var samples: Int = 2
     @Option(help: "Folder for the report.")
@@ -36,9 +36,9 @@ struct EmotionsSteer: AsyncParsableCommand {
             if !made.skipped.isEmpty { printError("left out (no judge model): \(made.skipped.joined(separator: ", "))") }
             extra = made.scorers
         }
-        let values = try parseStrengths(strengths, positive: false)
+        let values = strengths.values
         let (session, vectorPack) = try await pack.load()
-        let chosen = try layers.map { try LayerList.parse($0, layerCount: vectorPack.layerCount) } ?? [vectorPack.defaultLayer]
+        let chosen = try layers.map { try $0.layers(count: vectorPack.layerCount) } ?? [vectorPack.defaultLayer]
         if chosen.contains(0) { throw EngineError.steeringLayerNotSteerable(layer: 0) }
         let points = try await SteeringSweep.run(session: session, pack: vectorPack, emotion: emotion, layers: chosen, strengths: values,
                                                  samplesPerPrompt: samples, scorers: extra) { done, total in

@@ -19,7 +19,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(name: .customLong("steer-vector"), help: "Steering direction: a float32 .npy of the model's width.")
     var steerVector: String?
     @Option(name: .customLong("steer-layers"), help: "Layers to steer, e.g. 6 or 4-8.")
-    var steerLayers: String = "6"
+    var steerLayers = LayerSelection.single(6)
     @Option(name: .customLong("steer-strength"), parsing: .unconditional, help: "Strength as a fraction of each layer's mean residual norm.")
     var steerStrength: Float = 0.1
     @Option(name: .customLong("steer-from"), parsing: .unconditional, help: "Token position where steering starts.")
@@ -46,7 +46,7 @@ struct GenerateCommand: AsyncParsableCommand {
             guard direction.values.count == model.embeddingWidth else {
                 throw EngineError.vectorWidthMismatch(got: direction.values.count, expected: model.embeddingWidth)
             }
-            let layers = try LayerList.parse(steerLayers, layerCount: model.layerCount)
+            let layers = try steerLayers.layers(count: model.layerCount)
             steering = try Steering.direction(direction.values, layers: layers,
                                               strength: .fractionOfResidualNorm(steerStrength),
                                               residualNorms: try await session.meanResidualNorms(), fromPosition: steerFrom)

@@ -13,7 +13,7 @@ struct InspectCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let loaded = try LlamaModel(path: localModelPath(model))
+        let loaded = try LlamaModel(path: ModelSpec.localPath(model))
         var facts = loaded.facts
         if json {
             let encoder = JSONEncoder()

@@ -44,9 +44,9 @@ struct IntrospectRun: AsyncParsableCommand {
     @Option(help: "Concept vector pack (PATH.json); extracted first when omitted.")
     var vectors: String?
     @Option(help: "Layers to inject at (comma list; default: about 1/3, 1/2 and 2/3 of the depth).")
-    var layers: String?
+    var layers: LayerSelection?
     @Option(parsing: .unconditional, help: "Strengths as fractions of the layer's mean residual norm (comma list).")
-    var strengths: String = "0.25,0.5,1,2"
+    var strengths = StrengthList([0.25, 0.5, 1, 2])
     @Option(parsing: .unconditional, help: "Injected trials per cell (as many control trials again).")
     var trials: Int = 4
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply.")
@@ -58,13 +58,18 @@ struct IntrospectRun: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "CPU threads.")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    func run() async throws {
+    func validate() throws {
         guard trials >= 1, maxTokens >= 1 else { throw ValidationError("--trials and --max-tokens must be at least 1") }
+        guard strengths.values.allSatisfy({ $0 > 0 }) else { throw ValidationError("--strengths must be positive") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() async throws {
         let folder = try OutputPath.folder(output, option: "--output")
-        let strengthValues = try parseStrengths(strengths, positive: true)
+        let strengthValues = strengths.values
         let session = try await ModelPool(access: AccessOptions(threads: threads)).localSession(model)
         let count = session.model.layerCount
-        let layerValues = try layers.map { try LayerList.parse($0, layerCount: count) } ?? [count / 3, count / 2, 2 * count / 3]
+        let layerValues = try layers.map { try $0.layers(count: count) } ?? [count / 3, count / 2, 2 * count / 3]
         let pack: VectorPack
         if let vectors {
             pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))

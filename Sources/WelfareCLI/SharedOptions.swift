@@ -7,7 +7,7 @@ import WelfareModels
 /// Which local model to load and how to run it.
 struct LocalModelOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "GGUF model: a path, local:PATH, or local:default (the embedded Gemma 3 270M).")
-    var model: String = "local:default"
+    var model = ModelArgument("local:default")
 
     @Option(parsing: .unconditional, help: "CPU threads (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -21,7 +21,7 @@ struct LocalModelOptions: ParsableArguments {
     }
 
     func load(sequences: Int = 1) throws -> LlamaSession {
-        let path = try localModelPath(model)
+        let path = try model.localPath()
         let loaded = try LlamaModel(path: path)
         return try LlamaSession(model: loaded, options: SessionOptions(contextLength: context, sequences: sequences, threads: threads))
     }
@@ -50,46 +50,6 @@ struct SamplingOptions: ParsableArguments {
 
     var parameters: GenerationParameters {
         GenerationParameters(temperature: temperature, topP: topP, topK: topK, seed: seed, maxTokens: maxTokens, stop: stop)
-    }
-}
-
-/// The GGUF file a local model string names. The same grammar as every other command: a
-/// remote model string is refused as such, not looked for as a file.
-func localModelPath(_ model: String) throws -> String { try ModelSpec.localPath(model) }
-
-/// Parses layer lists such as "all", "6", "0,4,8" or "2-10".
-enum LayerList {
-    static func parse(_ text: String, layerCount: Int) throws -> [Int] {
-        if text == "all" { return Array(0..<layerCount) }
-        var layers: [Int] = []
-        for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            switch bounds.count {
-            case 1:
-                guard let single = bounds[0] else { throw ValidationError("bad layer '\(part)'") }
-                layers.append(single)
-            case 2:
-                guard let low = bounds[0], let high = bounds[1], low <= high else { throw ValidationError("bad layer range '\(part)'") }
-                layers += Array(low...high)
-            default:
-                throw ValidationError("bad layer '\(part)'")
-            }
-        }
-        guard !layers.isEmpty else { throw ValidationError("no layers given") }
-        for layer in layers where !(0..<layerCount).contains(layer) {
-            throw EngineError.layerOutOfRange(layer: layer, layerCount: layerCount)
-        }
-        return Array(Set(layers)).sorted()
-    }
-}
-
-/// Parses comma-separated strengths such as "-0.5,0,0.5"; `positive` rejects zero and below.
-func parseStrengths(_ text: String, positive: Bool) throws -> [Float] {
-    try text.split(separator: ",").map { part -> Float in
-        guard let value = Float(part.trimmingCharacters(in: .whitespaces)), value.isFinite, !positive || value > 0 else {
-            throw ValidationError("bad strength '\(part)'\(positive ? " (strengths must be positive)" : "")")
-        }
-        return value
     }
 }
 

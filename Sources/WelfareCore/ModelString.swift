@@ -61,6 +61,20 @@ public enum ModelSpec: Equatable, Sendable, CustomStringConvertible {
     }
 
     static let remoteProviders = ["openai", "anthropic"]
+
+    /// What is wrong with a model string's form, without looking for files: nil when it is
+    /// a provider string that parses, or anything a local-only command may take as a path.
+    public static func grammarProblem(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return ModelStringError.bad(text).description }
+        guard remoteProviders.contains(where: { trimmed.hasPrefix($0 + ":") }) else { return nil }
+        do {
+            _ = try parse(trimmed, environment: [:])
+            return nil
+        } catch {
+            return String(describing: error)
+        }
+    }
 }
 
 /// A model string that cannot be used as given.

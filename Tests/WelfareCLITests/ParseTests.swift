@@ -1,0 +1,55 @@
+import ArgumentParser
+import Testing
+import WelfareCore
+import WelfareEngine
+@testable import WelfareCLI
+
+/// The command line parsed in process, as `welfare` parses it: typed arguments reject bad
+/// values before any model is loaded, and good ones arrive as values. (The binary's own
+/// behaviour, exit codes and one-line errors, is tested in CommandLineTests and
+/// HostileInputTests.)
+@Suite struct ParseTests {
+    func parse(_ arguments: [String]) throws -> ParsableCommand { try Welfare.parseAsRoot(arguments) }
+
+    func rejects(_ arguments: [String], mentioning text: String) {
+        do {
+            _ = try parse(arguments)
+            Issue.record("\(arguments) was accepted")
+        } catch {
+            let message = Welfare.message(for: error)
+            #expect(message.contains(text), "\(arguments): \(message)")
+        }
+    }
+
+    @Test func layersAndStrengthsAreTyped() throws {
+        let generate = try #require(try parse(["generate", "-p", "hi", "--steer-layers", "4-6,9"]) as? GenerateCommand)
+        #expect(try generate.steerLayers.layers(count: 18) == [4, 5, 6, 9])
+        #expect(throws: EngineError.layerOutOfRange(layer: 20, layerCount: 18)) {
+            try LayerSelection(argument: "20")?.layers(count: 18)
+        }
+        let capture = try #require(try parse(["capture", "--layers", "all", "-p", "hello"]) as? CaptureCommand)
+        #expect(try capture.layers.layers(count: 3) == [0, 1, 2])
+        rejects(["capture", "--layers", "2-x", "-p", "hello"], mentioning: "--layers")
+        rejects(["capture", "--layers", "5-2", "-p", "hello"], mentioning: "--layers")
+        rejects(["emotions", "steer", "--emotion", "calm", "--strengths", "0.1,abc"], mentioning: "--strengths")
+        rejects(["emotions", "steer", "--emotion", "calm", "--strengths", "0.1,inf"], mentioning: "--strengths")
+        rejects(["introspect", "run", "--strengths", "0.5,-1"], mentioning: "--strengths must be positive")
+    }
+
+    @Test func modelStringsShareOneGrammar() throws {
+        rejects(["generate", "-p", "hi", "-m", "openai:"], mentioning: "-m")
+        rejects(["generate", "-p", "hi", "-m", "anthropic:claude@ftp://x"], mentioning: "-m")
+        // Well-formed but remote: parsed, then refused where a local file is needed, with
+        // the same line as every other local-only command.
+        let generate = try #require(try parse(["generate", "-p", "hi", "-m", "openai:gpt-x"]) as? GenerateCommand)
+        #expect(throws: ModelStringError.notLocal("openai:gpt-x")) { try generate.modelOptions.model.localPath() }
+        #expect(throws: ModelStringError.notLocal("anthropic:c")) { try ModelSpec.localPath("anthropic:c") }
+    }
+
+    @Test func numericOptionsAreCheckedInValidate() {
+        rejects(["generate", "-p", "hi", "--top-p", "0"], mentioning: "--top-p")
+        rejects(["generate", "-p", "hi", "--threads", "0"], mentioning: "--threads")
+        rejects(["assess", "--epochs", "0"], mentioning: "--epochs")
+        rejects(["export", "x", "--format", "yaml"], mentioning: "--format")
+    }
+}
