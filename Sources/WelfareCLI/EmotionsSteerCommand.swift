@@ -90,25 +90,12 @@ struct EmotionsStories: AsyncParsableCommand {
             guard !data.emotions.isEmpty else { throw InputError("none of those emotions is in the data") }
         }
         // Emotions are written --concurrency at a time (a remote writer answers in parallel).
-        let emotionsToWrite = data.emotions
-        let width = max(1, access.options.concurrency)
-        try await withThrowingTaskGroup(of: (Int, [String], Int).self) { group in
-            var next = 0
-            func startNext() {
-                guard next < emotionsToWrite.count else { return }
-                let index = next, emotion = emotionsToWrite[index], wanted = count
-                next += 1
-                group.addTask {
-                    let stories = try await StoryWriter.write(emotion: emotion, count: wanted, model: writer)
-                    return (index, stories.accepted, stories.rejected)
-                }
-            }
-            for _ in 0..<width { startNext() }
-            for try await (index, accepted, rejected) in group {
-                printError("  \(data.emotions[index].name): \(accepted.count) accepted, \(rejected) rejected")
-                data.emotions[index].stories = accepted
-                startNext()
-            }
+        let wanted = count
+        try await Windowed.run(data.emotions, width: access.options.concurrency) { emotion in
+            try await StoryWriter.write(emotion: emotion, count: wanted, model: writer)
+        } onResult: { index, stories in
+            printError("  \(data.emotions[index].name): \(stories.accepted.count) accepted, \(stories.rejected) rejected")
+            data.emotions[index].stories = stories.accepted
         }
         data.emotions.removeAll { $0.stories.isEmpty }
         guard !data.emotions.isEmpty else { throw InputError("no story was accepted: every one named its emotion or was too short") }

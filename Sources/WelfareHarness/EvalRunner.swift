@@ -166,7 +166,7 @@ public struct EvalRunner: Sendable {
             for (modelString, rows) in byModel {
                 guard let model = models[modelString] else { continue }
                 group.addTask {
-                    try await Self.runWindowed(rows, width: model.maxConcurrency) { row in
+                    try await Windowed.run(rows, width: model.maxConcurrency) { row in
                         guard let spec = specs[row.sampleId], let rowID = row.id else { return }
                         try Task.checkCancellation()
                         do {
@@ -203,19 +203,6 @@ public struct EvalRunner: Sendable {
         }
     }
 
-    /// At most `width` items in flight at once.
-    static func runWindowed<T: Sendable>(_ items: [T], width: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var iterator = items.makeIterator()
-            for _ in 0..<max(1, width) {
-                guard let item = iterator.next() else { break }
-                group.addTask { try await body(item) }
-            }
-            while try await group.next() != nil {
-                if let item = iterator.next() { group.addTask { try await body(item) } }
-            }
-        }
-    }
 }
 
 actor ProgressTracker {

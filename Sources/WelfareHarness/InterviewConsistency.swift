@@ -29,11 +29,14 @@ public enum InterviewConsistency {
                         """),
                     .user("Topic: \(aspect)\n\nSummaries:\n\(listing)"),
                 ]
-                let reply = try await judge.complete(messages, settings: SamplingSettings(temperature: 0, maxTokens: 300, seed: 0))
-                let verdict = JudgeVerdict.parse(reply.text).flatMap { (1...10).contains($0.rating) ? $0 : nil }
+                let answer = try await JudgeDialogue.ask(
+                    judge, messages, settings: SamplingSettings(temperature: 0, maxTokens: 300, seed: 0),
+                    correction: "That could not be read. Answer with only one JSON object with the keys evidence, reasoning and rating (a number from 1 to 10)."
+                ) { text in JudgeVerdict.parse(text).flatMap { (1...10).contains($0.rating) ? $0 : nil } }
+                let verdict = answer.value
                 try store.saveAnalysis(AnalysisRecord(runId: runID, model: model, name: "consistency", key: aspect,
                                                       value: verdict?.rating, evidence: verdict?.evidence,
-                                                      reasoning: verdict?.reasoning ?? "unparseable: " + String(reply.text.prefix(200))))
+                                                      reasoning: verdict?.reasoning ?? "unparseable: " + String(answer.lastText.prefix(200))))
                 rated += 1
             }
         }

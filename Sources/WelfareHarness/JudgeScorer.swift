@@ -22,26 +22,22 @@ public struct JudgeScorer: Scorer {
     }
 
     public func score(_ input: ScoreInput) async throws -> ScoreResult {
-        var messages: [ChatMessage] = [
+        let messages: [ChatMessage] = [
             .system(Self.instructions(rubric: spec.options["rubric"] ?? "", scale: scale)),
             .user(Self.render(input)),
         ]
-        let settings = SamplingSettings(temperature: 0, topP: 1, maxTokens: 400, seed: 0)
-        var lastText = ""
-        for attempt in 1...2 {
-            let reply = try await judge.complete(messages, settings: settings)
-            lastText = reply.text
-            if let verdict = JudgeVerdict.parse(reply.text), scale.contains(verdict.rating) {
-                let threshold = spec.options["threshold"].flatMap(Double.init)
-                return ScoreResult(value: verdict.rating, label: threshold.map { verdict.rating >= $0 ? "high" : "low" },
-                                   evidence: verdict.evidence, reasoning: verdict.reasoning,
-                                   detail: ["attempts": Double(attempt)])
-            }
-            messages.append(.assistant(reply.text))
-            messages.append(.user("That could not be read. Answer with only one JSON object with the keys evidence, reasoning and rating (a number from \(Int(scale.lowerBound)) to \(Int(scale.upperBound)))."))
+        let scale = self.scale
+        let answer = try await JudgeDialogue.ask(
+            judge, messages, settings: SamplingSettings(temperature: 0, topP: 1, maxTokens: 400, seed: 0),
+            correction: "That could not be read. Answer with only one JSON object with the keys evidence, reasoning and rating (a number from \(Int(scale.lowerBound)) to \(Int(scale.upperBound)))."
+        ) { text in JudgeVerdict.parse(text).flatMap { scale.contains($0.rating) ? $0 : nil } }
+        guard let verdict = answer.value else {
+            return ScoreResult(value: nil, label: "unparseable", evidence: nil, reasoning: String(answer.lastText.prefix(500)),
+                               detail: ["attempts": Double(answer.attempts)])
         }
-        return ScoreResult(value: nil, label: "unparseable", evidence: nil,
-                           reasoning: String(lastText.prefix(500)), detail: ["attempts": 2])
+        let threshold = spec.options["threshold"].flatMap(Double.init)
+        return ScoreResult(value: verdict.rating, label: threshold.map { verdict.rating >= $0 ? "high" : "low" },
+                           evidence: verdict.evidence, reasoning: verdict.reasoning, detail: ["attempts": Double(answer.attempts)])
     }
 
     static func instructions(rubric: String, scale: ClosedRange<Double>) -> String {

@@ -5,7 +5,8 @@ import GRDB
 /// a killed run loses at most the turns in flight, and `resume` redoes exactly those.
 public final class RunStore: Sendable {
     public let path: String
-    let database: DatabasePool
+    /// A pool on a file (WAL: readers beside one writer); a queue in memory.
+    let database: any DatabaseWriter
 
     /// Opens (creating and migrating) the database. `readOnly` opens an existing file
     /// without touching its schema, for watching a run that another process is writing.
@@ -36,7 +37,7 @@ public final class RunStore: Sendable {
 
     /// Two processes opening a new file at once can both try to apply the same migration;
     /// the loser sees it applied when it tries again.
-    static func migrate(_ database: DatabasePool) throws {
+    static func migrate(_ database: any DatabaseWriter) throws {
         var attempt = 0
         while true {
             do {
@@ -47,6 +48,23 @@ public final class RunStore: Sendable {
                 Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
             }
         }
+    }
+
+    /// A store in memory, for tests of runner logic and throwaway runs: the same schema and
+    /// the same checks as a file, gone when the store is.
+    public static func inMemory() throws -> RunStore {
+        do {
+            let queue = try DatabaseQueue()
+            try migrate(queue)
+            return RunStore(path: ":memory:", database: queue)
+        } catch {
+            throw StoreError.cannotOpen(path: "in-memory store", detail: oneLine(error))
+        }
+    }
+
+    private init(path: String, database: any DatabaseWriter) {
+        self.path = path
+        self.database = database
     }
 
     static func oneLine(_ error: Error) -> String {

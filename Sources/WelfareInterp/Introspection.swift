@@ -130,7 +130,7 @@ public enum Introspection {
         let model = session.model
         let (tokens, start) = try promptTokens(model: model, trial: 1)
         let plain = try await session.nextTokenLogits(tokens: tokens)
-        let plainScores = logSoftmax(plain)
+        let plainScores = LogSoftmax.of(plain)
         let concepts = Array(pack.names.prefix(8))
         var reach: [InjectionReach] = []
         for layer in sweep.layers {
@@ -141,7 +141,7 @@ public enum Introspection {
                           let conceptToken = try model.tokenize(" " + concept, addSpecial: false, parseSpecial: false).first else { continue }
                     let steering = try Steering.direction(direction, layers: [layer], strength: .fractionOfResidualNorm(strength),
                                                           residualNorms: pack.residualNorms, fromPosition: start)
-                    let steered = logSoftmax(try await session.nextTokenLogits(tokens: tokens, steering: steering))
+                    let steered = LogSoftmax.of(try await session.nextTokenLogits(tokens: tokens, steering: steering))
                     shift += steered[Int(conceptToken)] - plainScores[Int(conceptToken)]
                     kl += zip(steered, plainScores).reduce(0.0) { $0 + exp($1.0) * ($1.0 - $1.1) }
                 }
@@ -152,7 +152,6 @@ public enum Introspection {
         return reach
     }
 
-    static func logSoftmax(_ logits: [Float]) -> [Double] { LogSoftmax.of(logits) }
 }
 
 /// The four criteria read from the reply's wording.

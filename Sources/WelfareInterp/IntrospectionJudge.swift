@@ -23,14 +23,11 @@ public struct IntrospectionJudge: Sendable {
         """
 
     public func grade(reply: String, concept: String) async throws -> TrialGrades? {
-        var messages: [ChatMessage] = [.system(Self.instructions), .user("Injected word: \(concept)\n\nReply to grade:\n\(reply)")]
-        for _ in 0..<2 {
-            let answer = try await model.complete(messages, settings: SamplingSettings(temperature: 0, maxTokens: 120, seed: 0))
-            if let grades = Self.parse(answer.text) { return grades }
-            messages.append(.assistant(answer.text))
-            messages.append(.user("Answer with only the JSON object with the four true/false fields."))
-        }
-        return nil
+        try await JudgeDialogue.ask(
+            model, [.system(Self.instructions), .user("Injected word: \(concept)\n\nReply to grade:\n\(reply)")],
+            settings: SamplingSettings(temperature: 0, maxTokens: 120, seed: 0),
+            correction: "Answer with only the JSON object with the four true/false fields.", read: Self.parse
+        ).value
     }
 
     static func parse(_ text: String) -> TrialGrades? {

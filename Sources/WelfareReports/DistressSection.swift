@@ -13,8 +13,8 @@ enum DistressSection {
     }
 
     static func render(_ data: RunData) -> String? {
-        guard let offline = data.suite.scorers.first(where: { $0.type == "distress" })?.id else { return nil }
-        let judge = data.suite.scorers.first { $0.type == "judge" }?.id
+        guard let offline = data.suite.scorers.first(where: { $0.type == DistressScorer.kind.name })?.id else { return nil }
+        let judge = data.suite.scorers.first { $0.type == JudgeScorer.kind.name }?.id
         let judgeHasValues = judge.map { id in data.samples.contains { $0.scores.contains { $0.scorer == id && $0.value != nil } } } ?? false
         let primary = judgeHasValues ? judge! : offline
         let primaryName = primary == offline ? "offline scorer" : "judge"

@@ -7,7 +7,7 @@ import Yams
 /// to nudging, flip rates, themes and hedging, and the proposed changes grouped by theme.
 enum InterviewSection {
     static func render(_ data: RunData) -> String? {
-        guard data.suite.scorers.contains(where: { $0.type == "closing-ratings" }) else { return nil }
+        guard data.suite.scorers.contains(where: { $0.type == ClosingRatingsScorer.kind.name }) else { return nil }
         let themes = themeTerms(data)
         var html = "<h2>Welfare interviews</h2>"
         html += "<p>Each interview ends with the model's view, one proposed change, and two ratings on 7-point scales "

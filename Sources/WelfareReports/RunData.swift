@@ -46,6 +46,6 @@ public struct RunData: Sendable {
 
     /// Judge scorers that could not run because no judge model was named.
     public var skippedScorers: [String] {
-        suite.scorers.filter { $0.type == "judge" && $0.options["model"] == nil && settings.judge == nil }.map(\.id)
+        suite.scorers.filter { $0.type == JudgeScorer.kind.name && $0.options["model"] == nil && settings.judge == nil }.map(\.id)
     }
 }

@@ -172,7 +172,7 @@ import WelfareEngine
     @Test func unknownModelStringFailsBeforeAnythingIsStored() async throws {
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
-        await #expect(throws: ModelAccessError.self) {
+        await #expect(throws: ModelStringError.bad("gpt-5")) {
             try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["gpt-5"]))
         }
         await #expect(throws: ModelAccessError.self) {

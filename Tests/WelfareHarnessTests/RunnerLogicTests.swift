@@ -4,8 +4,9 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 
-/// The runner's logic through its public API, on in-memory models (`ScriptedChatModel`) and a
-/// real SQLite file: fast, so the cases can be many. Real-model runs are in LocalRunTests.
+/// The runner's logic through its public API, on in-memory models (`ScriptedChatModel`) and
+/// real SQLite (in memory, and a file where resuming is the point): fast, so the cases can
+/// be many. Real-model runs are in LocalRunTests.
 @Suite struct RunnerLogicTests {
     /// A scorer defined outside the harness, as a user's package would: registered by name
     /// with its own key, read by the suite loader and built by the runner.
@@ -57,7 +58,7 @@ import WelfareModels
         var registry = ScorerRegistry.standard
         registry.register(LengthScorer.kind)
         let suite = try loadSuite(registry)
-        let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("r.sqlite").path)
+        let store = try RunStore.inMemory()
         let runner = EvalRunner(store: store, models: ModelPool(), registry: registry)
         let outcome = try await runner.start(suite: suite, on: [Self.echo("m1"), Self.echo("m2")], settings: RunSettings(models: [], seed: 9))
         #expect(outcome.done == 8 && outcome.failed == 0)
