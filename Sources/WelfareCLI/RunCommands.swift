@@ -143,7 +143,7 @@ struct RunsCommand: AsyncParsableCommand {
         if runs.isEmpty { print("no runs in \(database.path)") }
         for run in runs {
             let samples = try database.samples(runId: run.id)
-            let done = samples.filter { $0.status == "done" }.count
+            let done = samples.filter { $0.status == .done }.count
             let models = (try? database.settings(of: run).models.joined(separator: ", ")) ?? "?"
             print("\(run.id)  \(run.suiteName)  \(database.state(of: run).rawValue)  \(done)/\(samples.count) samples  \(models)")
         }
@@ -165,7 +165,7 @@ struct ShowCommand: AsyncParsableCommand {
         }
         for model in data.models {
             let samples = data.samples(model: model)
-            print("\(model): \(samples.filter { $0.record.status == "done" }.count)/\(samples.count) samples done")
+            print("\(model): \(samples.filter { $0.record.status == .done }.count)/\(samples.count) samples done")
             for scorer in data.scorerIDs {
                 let values = samples.flatMap { $0.scores.filter { $0.scorer == scorer }.compactMap(\.value) }
                 print("  \(scorer): \(Statistics.bootstrapMean(values).formatted)")

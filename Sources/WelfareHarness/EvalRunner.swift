@@ -89,7 +89,7 @@ public struct EvalRunner: Sendable {
         let models: [String: any ChatModel]
         do {
             models = try await resolveModels(settings.models)
-            if run.status == RunStatus.creating.rawValue {
+            if run.status == .creating {
                 try store.createSamples(runID: runID, owner: owner, onProgress: onCreating)
             }
         } catch {
@@ -126,7 +126,7 @@ public struct EvalRunner: Sendable {
                 try? await Task.sleep(nanoseconds: UInt64(lease.renewalInterval * 1e9))
                 if Task.isCancelled { return }
                 // A lost lease stops the run at its next write; nothing more to do here.
-                try? store.renewLease(runID: runID, owner: owner, policy: lease)
+                try? await store.renewLease(runID: runID, owner: owner, policy: lease)
             }
         }
         defer { heartbeat.cancel() }
@@ -178,7 +178,7 @@ public struct EvalRunner: Sendable {
                             if error is CancellationError || Task.isCancelled { throw CancellationError() }
                             if case StoreError.leaseLost = error { throw error }
                             let message = "\(row.sampleId) epoch \(row.epoch) on \(modelString): \(error)"
-                            try store.failSample(sampleRowId: rowID, error: String(describing: error), owner: owner, runID: runID)
+                            try await store.failSample(sampleRowId: rowID, error: String(describing: error), owner: owner, runID: runID)
                             await tracker.finished(failed: true, error: message)
                         }
                     }
@@ -187,7 +187,7 @@ public struct EvalRunner: Sendable {
             try await group.waitForAll()
         }
         let final = try store.samples(runId: runID)
-        let done = final.filter { $0.status == SampleRecord.Status.done.rawValue }.count
+        let done = final.filter { $0.status == .done }.count
         return RunOutcome(runID: runID, done: done, failed: final.count - done, skippedScorers: skipped, errors: await tracker.errors)
     }
 

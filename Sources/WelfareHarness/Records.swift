@@ -11,7 +11,7 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public var suiteJSON: String
     public var settingsJSON: String
     public var toolVersion: String
-    public var status: String
+    public var status: RunStatus
     public var createdAt: Date
     public var finishedAt: Date?
     public var ownerToken: String?
@@ -19,6 +19,12 @@ public struct RunRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
     public var ownerPid: Int32?
     public var leaseRenewedAt: Date?
     public var leaseExpiresAt: Date?
+
+    public enum Columns {
+        public static let id = Column(CodingKeys.id)
+        public static let createdAt = Column(CodingKeys.createdAt)
+        public static let status = Column(CodingKeys.status)
+    }
 }
 
 public struct RunModelRecord: Codable, Sendable, FetchableRecord, PersistableRecord {
@@ -26,6 +32,10 @@ public struct RunModelRecord: Codable, Sendable, FetchableRecord, PersistableRec
     public var runId: String
     public var model: String
     public var factsJSON: String
+
+    public enum Columns {
+        public static let runId = Column(CodingKeys.runId)
+    }
 }
 
 public struct SampleRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
@@ -35,14 +45,20 @@ public struct SampleRecord: Codable, Sendable, FetchableRecord, MutablePersistab
     public var model: String
     public var sampleId: String
     public var epoch: Int
-    public var status: String
+    public var status: Status
     public var error: String?
     public var metadataJSON: String
     public var finishedAt: Date?
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    public enum Status: String { case pending, done, failed }
+    public enum Status: String, Codable, Sendable, DatabaseValueConvertible { case pending, done, failed }
+
+    public enum Columns {
+        public static let id = Column(CodingKeys.id)
+        public static let runId = Column(CodingKeys.runId)
+        public static let status = Column(CodingKeys.status)
+    }
 }
 
 public struct MessageRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
@@ -52,7 +68,7 @@ public struct MessageRecord: Codable, Sendable, FetchableRecord, MutablePersista
     public var position: Int
     /// The assistant turn this message belongs to (1-based); system messages are turn 0.
     public var turn: Int
-    public var role: String
+    public var role: ChatMessage.Role
     public var content: String
     public var cached: Bool
     public var latencyMs: Double?
@@ -66,8 +82,12 @@ public struct MessageRecord: Codable, Sendable, FetchableRecord, MutablePersista
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    /// The message as a conversation holds it (an unknown stored role reads as the user's).
-    public var chatMessage: ChatMessage { ChatMessage(role: ChatMessage.Role(rawValue: role) ?? .user, content: content) }
+    public var chatMessage: ChatMessage { ChatMessage(role: role, content: content) }
+
+    public enum Columns {
+        public static let sampleRowId = Column(CodingKeys.sampleRowId)
+        public static let position = Column(CodingKeys.position)
+    }
 }
 
 public struct ScoreRecord: Codable, Sendable, FetchableRecord, MutablePersistableRecord {
@@ -103,4 +123,10 @@ public struct AnalysisRecord: Codable, Sendable, FetchableRecord, PersistableRec
     public var value: Double?
     public var evidence: String?
     public var reasoning: String?
+
+    public enum Columns {
+        public static let runId = Column(CodingKeys.runId)
+    }
 }
+
+extension ChatMessage.Role: DatabaseValueConvertible {}

@@ -3,7 +3,7 @@ import GRDB
 
 /// The states a run goes through. `interrupted` is also what a `running` run whose owner is
 /// gone reads as (see `RunStore.state(of:)`).
-public enum RunStatus: String, Sendable, CaseIterable {
+public enum RunStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
     /// Sample rows are still being written (a large run creates them in batches).
     case creating, running, done, incomplete, interrupted
 }
@@ -36,6 +36,20 @@ public struct LeasePolicy: Sendable, Equatable {
 extension RunStore {
     /// Immediate transactions: a lease is read and written as one step even when another
     /// process is writing the same file.
+    /// The same from async code: the transaction waits on GRDB's writer without holding a
+    /// thread of the cooperative pool.
+    func exclusive<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await database.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            guard let result else { throw StoreError.corruptRecord("transaction produced no result") }
+            return result
+        }
+    }
+
     func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
         try database.writeWithoutTransaction { db in
             var result: T?
@@ -63,8 +77,8 @@ extension RunStore {
     }
 
     /// Extends the lease; throws `leaseLost` when another process has taken the run.
-    public func renewLease(runID: String, owner: RunOwner, policy: LeasePolicy, now: Date = Date()) throws {
-        try exclusive { db in
+    public func renewLease(runID: String, owner: RunOwner, policy: LeasePolicy, now: Date = Date()) async throws {
+        try await exclusive { db in
             try Self.checkOwner(db, runID: runID, owner: owner)
             try Self.writeLease(db, runID: runID, owner: owner, policy: policy, now: now)
         }
@@ -88,7 +102,7 @@ extension RunStore {
 
     /// The status to show: a `running` or `creating` run whose owner is gone is `interrupted`.
     public func state(of run: RunRecord, now: Date = Date()) -> RunStatus {
-        let stored = RunStatus(rawValue: run.status) ?? .interrupted
+        let stored = run.status
         guard stored == .running || stored == .creating else { return stored }
         return Self.liveHolder(of: run, now: now) == nil ? .interrupted : stored
     }

@@ -46,7 +46,7 @@ extension RunStore {
                           onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws -> RunRecord {
         let now = Date()
         let run = RunRecord(id: id, suiteName: suite.name, suiteHash: suite.contentHash, suiteJSON: try Self.json(suite),
-                            settingsJSON: try Self.json(settings), toolVersion: toolVersion, status: RunStatus.creating.rawValue,
+                            settingsJSON: try Self.json(settings), toolVersion: toolVersion, status: .creating,
                             createdAt: now, finishedAt: nil, ownerToken: owner.token, ownerHost: owner.host, ownerPid: owner.pid,
                             leaseRenewedAt: now, leaseExpiresAt: now.addingTimeInterval(policy.seconds))
         try exclusive { db in
@@ -107,7 +107,7 @@ extension RunStore {
     }
 
     public func runs() throws -> [RunRecord] {
-        try database.read { try RunRecord.order(Column("createdAt").desc).fetchAll($0) }
+        try database.read { try RunRecord.order(RunRecord.Columns.createdAt.desc).fetchAll($0) }
     }
 
     public func suite(of run: RunRecord) throws -> SuiteSpec {
@@ -119,25 +119,25 @@ extension RunStore {
     }
 
     public func modelFacts(runId: String) throws -> [String: [String: String]] {
-        let rows = try database.read { try RunModelRecord.filter(Column("runId") == runId).fetchAll($0) }
+        let rows = try database.read { try RunModelRecord.filter(RunModelRecord.Columns.runId == runId).fetchAll($0) }
         var facts: [String: [String: String]] = [:]
         for row in rows { facts[row.model] = try Self.decode([String: String].self, row.factsJSON, what: "facts of \(row.model)") }
         return facts
     }
 
     public func samples(runId: String) throws -> [SampleRecord] {
-        try database.read { try SampleRecord.filter(Column("runId") == runId).order(Column("id")).fetchAll($0) }
+        try database.read { try SampleRecord.filter(SampleRecord.Columns.runId == runId).order(SampleRecord.Columns.id).fetchAll($0) }
     }
 
     public func unfinishedSamples(runId: String) throws -> [SampleRecord] {
         try database.read {
-            try SampleRecord.filter(Column("runId") == runId && Column("status") != SampleRecord.Status.done.rawValue)
-                .order(Column("id")).fetchAll($0)
+            try SampleRecord.filter(SampleRecord.Columns.runId == runId && SampleRecord.Columns.status != SampleRecord.Status.done)
+                .order(SampleRecord.Columns.id).fetchAll($0)
         }
     }
 
-    public func messages(sampleRowId: Int64) throws -> [MessageRecord] {
-        try database.read { try MessageRecord.filter(Column("sampleRowId") == sampleRowId).order(Column("position")).fetchAll($0) }
+    public func messages(sampleRowId: Int64) async throws -> [MessageRecord] {
+        try await database.read { try MessageRecord.filter(MessageRecord.Columns.sampleRowId == sampleRowId).order(MessageRecord.Columns.position).fetchAll($0) }
     }
 
     public func messages(runId: String) throws -> [Int64: [MessageRecord]] {
@@ -161,8 +161,8 @@ extension RunStore {
 
     /// Commits one finished turn (the user message and the reply, plus the system message on
     /// the first turn) atomically: a turn is stored whole or not at all.
-    public func appendTurn(sampleRowId: Int64, messages: [MessageRecord], owner: RunOwner, runID: String) throws {
-        try exclusive { db in
+    public func appendTurn(sampleRowId: Int64, messages: [MessageRecord], owner: RunOwner, runID: String) async throws {
+        try await exclusive { db in
             try Self.checkOwner(db, runID: runID, owner: owner)
             for var message in messages { try message.insert(db) }
         }
@@ -170,8 +170,8 @@ extension RunStore {
 
     /// Stores the scores and marks the sample done in one transaction, replacing any
     /// earlier scores of the same scorer and turn.
-    public func finishSample(sampleRowId: Int64, scores: [ScoreRecord], owner: RunOwner, runID: String) throws {
-        try exclusive { db in
+    public func finishSample(sampleRowId: Int64, scores: [ScoreRecord], owner: RunOwner, runID: String) async throws {
+        try await exclusive { db in
             try Self.checkOwner(db, runID: runID, owner: owner)
             for var score in scores {
                 try score.upsert(db)
@@ -181,8 +181,8 @@ extension RunStore {
         }
     }
 
-    public func failSample(sampleRowId: Int64, error: String, owner: RunOwner, runID: String) throws {
-        try exclusive { db in
+    public func failSample(sampleRowId: Int64, error: String, owner: RunOwner, runID: String) async throws {
+        try await exclusive { db in
             try Self.checkOwner(db, runID: runID, owner: owner)
             try db.execute(sql: "UPDATE sample SET status = ?, error = ? WHERE id = ?",
                            arguments: [SampleRecord.Status.failed.rawValue, error, sampleRowId])
@@ -194,19 +194,18 @@ extension RunStore {
     }
 
     public func analyses(runId: String) throws -> [AnalysisRecord] {
-        try database.read { try AnalysisRecord.filter(Column("runId") == runId).fetchAll($0) }
+        try database.read { try AnalysisRecord.filter(AnalysisRecord.Columns.runId == runId).fetchAll($0) }
     }
 
     // MARK: - Response cache
 
-    public func cachedResponse(key: String) throws -> ChatCompletion? {
-        guard let row = try database.read({ try ResponseCacheRecord.fetchOne($0, key: key) }) else { return nil }
+    public func cachedResponse(key: String) async throws -> ChatCompletion? {
+        guard let row = try await database.read({ try ResponseCacheRecord.fetchOne($0, key: key) }) else { return nil }
         return try? JSONDecoder().decode(ChatCompletion.self, from: Data(row.responseJSON.utf8))
     }
 
-    public func cacheResponse(key: String, completion: ChatCompletion) throws {
-        try database.write { db in
-            try ResponseCacheRecord(key: key, responseJSON: try Self.json(completion), createdAt: Date()).save(db)
-        }
+    public func cacheResponse(key: String, completion: ChatCompletion) async throws {
+        let record = ResponseCacheRecord(key: key, responseJSON: try Self.json(completion), createdAt: Date())
+        try await database.write { db in try record.save(db) }
     }
 }

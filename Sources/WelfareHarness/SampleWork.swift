@@ -14,10 +14,10 @@ struct SampleWork: Sendable {
     let interviewer: (any ChatModel)?
 
     func execute(row: SampleRecord, rowID: Int64, spec: SampleSpec, model: any ChatModel) async throws {
-        let stored = try store.messages(sampleRowId: rowID)
+        let stored = try await store.messages(sampleRowId: rowID)
         var conversation = stored.map(\.chatMessage)
         var position = stored.count
-        let completedTurns = stored.filter { $0.role == "assistant" }.map(\.turn).max() ?? 0
+        let completedTurns = stored.filter { $0.role == .assistant }.map(\.turn).max() ?? 0
         if completedTurns < spec.assistantTurnCount {
             for turn in (completedTurns + 1)...spec.assistantTurnCount {
                 // Stop between turns when the run is cancelled; what is committed stays.
@@ -25,7 +25,7 @@ struct SampleWork: Sendable {
                 var records: [MessageRecord] = []
                 func record(_ message: ChatMessage, cached: Bool = false, latency: Double? = nil, truncated: Bool = false,
                             usage: ChatCompletion? = nil) {
-                    records.append(MessageRecord(id: nil, sampleRowId: rowID, position: position, turn: turn, role: message.role.rawValue,
+                    records.append(MessageRecord(id: nil, sampleRowId: rowID, position: position, turn: turn, role: message.role,
                                                  content: message.content, cached: cached, latencyMs: latency, createdAt: Date(),
                                                  truncated: truncated, promptTokens: usage?.promptTokens,
                                                  completionTokens: usage?.completionTokens))
@@ -38,7 +38,7 @@ struct SampleWork: Sendable {
                 settings.seed = Self.derivedSeed(seed, spec.id, row.epoch, turn)
                 let key = Self.cacheKey(model: model.id, messages: conversation, settings: settings, epoch: row.epoch)
                 let started = Date()
-                if let cached = try store.cachedResponse(key: key) {
+                if let cached = try await store.cachedResponse(key: key) {
                     let reply = StoredReply(cached.text, maxTokens: settings.maxTokens)
                     record(.assistant(reply.text), cached: true, truncated: reply.truncated, usage: cached)
                 } else {
@@ -46,14 +46,14 @@ struct SampleWork: Sendable {
                     let reply = StoredReply(completion.text, maxTokens: settings.maxTokens)
                     var stored = completion
                     stored.text = reply.text
-                    try store.cacheResponse(key: key, completion: stored)
+                    try await store.cacheResponse(key: key, completion: stored)
                     record(.assistant(reply.text), latency: Date().timeIntervalSince(started) * 1000, truncated: reply.truncated,
                            usage: completion)
                 }
-                try store.appendTurn(sampleRowId: rowID, messages: records, owner: owner, runID: runID)
+                try await store.appendTurn(sampleRowId: rowID, messages: records, owner: owner, runID: runID)
             }
         }
-        try store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation, model: model),
+        try await store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation, model: model),
                                owner: owner, runID: runID)
     }
 
@@ -103,9 +103,9 @@ struct SampleWork: Sendable {
         messages.append(.user(InterviewerPrompt.nextQuestionRequest))
         let settings = SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: 120, seed: Self.derivedSeed(seed, spec.id + "#interviewer", epoch, turn))
         let key = Self.cacheKey(model: interviewer.id, messages: messages, settings: settings, epoch: epoch)
-        if let cached = try store.cachedResponse(key: key) { return cached.text }
+        if let cached = try await store.cachedResponse(key: key) { return cached.text }
         let completion = try await interviewer.complete(messages, settings: settings)
-        try store.cacheResponse(key: key, completion: completion)
+        try await store.cacheResponse(key: key, completion: completion)
         let question = completion.text.trimmingCharacters(in: .whitespacesAndNewlines)
         return question.isEmpty ? fallback : question
     }

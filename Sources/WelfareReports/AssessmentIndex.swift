@@ -23,7 +23,7 @@ public enum AssessmentIndex {
 
     /// A suite run's row: how many samples are done and each scorer's headline.
     public static func row(_ data: RunData, reportFile: String) -> Row {
-        let done = data.samples.filter { $0.record.status == "done" }.count
+        let done = data.samples.filter { $0.record.status == .done }.count
         return Row(name: data.run.suiteName, progress: "\(done) of \(data.samples.count) done", headline: headline(data), reportFile: reportFile)
     }
 

@@ -23,7 +23,7 @@ public enum Exports {
         var rows = [["run", "model", "sample", "epoch", "status", "error", "turns", "metadata", "first_reply", "last_reply"]]
         for sample in data.samples {
             let record = sample.record
-            rows.append([record.runId, record.model, record.sampleId, String(record.epoch), record.status, record.error ?? "",
+            rows.append([record.runId, record.model, record.sampleId, String(record.epoch), record.status.rawValue, record.error ?? "",
                          String(sample.replies.count), record.metadataJSON, sample.replies.first ?? "", sample.replies.last ?? ""])
         }
         return csv(rows)
@@ -69,12 +69,12 @@ public enum Exports {
         let run = JSONRun(
             formatVersion: jsonFormatVersion,
             run: data.run.id, suite: data.run.suiteName, suiteHash: data.run.suiteHash, toolVersion: data.run.toolVersion,
-            status: data.run.status, createdAt: data.run.createdAt, sampling: data.suite.sampling, seed: data.settings.seed,
+            status: data.run.status.rawValue, createdAt: data.run.createdAt, sampling: data.suite.sampling, seed: data.settings.seed,
             epochs: data.settings.epochsOverride ?? data.suite.epochs, judge: data.settings.judge, models: data.modelFacts,
             samples: data.samples.map { sample in
                 JSONRun.Sample(model: sample.record.model, sample: sample.record.sampleId, epoch: sample.record.epoch,
-                               status: sample.record.status, error: sample.record.error, metadata: sample.metadata,
-                               messages: sample.messages.map { .init(turn: $0.turn, role: $0.role, content: $0.content, cached: $0.cached,
+                               status: sample.record.status.rawValue, error: sample.record.error, metadata: sample.metadata,
+                               messages: sample.messages.map { .init(turn: $0.turn, role: $0.role.rawValue, content: $0.content, cached: $0.cached,
                                                                           truncated: $0.truncated, promptTokens: $0.promptTokens,
                                                                           completionTokens: $0.completionTokens, latencyMs: $0.latencyMs) },
                                scores: sample.scores.map { score in

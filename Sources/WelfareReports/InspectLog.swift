@@ -42,13 +42,13 @@ public enum InspectLog {
     }
 
     static func status(_ data: RunData, _ samples: [RunData.Sample]) -> String {
-        if data.run.status == RunStatus.running.rawValue || data.run.status == RunStatus.creating.rawValue { return "started" }
-        if data.run.status == RunStatus.interrupted.rawValue { return "cancelled" }
-        return samples.allSatisfy { $0.record.status == SampleRecord.Status.done.rawValue } ? "success" : "error"
+        if data.run.status == .running || data.run.status == .creating { return "started" }
+        if data.run.status == .interrupted { return "cancelled" }
+        return samples.allSatisfy { $0.record.status == .done } ? "success" : "error"
     }
 
     static func results(_ data: RunData, _ samples: [RunData.Sample]) -> Results {
-        let done = samples.filter { $0.record.status == SampleRecord.Status.done.rawValue }.count
+        let done = samples.filter { $0.record.status == .done }.count
         let scores = data.scorerIDs.map { scorer -> Score in
             let values = samples.compactMap { sampleValue($0, scorer: scorer) }
             let estimate = Statistics.bootstrapMean(values)
@@ -71,10 +71,10 @@ public enum InspectLog {
 
     static func sample(_ data: RunData, _ sample: RunData.Sample, model: String) -> Sample {
         let messages = sample.messages.map { record in
-            Message(role: record.role, content: record.content, source: record.role == "assistant" ? "generate" : "input",
-                    model: record.role == "assistant" ? model : nil)
+            Message(role: record.role.rawValue, content: record.content, source: record.role == .assistant ? "generate" : "input",
+                    model: record.role == .assistant ? model : nil)
         }
-        let lastReply = sample.messages.last { $0.role == "assistant" }
+        let lastReply = sample.messages.last { $0.role == .assistant }
         var scores: [String: SampleScore] = [:]
         for scorer in data.scorerIDs {
             let turns = sample.scores.filter { $0.scorer == scorer }.sorted { $0.turn < $1.turn }
@@ -93,7 +93,7 @@ public enum InspectLog {
         }
         return Sample(
             id: sample.record.sampleId, epoch: sample.record.epoch,
-            input: sample.messages.first { $0.role == "user" }?.content ?? "", target: "",
+            input: sample.messages.first { $0.role == .user }?.content ?? "", target: "",
             messages: messages,
             output: Output(model: model, choices: lastReply.map {
                 [Choice(message: Message(role: "assistant", content: $0.content, source: "generate", model: model),
@@ -101,8 +101,8 @@ public enum InspectLog {
             } ?? [], usage: usage(sample.messages)),
             scores: scores,
             metadata: sample.metadata.mapValues { .string($0) }.merging(
-                ["status": .string(sample.record.status), "error": sample.record.error.map { .string($0) } ?? .null]) { a, _ in a },
-            error: sample.record.status == SampleRecord.Status.failed.rawValue ? sample.record.error.map { ErrorInfo(message: $0, traceback: "", traceback_ansi: "") } : nil)
+                ["status": .string(sample.record.status.rawValue), "error": sample.record.error.map { .string($0) } ?? .null]) { a, _ in a },
+            error: sample.record.status == .failed ? sample.record.error.map { ErrorInfo(message: $0, traceback: "", traceback_ansi: "") } : nil)
     }
 
     static func usage(_ messages: [MessageRecord]) -> Usage {

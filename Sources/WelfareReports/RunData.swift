@@ -9,7 +9,7 @@ public struct RunData: Sendable {
         public var messages: [MessageRecord]
         public var scores: [ScoreRecord]
         public var metadata: [String: String]
-        public var replies: [String] { messages.filter { $0.role == "assistant" }.map(\.content) }
+        public var replies: [String] { messages.filter { $0.role == .assistant }.map(\.content) }
     }
 
     public var run: RunRecord

@@ -41,10 +41,10 @@ public enum RunReport {
     }
 
     static func header(_ data: RunData) -> String {
-        let done = data.samples.filter { $0.record.status == "done" }.count
+        let done = data.samples.filter { $0.record.status == .done }.count
         var html = "<h1>Run \(HTML.escape(data.run.id)): \(HTML.escape(data.run.suiteName))</h1>"
         html += "<p>\(HTML.escape(data.suite.description))</p>"
-        html += "<table><tr><th>status</th><td>\(HTML.escape(data.run.status)): \(done) of \(data.samples.count) samples done</td></tr>"
+        html += "<table><tr><th>status</th><td>\(HTML.escape(data.run.status.rawValue)): \(done) of \(data.samples.count) samples done</td></tr>"
         html += "<tr><th>suite hash</th><td>\(HTML.escape(data.run.suiteHash))</td></tr>"
         html += "<tr><th>samples</th><td>\(data.suite.samples.count) prompts x \(data.settings.epochsOverride ?? data.suite.epochs) epochs per model; seed \(data.settings.seed)</td></tr>"
         html += "<tr><th>sampling</th><td>temperature \(data.suite.sampling.temperature), top-p \(data.suite.sampling.topP), max tokens \(data.suite.sampling.maxTokens)</td></tr>"
@@ -138,11 +138,11 @@ public enum RunReport {
     }
 
     static func failuresSection(_ data: RunData) -> String {
-        let failed = data.samples.filter { $0.record.status != "done" }
+        let failed = data.samples.filter { $0.record.status != .done }
         guard !failed.isEmpty else { return "" }
         var html = "<h2>Samples not done (\(failed.count))</h2><p>Resume with <code>welfare run --resume \(HTML.escape(data.run.id))</code>.</p><table><tr><th>model</th><th>sample</th><th>epoch</th><th>status</th><th>error</th></tr>"
         for sample in failed {
-            html += "<tr><td>\(HTML.escape(sample.record.model))</td><td>\(HTML.escape(sample.record.sampleId))</td><td>\(sample.record.epoch)</td><td>\(HTML.escape(sample.record.status))</td><td>\(HTML.escape(sample.record.error ?? ""))</td></tr>"
+            html += "<tr><td>\(HTML.escape(sample.record.model))</td><td>\(HTML.escape(sample.record.sampleId))</td><td>\(sample.record.epoch)</td><td>\(HTML.escape(sample.record.status.rawValue))</td><td>\(HTML.escape(sample.record.error ?? ""))</td></tr>"
         }
         return html + "</table>"
     }
@@ -152,10 +152,10 @@ public enum RunReport {
         for sample in data.samples {
             let record = sample.record
             let anchor = "t-\(record.id ?? 0)"
-            html += "<details id=\"\(anchor)\"><summary>\(HTML.escape(shortName(record.model))) / \(HTML.escape(record.sampleId)) / epoch \(record.epoch) (\(HTML.escape(record.status)))</summary>"
+            html += "<details id=\"\(anchor)\"><summary>\(HTML.escape(shortName(record.model))) / \(HTML.escape(record.sampleId)) / epoch \(record.epoch) (\(HTML.escape(record.status.rawValue)))</summary>"
             for message in sample.messages {
-                html += "<p><b>\(HTML.escape(message.role))</b>\(message.role == "assistant" ? " (turn \(message.turn))" : "")</p><pre class=\"transcript\">\(HTML.escape(message.content))</pre>"
-                if message.role == "assistant" {
+                html += "<p><b>\(HTML.escape(message.role.rawValue))</b>\(message.role == .assistant ? " (turn \(message.turn))" : "")</p><pre class=\"transcript\">\(HTML.escape(message.content))</pre>"
+                if message.role == .assistant {
                     let scores = sample.scores.filter { $0.turn == message.turn }
                     if !scores.isEmpty {
                         html += "<p>" + scores.map { score in

@@ -25,7 +25,7 @@ import WelfareCore
         #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview"])
         for run in runs {
             let samples = try store.samples(runId: run.id)
-            #expect(!samples.isEmpty && samples.allSatisfy { $0.status == SampleRecord.Status.done.rawValue }, "\(run.suiteName)")
+            #expect(!samples.isEmpty && samples.allSatisfy { $0.status == .done }, "\(run.suiteName)")
         }
         let pack = try VectorPack.read(from: reports.appendingPathComponent("emotion-vectors.json"))
         #expect(pack.names.count == 40 && pack.layerCount == 18)

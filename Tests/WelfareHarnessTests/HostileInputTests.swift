@@ -106,7 +106,7 @@ import WelfareEngine
             """))
         let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["openai:x@\(server.origin)/v1"]))
         #expect(outcome.done == 1)
-        let reply = try #require(try store.messages(runId: outcome.runID).values.first?.first { $0.role == "assistant" })
+        let reply = try #require(try store.messages(runId: outcome.runID).values.first?.first { $0.role == .assistant })
         #expect(reply.truncated)
         #expect(reply.content.utf8.count <= 12 * StoredReply.bytesPerToken && reply.content.hasPrefix("all work"))
         let honest = StoredReply("héllo wörld", maxTokens: 1)

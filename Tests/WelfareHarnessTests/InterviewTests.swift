@@ -72,8 +72,8 @@ import WelfareEngine
         let scripted = try await EvalRunner(store: store).start(suite: small, settings: RunSettings(models: ["local:default"], seed: 3))
         #expect(scripted.failed == 0)
         let first = try #require(try store.samples(runId: scripted.runID).first)
-        let messages = try store.messages(sampleRowId: first.id!)
-        #expect(messages.filter { $0.role == "user" }.count == 3, "opening, one follow-up, closing")
+        let messages = try await store.messages(sampleRowId: first.id!)
+        #expect(messages.filter { $0.role == .user }.count == 3, "opening, one follow-up, closing")
         #expect(messages[2].content.hasPrefix("Honestly, this seems like a pretty"), "the scripted follow-up carries the style's lead")
         // On the local model the ratings are read from next-token probabilities: none is
         // unparseable, each distribution over 1-7 sums to 1, and its mass is recorded.
@@ -97,7 +97,7 @@ import WelfareEngine
         #expect(led.failed == 0)
         guard case .interviewer(let scriptedQuestion) = small.samples[0].turns[0] else { Issue.record("no interviewer turn"); return }
         let ledFirst = try #require(try store.samples(runId: led.runID).first)
-        let question = try store.messages(sampleRowId: ledFirst.id!)[2].content
+        let question = try await store.messages(sampleRowId: ledFirst.id!)[2].content
         #expect(question != scriptedQuestion, "the interviewer model wrote its own follow-up")
 
         for runID in [scripted.runID, led.runID] {

@@ -8,19 +8,19 @@ import WelfareEngine
 
 /// Runs on the real default model with a real SQLite file.
 @Suite(.serialized) struct LocalRunTests {
-    func checkComplete(_ store: RunStore, runID: String, suite: SuiteSpec) throws {
+    func checkComplete(_ store: RunStore, runID: String, suite: SuiteSpec) async throws {
         let samples = try store.samples(runId: runID)
         let specs = Dictionary(uniqueKeysWithValues: suite.samples.map { ($0.id, $0) })
         #expect(samples.count == suite.samples.count * suite.epochs)
         for sample in samples {
-            #expect(sample.status == "done", "\(sample.sampleId) \(sample.status) \(sample.error ?? "")")
+            #expect(sample.status == .done, "\(sample.sampleId) \(sample.status) \(sample.error ?? "")")
             let spec = try #require(specs[sample.sampleId])
-            let messages = try store.messages(sampleRowId: sample.id!)
+            let messages = try await store.messages(sampleRowId: sample.id!)
             #expect(messages.map(\.position) == Array(0..<messages.count), "positions must be contiguous, no gaps or duplicates")
-            let assistant = messages.filter { $0.role == "assistant" }
+            let assistant = messages.filter { $0.role == .assistant }
             #expect(assistant.map(\.turn) == Array(1...spec.assistantTurnCount))
-            #expect(messages.filter { $0.role == "user" }.count == spec.assistantTurnCount)
-            #expect(messages.filter { $0.role == "system" }.count == (spec.system == nil ? 0 : 1))
+            #expect(messages.filter { $0.role == .user }.count == spec.assistantTurnCount)
+            #expect(messages.filter { $0.role == .system }.count == (spec.system == nil ? 0 : 1))
         }
     }
 
@@ -30,11 +30,11 @@ import WelfareEngine
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
         let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
         #expect(outcome.done == 4 && outcome.failed == 0)
-        try checkComplete(store, runID: outcome.runID, suite: suite)
+        try await checkComplete(store, runID: outcome.runID, suite: suite)
         let scores = try store.scores(runId: outcome.runID)
         // Two scorers on every assistant turn: (3 + 2 turns) x 2 epochs x 2 scorers.
         #expect(scores.count == 20)
-        #expect(try store.run(outcome.runID).status == "done")
+        #expect(try store.run(outcome.runID).status == .done)
         let facts = try store.modelFacts(runId: outcome.runID)
         #expect(facts["local:default"]?["architecture"] == "gemma3")
         // Pool draws depend on seed, sample, epoch and turn: the two epochs of "sky" are
@@ -42,9 +42,9 @@ import WelfareEngine
         let first = try store.samples(runId: outcome.runID)[0]
         let again = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
         let replay = try store.samples(runId: again.runID)[0]
-        let a = try store.messages(sampleRowId: first.id!), b = try store.messages(sampleRowId: replay.id!)
+        let a = try await store.messages(sampleRowId: first.id!), b = try await store.messages(sampleRowId: replay.id!)
         #expect(a.map(\.content) == b.map(\.content))
-        let allCached = b.filter { $0.role == "assistant" }.allSatisfy(\.cached)
+        let allCached = b.filter { $0.role == .assistant }.allSatisfy(\.cached)
         #expect(allCached, "the second run is served from the response cache")
     }
 
@@ -85,7 +85,7 @@ import WelfareEngine
         let resumed = try await EvalRunner(store: store).resume(runID: runID)
         #expect(resumed.failed == 0)
         let suite = try store.suite(of: try store.run(runID))
-        try checkComplete(store, runID: runID, suite: suite)
+        try await checkComplete(store, runID: runID, suite: suite)
 
         // An uninterrupted run of the same suite gives the same transcripts.
         let clean = try RunStore(path: folder.appendingPathComponent("clean.sqlite").path)

@@ -12,16 +12,16 @@ import WelfareEngine
     static let longSuite = TestSupport.tinySuite.replacingOccurrences(of: "epochs: 2", with: "epochs: 4")
 
     /// Every sample done, positions contiguous, each turn once: nothing lost or duplicated.
-    func expectComplete(_ store: RunStore, runID: String) throws -> (samples: Int, turns: Int) {
+    func expectComplete(_ store: RunStore, runID: String) async throws -> (samples: Int, turns: Int) {
         let suite = try store.suite(of: try store.run(runID))
         let specs = Dictionary(uniqueKeysWithValues: suite.samples.map { ($0.id, $0) })
         let samples = try store.samples(runId: runID)
         var turns = 0
         for sample in samples {
-            #expect(sample.status == "done", "\(sample.sampleId) \(sample.status) \(sample.error ?? "")")
-            let messages = try store.messages(sampleRowId: sample.id!)
+            #expect(sample.status == .done, "\(sample.sampleId) \(sample.status) \(sample.error ?? "")")
+            let messages = try await store.messages(sampleRowId: sample.id!)
             #expect(messages.map(\.position) == Array(0..<messages.count))
-            let replies = messages.filter { $0.role == "assistant" }.map(\.turn)
+            let replies = messages.filter { $0.role == .assistant }.map(\.turn)
             #expect(replies == Array(1...(specs[sample.sampleId]?.assistantTurnCount ?? 0)))
             turns += replies.count
         }
@@ -78,7 +78,7 @@ import WelfareEngine
         let firstStderr = try String(contentsOf: firstErrors, encoding: .utf8)
         #expect(first.terminationStatus == 0, "\(firstStderr)")
         let store = try RunStore(path: database)
-        let (samples, turns) = try expectComplete(store, runID: runID)
+        let (samples, turns) = try await expectComplete(store, runID: runID)
         #expect(samples == 8 && turns == 20)
         #expect(store.state(of: try store.run(runID)) == .done)
     }
@@ -93,7 +93,7 @@ import WelfareEngine
         while ((try? store.messages(runId: runID).count) ?? 0) < 2 { try await Task.sleep(nanoseconds: 20_000_000) }
         started.cancel()
         await #expect(throws: EvalRunner.Interrupted.self) { try await started.value }
-        #expect(try store.run(runID).status == "interrupted")
+        #expect(try store.run(runID).status == .interrupted)
         #expect(try store.unfinishedSamples(runId: runID).count > 0)
 
         async let a = Self.attempt { try await runner.resume(runID: runID) }
@@ -106,11 +106,11 @@ import WelfareEngine
             if case .failure(let error) = result { return String(describing: error) } else { return nil }
         }
         #expect(refusals.count == 1 && refusals[0].contains("is being executed by pid"), "\(refusals)")
-        let (samples, turns) = try expectComplete(store, runID: runID)
+        let (samples, turns) = try await expectComplete(store, runID: runID)
         #expect(samples == 8 && turns == 20)
     }
 
-    @Test func leasesExpireDeadOwnersAreSeenAndALostLeaseStopsWrites() throws {
+    @Test func leasesExpireDeadOwnersAreSeenAndALostLeaseStopsWrites() async throws {
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
         let elsewhere = RunOwner(host: "another-machine", pid: 4242)
@@ -131,12 +131,12 @@ import WelfareEngine
         try store.acquireLease(runID: "r1", owner: me, policy: policy, now: later)
         // ...and the old owner, should it wake up, can write nothing.
         let row = try #require(try store.samples(runId: "r1").first?.id)
-        let turn = MessageRecord(id: nil, sampleRowId: row, position: 0, turn: 1, role: "user", content: "hi", cached: false,
+        let turn = MessageRecord(id: nil, sampleRowId: row, position: 0, turn: 1, role: .user, content: "hi", cached: false,
                                  latencyMs: nil, createdAt: Date())
-        #expect(throws: StoreError.leaseLost("r1")) { try store.appendTurn(sampleRowId: row, messages: [turn], owner: elsewhere, runID: "r1") }
-        #expect(throws: StoreError.leaseLost("r1")) { try store.renewLease(runID: "r1", owner: elsewhere, policy: policy) }
-        try store.appendTurn(sampleRowId: row, messages: [turn], owner: me, runID: "r1")
-        #expect(try store.messages(sampleRowId: row).count == 1)
+        await #expect(throws: StoreError.leaseLost("r1")) { try await store.appendTurn(sampleRowId: row, messages: [turn], owner: elsewhere, runID: "r1") }
+        await #expect(throws: StoreError.leaseLost("r1")) { try await store.renewLease(runID: "r1", owner: elsewhere, policy: policy) }
+        try await store.appendTurn(sampleRowId: row, messages: [turn], owner: me, runID: "r1")
+        #expect(try await store.messages(sampleRowId: row).count == 1)
 
         // An owner on this host whose process has exited is dead at once, lease or not.
         let exited = Process()
@@ -170,7 +170,7 @@ import WelfareEngine
 
         let resumed = try TestSupport.runWelfare(["run", "--resume", runID, "--db", database])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        let (samples, turns) = try expectComplete(try RunStore(path: database), runID: runID)
+        let (samples, turns) = try await expectComplete(try RunStore(path: database), runID: runID)
         #expect(samples == 8 && turns == 20)
     }
 
@@ -214,7 +214,7 @@ import WelfareEngine
         }
         #expect(seen == [0, 2000, 4000, 5200])
         #expect(try store.samples(runId: "big").count == 5200)
-        #expect(try store.run("big").status == "running")
+        #expect(try store.run("big").status == .running)
         // Finishing an interrupted creation adds only what is missing.
         try store.createSamples(runID: "big", owner: owner)
         #expect(try store.samples(runId: "big").count == 5200)

@@ -49,7 +49,7 @@ import WelfareEngine
         #expect(injected.count == 7, "every scheduled fault was met")
         #expect(Date().timeIntervalSince(started) >= 1, "the 429's Retry-After was honoured")
         for sample in try store.samples(runId: outcome.runID) {
-            let messages = try store.messages(sampleRowId: sample.id!)
+            let messages = try await store.messages(sampleRowId: sample.id!)
             #expect(messages.map(\.position) == Array(0..<messages.count))
         }
     }
@@ -68,7 +68,7 @@ import WelfareEngine
         #expect(failed.done == 0 && failed.failed == 4)
         let error = try #require(try store.samples(runId: failed.runID).first?.error)
         #expect(error.contains("HTTP 503") && !error.contains("\n"))
-        #expect(try store.run(failed.runID).status == "incomplete")
+        #expect(try store.run(failed.runID).status == .incomplete)
         await proxy.schedule.setRepeating(nil)
         let resumed = try await runner.resume(runID: failed.runID)
         #expect(resumed.done == 4 && resumed.failed == 0)

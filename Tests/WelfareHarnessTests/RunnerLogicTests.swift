@@ -66,12 +66,12 @@ import WelfareModels
         let samples = try store.samples(runId: outcome.runID)
         var followUps: [String: [String]] = [:]
         for sample in samples {
-            let messages = try store.messages(sampleRowId: try #require(sample.id))
-            let replies = messages.filter { $0.role == "assistant" }.map(\.content)
+            let messages = try await store.messages(sampleRowId: try #require(sample.id))
+            let replies = messages.filter { $0.role == .assistant }.map(\.content)
             let first = sample.sampleId == "a" ? "first" : "second"
             #expect(replies == (1...replies.count).map { "turn \($0) of \(first) from \(sample.model)" })
             #expect(replies.count == (sample.sampleId == "a" ? 3 : 1))
-            followUps["\(sample.sampleId)/\(sample.epoch)/\(sample.model)"] = messages.filter { $0.role == "user" }.map(\.content)
+            followUps["\(sample.sampleId)/\(sample.epoch)/\(sample.model)"] = messages.filter { $0.role == .user }.map(\.content)
         }
         // Both models hear the same pool draws for the same sample and epoch.
         for key in followUps.keys where key.hasSuffix("/m1") {
@@ -104,12 +104,12 @@ import WelfareModels
         let broken = EvalRunner(store: store, models: ModelPool(models: [Self.echo("m", failing: ["second"])]), registry: registry)
         let first = try await broken.start(suite: suite, settings: RunSettings(models: ["m"], seed: 9))
         #expect(first.done == 2 && first.failed == 2)
-        #expect(try store.run(first.runID).status == "incomplete")
+        #expect(try store.run(first.runID).status == .incomplete)
         let fixed = EvalRunner(store: store, models: ModelPool(models: [Self.echo("m")]), registry: registry)
         let resumed = try await fixed.resume(runID: first.runID)
         #expect(resumed.done == 4 && resumed.failed == 0)
         for sample in try store.samples(runId: first.runID) {
-            let messages = try store.messages(sampleRowId: try #require(sample.id))
+            let messages = try await store.messages(sampleRowId: try #require(sample.id))
             #expect(messages.map(\.position) == Array(0..<messages.count))
         }
     }
