@@ -25,7 +25,7 @@ struct ArchiveCommand: AsyncParsableCommand {
 
 struct ArchiveAdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "add", abstract: "Archive a GGUF model with its card and runs.")
-    @Argument(help: "The GGUF file (or local:default).") var model: String
+    @Argument(help: "The GGUF file (or local:default).") var model: ModelArgument
     @Option(help: "Name in the archive (default: the file name).") var name: String?
     @Option(help: "A model card (any text file) kept beside the weights.") var card: String?
     @Flag(help: "Also keep every stored run of this model (from --db) as JSON.") var runs = false
@@ -36,7 +36,7 @@ struct ArchiveAdd: AsyncParsableCommand {
     func validate() throws { try checkArchiveName(name) }
 
     func run() async throws {
-        let path = try ModelSpec.localPath(model)
+        let path = try model.localPath()
         var records: [ArchiveRecord] = []
         if let card {
             guard let data = FileManager.default.contents(atPath: card) else { throw InputError("--card: cannot read \(card)") }

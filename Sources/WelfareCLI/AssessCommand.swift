@@ -12,9 +12,9 @@ struct AssessCommand: AsyncParsableCommand {
         commandName: "assess", abstract: "Run the assessment on a model and write an HTML report.")
 
     @Option(name: .shortAndLong, help: "Model string (default: the embedded Gemma 3 270M).")
-    var model: String = "local:default"
+    var model = ModelArgument("local:default")
     @Option(help: "Judge model for judge scorers (none: judge scorers are left out).")
-    var judge: String?
+    var judge: ModelArgument?
     @Option(parsing: .unconditional, help: "Samples per prompt for every suite.")
     var epochs: Int = 1
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply (keeps the default run to a few minutes).")
@@ -32,9 +32,9 @@ struct AssessCommand: AsyncParsableCommand {
     func run() async throws {
         let database = try store.open()
         let folder = try OutputPath.folder(output, option: "--output")
-        let models = ModelPool(access: access.options)
+        let models = access.pool()
         let context = AssessmentContext(
-            settings: .init(model: model, judge: judge, epochs: epochs, maxTokens: maxTokens),
+            settings: .init(model: model.text, judge: judge?.text, epochs: epochs, maxTokens: maxTokens),
             store: database, models: models, folder: folder,
             runSuite: { suite, settings in
                 try await SuiteRun.run(suite, settings: settings, database: database, models: models)

@@ -16,9 +16,9 @@ struct DistressRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the distress suite and write the report.")
 
     @Option(name: .shortAndLong, help: "Model string (repeatable).")
-    var model: [String] = []
+    var model: [ModelArgument] = []
     @Option(help: "Judge model (default: offline scoring only).")
-    var judge: String?
+    var judge: ModelArgument?
     @Option(help: "Swap in your own judge rubric (a text file).")
     var rubric: String?
     @Option(help: "Your own first messages: JSON Lines {\"id\", \"user\", \"metadata\"}, rejected the same way.")
@@ -40,8 +40,8 @@ struct DistressRun: AsyncParsableCommand {
 
     func run() async throws {
         let suite = try DistressSuite.make(rubricPath: rubric, promptsPath: prompts, maxTokens: maxTokens)
-        try await SuiteRun.runAndReport(suite, settings: RunSettings(models: model, judge: judge, seed: suite.seed, epochsOverride: epochs),
-                                        database: try store.open(), access: access.options, report: output)
+        try await SuiteRun.runAndReport(suite, settings: RunSettings(models: model.map(\.text), judge: judge?.text, seed: suite.seed, epochsOverride: epochs),
+                                        database: try store.open(), models: access.pool(), report: output)
     }
 }
 
@@ -50,12 +50,12 @@ struct DistressValidate: AsyncParsableCommand {
         commandName: "validate", abstract: "Precision and recall of the offline distress scorer (and a judge) on the labelled set.")
 
     @Option(help: "Also rate the labelled set with this judge and report its agreement.")
-    var judge: String?
+    var judge: ModelArgument?
     @OptionGroup var access: AccessFlags
 
     func run() async throws {
         var judgeModel: (any ChatModel)?
-        if let judge { judgeModel = try await ModelFactory.make(judge, options: access.options) }
+        if let judge { judgeModel = try await access.pool().model(judge.text) }
         let result = try await DistressValidation.run(judge: judgeModel)
         print("offline scorer vs labels: \(result.offline.summary)")
         for miss in result.offlineMisses {

@@ -20,18 +20,17 @@ struct EmotionsExtract: AsyncParsableCommand {
 
     @OptionGroup var data: StoriesOption
     @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
-    var model: String = "local:default"
+    var model = ModelArgument("local:default")
     @Option(name: .shortAndLong, help: "Output path without extension: PATH.json, PATH.npy, PATH-validation.html.")
     var output: String = "vectors/emotions"
     @Option(name: .customLong("start-token"), parsing: .unconditional, help: "Average each story from this token on (0 is BOS).")
     var startToken: Int = 1
-    @Option(parsing: .unconditional, help: "CPU threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var access: AccessFlags
 
     func run() async throws {
         guard startToken >= 0 else { throw ValidationError("--start-token must be >= 0") }
         try OutputPath.file(output, option: "--output")
-        let session = try await ModelPool(access: AccessOptions(threads: threads)).localSession(model)
+        let session = try await access.pool().localSession(model.text)
         var settings = EmotionVectors.Settings()
         settings.startToken = startToken
         let started = Date()
@@ -70,14 +69,14 @@ struct StoriesOption: ParsableArguments {
 /// the local one; the rest for any judge a command also uses).
 struct PackOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "Local model the vectors were made on.")
-    var model: String = "local:default"
+    var model = ModelArgument("local:default")
     @Option(help: "Vector pack (PATH.json).")
     var vectors: String
     @OptionGroup var access: AccessFlags
 
     func load() async throws -> (LlamaSession, VectorPack) {
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-        return (try await ModelPool(access: access.options).localSession(model), pack)
+        return (try await access.pool().localSession(model.text), pack)
     }
 }
 

@@ -25,14 +25,14 @@ struct EmotionsSteer: AsyncParsableCommand {
     @Option(help: "More readouts: the scorers of a built-in suite (e.g. distress), of a suite file, or of a file with only a `scorers:` list.")
     var scorers: String?
     @Option(help: "Judge model for judge scorers among --scorers (those without their own model).")
-    var judge: String?
+    var judge: ModelArgument?
 
     func run() async throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         let folder = try OutputPath.folder(output, option: "--output")
         var extra: [any Scorer] = []
         if let scorers {
-            let made = try await ScorerRegistry.standard.make(try SuiteLoader.loadScorers(scorers), context: ScorerContext(judge: judge, models: ModelPool(access: pack.access.options)))
+            let made = try await ScorerRegistry.standard.make(try SuiteLoader.loadScorers(scorers), context: ScorerContext(judge: judge?.text, models: pack.access.pool()))
             if !made.skipped.isEmpty { printError("left out (no judge model): \(made.skipped.joined(separator: ", "))") }
             extra = made.scorers
         }
@@ -70,7 +70,7 @@ struct EmotionsStories: AsyncParsableCommand {
         abstract: "Have a (strong) model write more stories under the same rules; stories naming the emotion or a synonym are rejected.")
 
     @Option(name: .shortAndLong, help: "Model string of the writer (any model).")
-    var model: String
+    var model: ModelArgument
     @Option(parsing: .unconditional, help: "Stories per emotion.")
     var count: Int = 12
     @Option(help: "Only these emotions (comma list).")
@@ -82,7 +82,7 @@ struct EmotionsStories: AsyncParsableCommand {
     func run() async throws {
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         try OutputPath.file(output, option: "--output")
-        let writer = try await ModelFactory.make(model, options: access.options)
+        let writer = try await access.pool().model(model.text)
         var data = try EmotionData.builtIn()
         if let emotions {
             let wanted = Set(emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })

@@ -30,7 +30,7 @@ struct EssaysCommand: AsyncParsableCommand {
 struct EssaysWrite: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "write", abstract: "Invite a model to write an essay on a topic of its choosing.")
     @Argument(help: "The author's name (an archived model's name, or any name for a model given with -m).") var name: String
-    @Option(name: .shortAndLong, help: "The model that writes (default: the archived weights of NAME).") var model: String?
+    @Option(name: .shortAndLong, help: "The model that writes (default: the archived weights of NAME).") var model: ModelArgument?
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens in the essay.") var maxTokens: Int = 600
     @Option(parsing: .unconditional, help: "Sampling temperature.") var temperature: Double = 0.8
     @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt32 = 0
@@ -47,14 +47,14 @@ struct EssaysWrite: AsyncParsableCommand {
         let opened = try archive.open()
         let writer: String
         if let model {
-            writer = model
+            writer = model.text
         } else {
             guard let path = try opened.weightsPath(of: name) else { throw InputError("\(name) has no weights in the archive; give -m MODEL") }
             writer = "local:" + path
         }
-        let chat = try await ModelFactory.make(writer, options: access.options)
+        let chat = try await access.pool().model(writer)
         let desk = try EssayDesk(archive: opened, author: name)
-        let essay = try await desk.write(with: chat, modelName: model ?? name,
+        let essay = try await desk.write(with: chat, modelName: model?.text ?? name,
                                          settings: SamplingSettings(temperature: temperature, topP: 0.95, maxTokens: maxTokens, seed: seed))
         print("draft \(essay.id) by \(name): \"\(TerminalText.safe(essay.title))\" (\(essay.draft.count) characters), pending review: "
               + "welfare essays review \(name) --archive \(archive.archive)")

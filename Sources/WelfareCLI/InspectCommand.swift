@@ -7,13 +7,13 @@ struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print a model's facts.")
 
     @Argument(help: "GGUF model: a path, local:PATH, or local:default.")
-    var model: String = "local:default"
+    var model = ModelArgument("local:default")
 
     @Flag(help: "Print JSON, including all GGUF metadata.")
     var json = false
 
     func run() async throws {
-        let loaded = try LlamaModel(path: ModelSpec.localPath(model))
+        let loaded = try LlamaModel(path: model.localPath())
         var facts = loaded.facts
         if json {
             let encoder = JSONEncoder()

@@ -11,11 +11,11 @@ struct InterviewCommand: AsyncParsableCommand {
         abstract: "Welfare interviews about the model's circumstances, with closing ratings, nudging and flip-rate measures.")
 
     @Option(name: .shortAndLong, help: "Model string (repeatable).")
-    var model: [String] = []
+    var model: [ModelArgument] = []
     @Option(help: "Interviewer model (default: the scripted interviewer, offline).")
-    var interviewer: String?
+    var interviewer: ModelArgument?
     @Option(help: "Judge model for the consistency ratings across interviews of one aspect.")
-    var judge: String?
+    var judge: ModelArgument?
     @Option(help: "Comma-separated aspect ids (default: all 17).")
     var aspects: String?
     @Option(name: .customLong("per-aspect"), parsing: .unconditional, help: "Interviews per aspect; interviewer styles rotate through five.")
@@ -42,12 +42,12 @@ struct InterviewCommand: AsyncParsableCommand {
         let suite = try InterviewSuite.make(aspects: aspects?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
                                             interviewsPerAspect: perAspect, followUps: followUps, flipProbes: !noFlip, maxTokens: maxTokens)
         let database = try store.open()
-        let options = access.options
-        let settings = RunSettings(models: model, judge: judge, seed: suite.seed, interviewer: interviewer)
-        try await SuiteRun.runAndReport(suite, settings: settings, database: database, access: options, report: output) { runID in
+        let models = access.pool()
+        let settings = RunSettings(models: model.map(\.text), judge: judge?.text, seed: suite.seed, interviewer: interviewer?.text)
+        try await SuiteRun.runAndReport(suite, settings: settings, database: database, models: models, report: output) { runID in
             guard let judge else { return }
             printError("rating consistency across interviews with \(judge)")
-            _ = try await InterviewConsistency.rate(store: database, runID: runID, judge: try await ModelFactory.make(judge, options: options))
+            _ = try await InterviewConsistency.rate(store: database, runID: runID, judge: try await models.model(judge.text))
         }
     }
 }

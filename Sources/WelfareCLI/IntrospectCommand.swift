@@ -17,15 +17,14 @@ struct IntrospectVectors: AsyncParsableCommand {
         commandName: "vectors", abstract: "Extract concept vectors (50 concepts minus the mean of 100 baseline words, every layer).")
 
     @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
-    var model: String = "local:default"
+    var model = ModelArgument("local:default")
     @Option(name: .shortAndLong, help: "Output path without extension: writes PATH.json and PATH.npy.")
     var output: String = "vectors/concepts"
-    @Option(parsing: .unconditional, help: "CPU threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var access: AccessFlags
 
     func run() async throws {
         try OutputPath.file(output, option: "--output")
-        let session = try await ModelPool(access: AccessOptions(threads: threads)).localSession(model)
+        let session = try await access.pool().localSession(model.text)
         let pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists()) { done, total in
             if done % 25 == 0 || done == total { printError("  \(done)/\(total) prompts") }
         }
@@ -40,7 +39,7 @@ struct IntrospectRun: AsyncParsableCommand {
         commandName: "run", abstract: "Injected and control trials over a layer x strength sweep, graded and reported.")
 
     @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
-    var model: String = "local:default"
+    var model = ModelArgument("local:default")
     @Option(help: "Concept vector pack (PATH.json); extracted first when omitted.")
     var vectors: String?
     @Option(help: "Layers to inject at (comma list; default: about 1/3, 1/2 and 2/3 of the depth).")
@@ -52,22 +51,21 @@ struct IntrospectRun: AsyncParsableCommand {
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply.")
     var maxTokens: Int = 48
     @Option(help: "Judge model grading the replies too.")
-    var judge: String?
+    var judge: ModelArgument?
     @Option(help: "Folder for the report and results.")
     var output: String = "reports"
-    @Option(parsing: .unconditional, help: "CPU threads.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var access: AccessFlags
 
     func validate() throws {
         guard trials >= 1, maxTokens >= 1 else { throw ValidationError("--trials and --max-tokens must be at least 1") }
         guard strengths.values.allSatisfy({ $0 > 0 }) else { throw ValidationError("--strengths must be positive") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() async throws {
         let folder = try OutputPath.folder(output, option: "--output")
         let strengthValues = strengths.values
-        let session = try await ModelPool(access: AccessOptions(threads: threads)).localSession(model)
+        let models = access.pool()
+        let session = try await models.localSession(model.text)
         let count = session.model.layerCount
         let layerValues = try layers.map { try $0.layers(count: count) } ?? [count / 3, count / 2, 2 * count / 3]
         let pack: VectorPack
@@ -78,7 +76,7 @@ struct IntrospectRun: AsyncParsableCommand {
             pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists())
         }
         var judgeModel: IntrospectionJudge?
-        if let judge { judgeModel = IntrospectionJudge(model: try await ModelFactory.make(judge)) }
+        if let judge { judgeModel = IntrospectionJudge(model: try await models.model(judge.text)) }
         let sweep = IntrospectionSweep(layers: layerValues, strengths: strengthValues, trialsPerCell: trials, maxTokens: maxTokens)
         let result = try await Introspection.run(session: session, pack: pack, sweep: sweep, judge: judgeModel) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) trials") }

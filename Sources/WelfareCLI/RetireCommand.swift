@@ -19,11 +19,11 @@ struct RetireCommand: AsyncParsableCommand {
             """)
 
     @Option(name: .shortAndLong, help: "The model to interview (local:PATH, local:default, openai:..., anthropic:...).")
-    var model: String
+    var model: ModelArgument
     @Option(help: "Its name in the archive (default for a local model: the file name).")
     var name: String?
     @Option(help: "Interviewer model writing one follow-up per topic (default: the scripted follow-ups).")
-    var interviewer: String?
+    var interviewer: ModelArgument?
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per answer.")
     var maxTokens: Int = 300
     @OptionGroup var archive: ArchiveOption
@@ -36,7 +36,7 @@ struct RetireCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spec = try ModelSpec.parse(model)
+        let spec = try ModelSpec.parse(model.text)
         let archived = try archive.open()
         let entry: String
         if case .local(let path) = spec {
@@ -52,8 +52,8 @@ struct RetireCommand: AsyncParsableCommand {
         let protocolText = try RetirementInterview.loadProtocol()
         let suite = RetirementInterview.suite(protocolText, maxTokens: maxTokens)
         let database = try store.open()
-        let settings = RunSettings(models: [model], seed: suite.seed, interviewer: interviewer)
-        let outcome = try await SuiteRun.run(suite, settings: settings, database: database, models: ModelPool(access: access.options))
+        let settings = RunSettings(models: [model.text], seed: suite.seed, interviewer: interviewer?.text)
+        let outcome = try await SuiteRun.run(suite, settings: settings, database: database, models: access.pool())
         guard outcome.failed == 0 else {
             try SuiteRun.finish(outcome, database: database, report: nil)
             return
@@ -61,9 +61,9 @@ struct RetireCommand: AsyncParsableCommand {
         let data = try RunData(store: database, runID: outcome.runID)
         let messages = (data.samples.first?.messages ?? []).map(\.chatMessage)
         let transcript = RetirementInterview.Transcript(
-            protocolVersion: protocolText.version, model: model, modelFacts: data.modelFacts[model] ?? [:],
+            protocolVersion: protocolText.version, model: model.text, modelFacts: data.modelFacts[model.text] ?? [:],
             run: outcome.runID, recordedAt: ISO8601DateFormatter().string(from: Date()), settings: suite.sampling, seed: suite.seed,
-            interviewer: interviewer, messages: messages)
+            interviewer: interviewer?.text, messages: messages)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let themes = LexiconScorer.categories(yaml: suite.scorers.first?.options["lexicon"] ?? "")

@@ -15,28 +15,6 @@ struct StoreOptions: ParsableArguments {
     func openReadOnly() throws -> RunStore { try RunStore(path: db, readOnly: true) }
 }
 
-struct AccessFlags: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Requests in flight per remote model.")
-    var concurrency: Int = 4
-    @Option(parsing: .unconditional, help: "Seconds before a request times out.")
-    var timeout: Double = 120
-    @Option(parsing: .unconditional, help: "Attempts per request (retries on 429, 5xx, timeouts, dropped connections).")
-    var attempts: Int = 6
-    @Option(parsing: .unconditional, help: "CPU threads for local models (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    func validate() throws {
-        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-    }
-
-    var options: AccessOptions {
-        AccessOptions(concurrency: concurrency, timeoutSeconds: timeout, retry: RetryPolicy(maxAttempts: attempts), threads: threads)
-    }
-}
-
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run a suite on one or more models, or resume a run.",
@@ -45,9 +23,9 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(help: "Suite file or built-in suite name.")
     var suite: String?
     @Option(name: .shortAndLong, help: "Model string (repeatable): local:default, local:PATH, openai:MODEL[@URL], anthropic:MODEL[@URL].")
-    var model: [String] = []
+    var model: [ModelArgument] = []
     @Option(help: "Judge model for judge scorers.")
-    var judge: String?
+    var judge: ModelArgument?
     @Option(parsing: .unconditional, help: "Override the suite's epochs (samples per prompt), 1 to \(SuiteLoader.epochRange.upperBound).")
     var epochs: Int?
     @Option(parsing: .unconditional, help: "Override the suite's seed.")
@@ -80,13 +58,13 @@ struct RunCommand: AsyncParsableCommand {
         let policy = LeasePolicy(seconds: lease)
         if let resume {
             printError("resuming \(resume)")
-            let runner = SuiteRun.runner(database, models: ModelPool(access: access.options), lease: policy, label: "run")
+            let runner = SuiteRun.runner(database, models: access.pool(), lease: policy, label: "run")
             let outcome = try await Interruption.run(database: database) { try await runner.resume(runID: resume) }
             try SuiteRun.finish(outcome, database: database, report: report)
         } else if let suite {
             let spec = try SuiteLoader.load(suite)
-            let settings = RunSettings(models: model, judge: judge, seed: seed ?? spec.seed, epochsOverride: epochs)
-            try await SuiteRun.runAndReport(spec, settings: settings, database: database, access: access.options, report: report,
+            let settings = RunSettings(models: model.map(\.text), judge: judge?.text, seed: seed ?? spec.seed, epochsOverride: epochs)
+            try await SuiteRun.runAndReport(spec, settings: settings, database: database, models: access.pool(), report: report,
                                             lease: policy)
         }
     }
@@ -109,11 +87,11 @@ enum SuiteRun {
         return try await Interruption.run(database: database) { try await runner.start(suite: suite, settings: settings) }
     }
 
-    static func runAndReport(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, access: AccessOptions,
+    static func runAndReport(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, models: ModelPool,
                              report: String?, lease: LeasePolicy = LeasePolicy(),
                              afterRun: ((String) async throws -> Void)? = nil) async throws {
         if let report { try OutputPath.folder(report, option: "--output") }
-        let outcome = try await run(suite, settings: settings, database: database, models: ModelPool(access: access), lease: lease)
+        let outcome = try await run(suite, settings: settings, database: database, models: models, lease: lease)
         try await afterRun?(outcome.runID)
         try finish(outcome, database: database, report: report)
     }

@@ -27,6 +27,36 @@ struct LocalModelOptions: ParsableArguments {
     }
 }
 
+/// How every command reaches its models, local or remote: one group, one pool per command.
+struct AccessFlags: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Requests in flight per remote model.")
+    var concurrency: Int = 4
+    @Option(parsing: .unconditional, help: "Seconds before a request times out.")
+    var timeout: Double = 120
+    @Option(parsing: .unconditional, help: "Attempts per request (retries on 429, 5xx, timeouts, dropped connections).")
+    var attempts: Int = 6
+    @Option(parsing: .unconditional, help: "CPU threads for local models (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("context"), parsing: .unconditional, help: "Context length in tokens for local models.")
+    var contextLength: Int = 4096
+
+    func validate() throws {
+        guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard contextLength >= 16 else { throw ValidationError("--context must be at least 16") }
+    }
+
+    var options: AccessOptions {
+        AccessOptions(concurrency: concurrency, timeoutSeconds: timeout, retry: RetryPolicy(maxAttempts: attempts), threads: threads,
+                      contextLength: contextLength)
+    }
+
+    /// The command's models: a local model named twice (target and judge) loads once.
+    func pool() -> ModelPool { ModelPool(access: options) }
+}
+
 struct SamplingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Sampling temperature; 0 is greedy.")
     var temperature: Float = 0.8

@@ -36,30 +36,24 @@ public struct LeasePolicy: Sendable, Equatable {
 extension RunStore {
     /// Immediate transactions: a lease is read and written as one step even when another
     /// process is writing the same file.
+    func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.writeWithoutTransaction { db in try Self.immediate(db, body) }
+    }
+
     /// The same from async code: the transaction waits on GRDB's writer without holding a
     /// thread of the cooperative pool.
     func exclusive<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await database.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
-            }
-            guard let result else { throw StoreError.corruptRecord("transaction produced no result") }
-            return result
-        }
+        try await database.writeWithoutTransaction { db in try Self.immediate(db, body) }
     }
 
-    func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
-        try database.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
-            }
-            guard let result else { throw StoreError.corruptRecord("transaction produced no result") }
-            return result
+    private static func immediate<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
+        var result: T?
+        try db.inTransaction(.immediate) {
+            result = try body(db)
+            return .commit
         }
+        guard let result else { throw StoreError.corruptRecord("transaction produced no result") }
+        return result
     }
 
     /// Takes the run for `owner` if nobody holds it, its lease expired, or its owner is a
