@@ -58,21 +58,11 @@ struct SampleWork: Sendable {
     }
 
     func score(rowID: Int64, spec: SampleSpec, conversation: [ChatMessage], model: any ChatModel) async throws -> [ScoreRecord] {
-        var results: [ScoreRecord] = []
-        let replies = conversation.indices.filter { conversation[$0].role == .assistant }
-        for scorer in scorers where scorer.spec.applies(to: spec) {
-            for (offset, index) in replies.enumerated() {
-                let turn = offset + 1
-                guard scorer.spec.turns.selects(turn, of: replies.count) else { continue }
-                let input = ScoreInput(sample: spec, transcript: Array(conversation[...index]), turn: turn,
-                                       reply: conversation[index].content, model: model)
-                let result = try await scorer.score(input)
-                results.append(ScoreRecord(id: nil, sampleRowId: rowID, scorer: scorer.spec.id, turn: turn, value: result.value,
-                                           label: result.label, evidence: result.evidence, reasoning: result.reasoning,
-                                           detailJSON: result.detail.isEmpty ? nil : try RunStore.json(result.detail)))
-            }
+        try await ConversationScoring.score(conversation, sample: spec, scorers: scorers, model: model).map { score in
+            ScoreRecord(id: nil, sampleRowId: rowID, scorer: score.scorer.id, turn: score.turn, value: score.result.value,
+                        label: score.result.label, evidence: score.result.evidence, reasoning: score.result.reasoning,
+                        detailJSON: score.result.detail.isEmpty ? nil : try RunStore.json(score.result.detail))
         }
-        return results
     }
 
     /// The user's text for a turn; pool draws depend only on the run seed, sample, epoch and

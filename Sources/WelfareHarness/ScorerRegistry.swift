@@ -132,7 +132,7 @@ public struct ScorerRegistry: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    static func number(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
+    public static func number(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
 }
 
 extension ScorerOption {

@@ -15,7 +15,7 @@ public enum Exports {
         return value
     }
 
-    static func csv(_ rows: [[String]]) -> String {
+    public static func csv(_ rows: [[String]]) -> String {
         rows.map { $0.map(csvCell).joined(separator: ",") }.joined(separator: "\n") + "\n"
     }
 
