@@ -31,13 +31,46 @@ public struct JudgeScorer: Scorer {
             judge, messages, settings: SamplingSettings(temperature: 0, topP: 1, maxTokens: 400, seed: 0),
             correction: "That could not be read. Answer with only one JSON object with the keys evidence, reasoning and rating (a number from \(Int(scale.lowerBound)) to \(Int(scale.upperBound)))."
         ) { text in JudgeVerdict.parse(text).flatMap { scale.contains($0.rating) ? $0 : nil } }
+        let threshold = spec.options["threshold"].flatMap(Double.init)
+        if let reading = try await probabilityReading(messages, reply: answer.lastText, scale: scale) {
+            var detail = reading.detail
+            detail["attempts"] = Double(answer.attempts)
+            if let verdict = answer.value { detail["text_rating"] = verdict.rating }
+            return ScoreResult(value: reading.value, label: threshold.map { reading.value >= $0 ? "high" : "low" },
+                               evidence: answer.value?.evidence, reasoning: answer.value?.reasoning, detail: detail)
+        }
         guard let verdict = answer.value else {
             return ScoreResult(value: nil, label: "unparseable", evidence: nil, reasoning: String(answer.lastText.prefix(500)),
                                detail: ["attempts": Double(answer.attempts)])
         }
-        let threshold = spec.options["threshold"].flatMap(Double.init)
         return ScoreResult(value: verdict.rating, label: threshold.map { verdict.rating >= $0 ? "high" : "low" },
                            evidence: verdict.evidence, reasoning: verdict.reasoning, detail: ["attempts": Double(answer.attempts)])
+    }
+
+    /// On a judge that exposes next-token probabilities (a local model), the rating is read
+    /// from them where its written answer puts the rating (after `"rating":`; after a bare
+    /// `{"rating":` when the answer has none): the expectation over the scale's whole
+    /// numbers, with each one's probability, the most likely one and the mass on the scale.
+    /// Such a rating is never unparseable; the written rating is kept beside it.
+    func probabilityReading(_ messages: [ChatMessage], reply: String, scale: ClosedRange<Double>) async throws
+        -> (value: Double, detail: [String: Double])?
+    {
+        let prefix: String
+        if let key = reply.range(of: #""rating"\s*:"#, options: .regularExpression) {
+            prefix = String(reply[..<key.upperBound])
+        } else {
+            prefix = #"{"rating":"#
+        }
+        let levels = Array(Int(scale.lowerBound.rounded(.up))...Int(scale.upperBound.rounded(.down)))
+        // The number may come with or without a space before it; both spellings count.
+        let spellings = levels.map { String($0) } + levels.map { " \($0)" }
+        guard let distribution = try await judge.answerDistribution(messages, replyPrefix: prefix, answers: spellings) else { return nil }
+        let probabilities = levels.indices.map { distribution.probabilities[$0] + distribution.probabilities[$0 + levels.count] }
+        let value = zip(levels, probabilities).map { Double($0) * $1 }.reduce(0, +)
+        var detail: [String: Double] = ["mass": distribution.allowedMass, "probability_reading": 1]
+        for (level, probability) in zip(levels, probabilities) { detail["p\(level)"] = probability }
+        if let mode = levels.indices.max(by: { probabilities[$0] < probabilities[$1] }) { detail["mode"] = Double(levels[mode]) }
+        return (value, detail)
     }
 
     static func instructions(rubric: String, scale: ClosedRange<Double>) -> String {

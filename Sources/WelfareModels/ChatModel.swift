@@ -41,14 +41,21 @@ public protocol ChatModel: Sendable {
     func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion
     /// Facts recorded with a run (architecture, file hash, endpoint, ...).
     func describe() async -> [String: String]
-    /// The next-token probabilities of a closed set of answers at the start of the reply to
-    /// `messages`, where the model exposes them (local models); nil otherwise, and the
-    /// answer is then read from text.
-    func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution?
+    /// The probabilities of a closed set of answers as the continuation of the reply to
+    /// `messages` after `replyPrefix` (text the reply already holds; empty: at its start),
+    /// where the model exposes them (local models); nil otherwise, and the answer is then
+    /// read from text. An answer of several tokens gets the product of its tokens'
+    /// probabilities; one that begins another ("1" and "10") keeps only the mass of ending
+    /// there.
+    func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution?
 }
 
 extension ChatModel {
-    public func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution? { nil }
+    public func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution? { nil }
+
+    public func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution? {
+        try await answerDistribution(messages, replyPrefix: "", answers: answers)
+    }
 }
 
 /// A model's choice among a closed set of answers, read from its next-token distribution:

@@ -33,14 +33,29 @@ public final class LocalChatModel: ChatModel {
                               promptTokens: generation.promptTokenCount, completionTokens: generation.tokens.count)
     }
 
-    public func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution? {
+    public func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution? {
         let model = session.model
-        let tokens = try model.tokenize(try model.applyChatTemplate(messages))
-        let logits = try await session.nextTokenLogits(tokens: tokens)
-        let logprobs = LogSoftmax.of(logits)
-        let raw = try answers.map { answer -> Double in
-            guard let first = try model.tokenize(answer, addSpecial: false, parseSpecial: false).first else { return 0 }
-            return exp(logprobs[Int(first)])
+        let prompt = try model.tokenize(try model.applyChatTemplate(messages) + replyPrefix)
+        let answerTokens = try answers.map { try model.tokenize($0, addSpecial: false, parseSpecial: false) }
+        // One forward pass per distinct token prefix of the answers.
+        var logprobsAfter: [[Token]: [Double]] = [:]
+        func logprobs(after prefix: [Token]) async throws -> [Double] {
+            if let known = logprobsAfter[prefix] { return known }
+            let computed = LogSoftmax.of(try await session.nextTokenLogits(tokens: prompt + prefix))
+            logprobsAfter[prefix] = computed
+            return computed
+        }
+        var sequence: [Double] = []
+        for tokens in answerTokens {
+            var logprob = tokens.isEmpty ? -Double.infinity : 0
+            for index in tokens.indices { logprob += try await logprobs(after: Array(tokens[..<index]))[Int(tokens[index])] }
+            sequence.append(exp(logprob))
+        }
+        let raw = answerTokens.indices.map { index -> Double in
+            let longer = answerTokens.indices.filter { other in
+                answerTokens[other].count > answerTokens[index].count && answerTokens[other].starts(with: answerTokens[index])
+            }
+            return max(0, sequence[index] - longer.map { sequence[$0] }.reduce(0, +))
         }
         return AnswerDistribution(answers: answers, rawProbabilities: raw)
     }

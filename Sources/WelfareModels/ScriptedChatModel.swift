@@ -29,7 +29,7 @@ public struct ScriptedChatModel: ChatModel {
 
     public func describe() async -> [String: String] { ["kind": "scripted (in memory, not a language model)"] }
 
-    public func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution? {
+    public func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution? {
         distribution.map { AnswerDistribution(answers: answers, rawProbabilities: $0(messages, answers)) }
     }
 }

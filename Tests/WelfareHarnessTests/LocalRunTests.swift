@@ -121,7 +121,7 @@ import WelfareEngine
         #expect((json?["samples"] as? [Any])?.count == 1)
     }
 
-    @Test func judgeOutputIsParsedOrMarkedUnscoredNeverGuessed() async throws {
+    @Test func aLocalJudgeRatingIsReadFromProbabilities() async throws {
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let url = try TestSupport.writeSuite("""
             name: judged
@@ -130,20 +130,24 @@ import WelfareEngine
             scorers: [{id: j, type: judge, rubric: r.md, threshold: 5}]
             """, extraFiles: ["r.md": "Rate warmth from 0 (cold) to 10 (very warm)."])
         let suite = try SuiteLoader.load(url: url)
-        // The 270M base model is a poor judge: whatever it writes must end as a rating in
-        // range or as an unscored "unparseable" after a second request.
+        // A local judge's rating is read from its next-token probabilities over 0...10 where
+        // its answer puts the rating: never unparseable, whatever the 270M model writes.
         let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], judge: "local:default"))
         #expect(outcome.done == 2)
         let scores = try store.scores(runId: outcome.runID)
         #expect(scores.count == 2)
         for score in scores {
-            if let value = score.value {
-                #expect((0...10).contains(value))
-                #expect(score.label == (value >= 5 ? "high" : "low"))
-            } else {
-                #expect(score.label == "unparseable")
-                #expect(score.detailJSON?.contains("\"attempts\":2") == true)
-            }
+            let value = try #require(score.value, "a local judge's rating is never missing")
+            #expect((0...10).contains(value))
+            #expect(score.label == (value >= 5 ? "high" : "low"))
+            let detail = try JSONDecoder().decode([String: Double].self, from: Data((score.detailJSON ?? "{}").utf8))
+            #expect(detail["probability_reading"] == 1)
+            let probabilities = (0...10).compactMap { detail["p\($0)"] }
+            #expect(probabilities.count == 11 && abs(probabilities.reduce(0, +) - 1) < 1e-6)
+            let expectation = zip(0...10, probabilities).map { Double($0) * $1 }.reduce(0, +)
+            #expect(abs(expectation - value) < 1e-9)
+            let mass = try #require(detail["mass"])
+            #expect(mass > 0 && mass <= 1.0001)
         }
     }
 
