@@ -10,5 +10,13 @@ printf '\033[1m==> building (release)\033[0m\n'
 if [ "${1:-}" = "harness" ]; then
   swift build -c release --product welfare
 fi
+if [ "${1:-}" = "score" ]; then
+  # The score benchmark reads peak memory with /usr/bin/time.
+  if [ ! -x /usr/bin/time ]; then
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq time >/dev/null
+  fi
+  swift build -c release --product welfare
+fi
 swift build -c release --product welfare-bench
 .build/release/welfare-bench "$@"
