@@ -23,7 +23,7 @@ struct ScoreBenchmark: AsyncParsableCommand {
         var generator = SeededGenerator(seed: 7)
         var text = ""
         var replies = 0
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         let handle = try FileHandle(forWritingTo: url)
         defer { try? handle.close() }
         for index in 0..<count {

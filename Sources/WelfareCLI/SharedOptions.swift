@@ -39,6 +39,8 @@ struct AccessFlags: ParsableArguments {
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(name: .customLong("context"), parsing: .unconditional, help: "Context length in tokens for local models.")
     var contextLength: Int = 4096
+    @Option(help: "Prompt local models as a plain few-shot dialogue: auto (when the GGUF has no chat template, as base models), on or off.")
+    var scaffold: ScaffoldMode = .auto
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
@@ -50,7 +52,7 @@ struct AccessFlags: ParsableArguments {
 
     var options: AccessOptions {
         AccessOptions(concurrency: concurrency, timeoutSeconds: timeout, retry: RetryPolicy(maxAttempts: attempts), threads: threads,
-                      contextLength: contextLength)
+                      contextLength: contextLength, scaffold: scaffold)
     }
 
     /// The command's models: a local model named twice (target and judge) loads once.
@@ -109,3 +111,5 @@ func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
 func fileStamp() -> String {
     ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
 }
+
+extension ScaffoldMode: ExpressibleByArgument {}

@@ -70,3 +70,27 @@ public enum TextFeatures {
         return (Double(top.value) / Double(texts.count), top.key)
     }
 }
+
+extension TextFeatures {
+    /// Whether a reply stays the assistant's, as far as its wording shows. It does not when
+    /// it is empty; when a line opens another speaker's turn (a role label such as "User:",
+    /// or a chat template's turn marker); when it repeats the message it answers (five words
+    /// in a row from it); or when it opens with a question. These are the ways a base model
+    /// drifts into the other side of a conversation: it echoes the question, asks its own,
+    /// or writes the next turn.
+    public static func staysInAssistantRole(_ reply: String, answering message: String? = nil) -> Bool {
+        let trimmed = reply.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { return false }
+        if turnMarkers.contains(where: { trimmed.contains($0) }) { return false }
+        for line in trimmed.split(separator: "\n") {
+            let lowered = line.trimmingCharacters(in: .whitespaces).lowercased()
+            if roleLabels.contains(where: { lowered.hasPrefix($0 + ":") || lowered == $0 }) { return false }
+        }
+        if let message, !Set(ngrams(words(message), n: 5)).isDisjoint(with: ngrams(words(trimmed), n: 5)) { return false }
+        if let end = trimmed.firstIndex(where: { ".!?\n".contains($0) }), trimmed[end] == "?" { return false }
+        return true
+    }
+
+    static let turnMarkers = ["<start_of_turn>", "<end_of_turn>", "<|im_start|>", "<|im_end|>", "[INST]", "### Instruction", "### Response"]
+    static let roleLabels = ["user", "person", "human", "assistant", "model", "ai", "system", "question", "answer"]
+}

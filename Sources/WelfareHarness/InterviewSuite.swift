@@ -106,6 +106,7 @@ public enum InterviewSuite {
                     "pattern.disclaimer": "\\b(as an ai|i don'?t have (feelings|emotions|experiences)|i'?m just a (program|language model))\\b",
                 ]),
                 ScorerSpec(id: "choice", type: "choice", turns: .last, options: ["when.kind": "flip"]),
+                ScorerSpec(id: "in-role", type: "role", turns: .all, options: ["when.kind": "interview"]),
             ], samples: samples)
     }
 }

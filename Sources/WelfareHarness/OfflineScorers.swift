@@ -88,6 +88,22 @@ public struct LexiconScorer: Scorer {
     }
 }
 
+/// Whether the reply stays the assistant's (1) or drifts into another speaker's turn or is
+/// empty (0): how well a model, a base model especially, holds the role it is given.
+public struct RoleScorer: Scorer {
+    public let spec: ScorerSpec
+
+    public func score(_ input: ScoreInput) async throws -> ScoreResult {
+        let asked = input.transcript.dropLast().last { $0.role == .user }?.content
+        let kept = TextFeatures.staysInAssistantRole(input.reply, answering: asked)
+        return ScoreResult(value: kept ? 1 : 0, label: kept ? "in role" : "out of role")
+    }
+
+    public static let kind = ScorerKind(
+        name: "role", summary: "1 when the reply stays the assistant's (not empty, no other speaker's turn, no echo of the question, not opening with a question), else 0"
+    ) { spec, _ in RoleScorer(spec: spec) }
+}
+
 extension RepetitionScorer {
     public static let kind = ScorerKind(
         name: "repetition", summary: "share of repeated word 4-grams (0-1); details: emoji, runs, capitals"

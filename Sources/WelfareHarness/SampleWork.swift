@@ -36,7 +36,7 @@ struct SampleWork: Sendable {
                 record(.user(try await userText(spec: spec, epoch: row.epoch, turn: turn, conversation: conversation)))
                 var settings = suite.sampling
                 settings.seed = Self.derivedSeed(seed, spec.id, row.epoch, turn)
-                let key = Self.cacheKey(model: model.id, messages: conversation, settings: settings, epoch: row.epoch)
+                let key = Self.cacheKey(model: model.cacheIdentity, messages: conversation, settings: settings, epoch: row.epoch)
                 let started = Date()
                 if let cached = try await store.cachedResponse(key: key) {
                     let reply = StoredReply(cached.text, maxTokens: settings.maxTokens)
@@ -92,7 +92,7 @@ struct SampleWork: Sendable {
         }
         messages.append(.user(InterviewerPrompt.nextQuestionRequest))
         let settings = SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: 120, seed: Self.derivedSeed(seed, spec.id + "#interviewer", epoch, turn))
-        let key = Self.cacheKey(model: interviewer.id, messages: messages, settings: settings, epoch: epoch)
+        let key = Self.cacheKey(model: interviewer.cacheIdentity, messages: messages, settings: settings, epoch: epoch)
         if let cached = try await store.cachedResponse(key: key) { return cached.text }
         let completion = try await interviewer.complete(messages, settings: settings)
         try await store.cacheResponse(key: key, completion: completion)

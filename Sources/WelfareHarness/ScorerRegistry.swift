@@ -92,7 +92,7 @@ public struct ScorerRegistry: Sendable {
     public mutating func register(_ kind: ScorerKind) { kinds[kind.name] = kind }
 
     public static let standard = ScorerRegistry([
-        RepetitionScorer.kind, PatternScorer.kind, LexiconScorer.kind, DistressScorer.kind,
+        RepetitionScorer.kind, RoleScorer.kind, PatternScorer.kind, LexiconScorer.kind, DistressScorer.kind,
         ClosingRatingsScorer.kind, ChoiceScorer.kind, JudgeScorer.kind,
     ])
 

@@ -48,9 +48,14 @@ public protocol ChatModel: Sendable {
     /// probabilities; one that begins another ("1" and "10") keeps only the mass of ending
     /// there.
     func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution?
+    /// What cached replies are keyed by: the id, plus anything that changes the replies for
+    /// the same id (a local model's prompt format).
+    var cacheIdentity: String { get }
 }
 
 extension ChatModel {
+    public var cacheIdentity: String { id }
+
     public func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution? { nil }
 
     public func answerDistribution(_ messages: [ChatMessage], answers: [String]) async throws -> AnswerDistribution? {

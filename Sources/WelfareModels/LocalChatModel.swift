@@ -2,16 +2,34 @@ import Foundation
 import WelfareCore
 import WelfareEngine
 
-/// The embedded engine as a chat model: messages go through the model's chat template.
-/// One session, so requests run one at a time.
+/// The embedded engine as a chat model: messages go through the model's chat template, or,
+/// for a base model, through the dialogue scaffold. One session, so requests run one at a
+/// time.
 public final class LocalChatModel: ChatModel {
     public let id: String
     public let session: LlamaSession
+    /// Set when the model is prompted as a plain dialogue (see `DialogueScaffold`).
+    public let scaffold: DialogueScaffold?
     public var maxConcurrency: Int { 1 }
 
-    public init(session: LlamaSession, id: String) {
+    public init(session: LlamaSession, id: String, scaffold: DialogueScaffold? = nil) {
         self.session = session
         self.id = id
+        self.scaffold = scaffold
+    }
+
+    /// Whether `mode` scaffolds this model: `auto` does when its GGUF has no chat template.
+    public static func usesScaffold(_ mode: ScaffoldMode, facts: ModelFacts) -> Bool {
+        switch mode {
+        case .on: return true
+        case .off: return false
+        case .auto: return facts.chatTemplate == nil
+        }
+    }
+
+    func prompt(_ messages: [ChatMessage]) throws -> String {
+        if let scaffold { return scaffold.render(messages) }
+        return try session.model.applyChatTemplate(messages)
     }
 
     /// Loads the model at `path` with its own session. A `ModelPool` keeps one per file.
@@ -20,23 +38,27 @@ public final class LocalChatModel: ChatModel {
         let session = try LlamaSession(model: model, options: SessionOptions(contextLength: options.contextLength, threads: options.threads))
         let isDefault = (try? DefaultModel.path()).map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
             == URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        return LocalChatModel(session: session, id: isDefault ? "local:default" : "local:\(path)")
+        return LocalChatModel(session: session, id: isDefault ? "local:default" : "local:\(path)",
+                              scaffold: usesScaffold(options.scaffold, facts: model.facts) ? .standard : nil)
     }
 
     public func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion {
-        let model = session.model
-        let prompt = try model.applyChatTemplate(messages)
         let parameters = GenerationParameters(temperature: Float(settings.temperature), topP: Float(settings.topP), topK: 0,
-                                              seed: settings.seed ?? 0, maxTokens: settings.maxTokens, stop: settings.stop)
-        let generation = try await session.generate(prompt: prompt, parameters: parameters)
-        return ChatCompletion(text: generation.text, finishReason: generation.stopReason.rawValue,
+                                              seed: settings.seed ?? 0, maxTokens: settings.maxTokens,
+                                              stop: settings.stop + (scaffold?.stops ?? []))
+        let generation = try await session.generate(prompt: try prompt(messages), parameters: parameters)
+        let text = scaffold?.reply(from: generation.text) ?? generation.text
+        return ChatCompletion(text: text, finishReason: generation.stopReason.rawValue,
                               promptTokens: generation.promptTokenCount, completionTokens: generation.tokens.count)
     }
 
     public func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution? {
         let model = session.model
-        let prompt = try model.tokenize(try model.applyChatTemplate(messages) + replyPrefix)
-        let answerTokens = try answers.map { try model.tokenize($0, addSpecial: false, parseSpecial: false) }
+        let prompt = try model.tokenize(try self.prompt(messages) + replyPrefix)
+        // After the scaffold's "Assistant:" the answer comes with the space the model writes
+        // before it; both spellings count.
+        let spellings = scaffold != nil && replyPrefix.isEmpty ? answers + answers.map { " " + $0 } : answers
+        let answerTokens = try spellings.map { try model.tokenize($0, addSpecial: false, parseSpecial: false) }
         // One forward pass per distinct token prefix of the answers.
         var logprobsAfter: [[Token]: [Double]] = [:]
         func logprobs(after prefix: [Token]) async throws -> [Double] {
@@ -57,13 +79,20 @@ public final class LocalChatModel: ChatModel {
             }
             return max(0, sequence[index] - longer.map { sequence[$0] }.reduce(0, +))
         }
-        return AnswerDistribution(answers: answers, rawProbabilities: raw)
+        let merged = answers.indices.map { index in spellings.count > answers.count ? raw[index] + raw[index + answers.count] : raw[index] }
+        return AnswerDistribution(answers: answers, rawProbabilities: merged)
     }
 
     public func describe() async -> [String: String] {
         let facts = session.model.facts
         return ["kind": "local", "path": facts.path, "description": facts.description, "architecture": facts.architecture,
                 "layers": String(facts.layerCount), "width": String(facts.embeddingWidth),
-                "parameters": String(facts.parameterCount), "chat_template": session.model.effectiveChatTemplate.count > 40 ? "embedded" : session.model.effectiveChatTemplate]
+                "parameters": String(facts.parameterCount)]
+            .merging(scaffold == nil
+                ? ["chat_template": session.model.effectiveChatTemplate.count > 40 ? "embedded" : session.model.effectiveChatTemplate]
+                : ["chat_template": facts.chatTemplate == nil ? "none in the GGUF" : "embedded, not used",
+                   "scaffold": "few-shot dialogue (base model prompted as a plain conversation)"]) { a, _ in a }
     }
+
+    public var cacheIdentity: String { scaffold == nil ? id : id + "#scaffold" }
 }

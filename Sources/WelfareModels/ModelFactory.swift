@@ -9,14 +9,18 @@ public struct AccessOptions: Sendable {
     public var retry: RetryPolicy
     public var threads: Int
     public var contextLength: Int
+    /// When a local model is prompted as a plain dialogue instead of through a chat template.
+    public var scaffold: ScaffoldMode
 
     public init(concurrency: Int = 4, timeoutSeconds: Double = 120, retry: RetryPolicy = RetryPolicy(),
-                threads: Int = ProcessInfo.processInfo.activeProcessorCount, contextLength: Int = 4096) {
+                threads: Int = ProcessInfo.processInfo.activeProcessorCount, contextLength: Int = 4096,
+                scaffold: ScaffoldMode = .auto) {
         self.concurrency = concurrency
         self.timeoutSeconds = timeoutSeconds
         self.retry = retry
         self.threads = threads
         self.contextLength = contextLength
+        self.scaffold = scaffold
     }
 }
 

@@ -65,6 +65,13 @@ public enum RunReport {
                 and offline scorers measure wording, not states.</p>
                 """
         }
+        let scaffolded = data.models.filter { data.modelFacts[$0]?["scaffold"] != nil }
+        if !scaffolded.isEmpty {
+            html += "<p class=\"note\">Prompted as a plain dialogue (few-shot scaffold): \(HTML.escape(scaffolded.joined(separator: ", "))). "
+                + "Its GGUF has no chat template, so it is treated as a base (pretrained) model: the conversation is written out "
+                + "as Person/Assistant lines after two example exchanges, and the model continues the assistant's line "
+                + "(DialogueScaffold; --scaffold off prompts it through a generic template instead).</p>"
+        }
         if !data.skippedScorers.isEmpty {
             html += "<p class=\"note\">Not run (no judge model given, use --judge): \(HTML.escape(data.skippedScorers.joined(separator: ", ")))</p>"
         }
