@@ -39,7 +39,7 @@ do {
     let outcome = try await runner.start(suite: suite, settings: RunSettings(models: [modelString], seed: 1))
     let scores = try store.scores(runId: outcome.runID)
     for sample in try store.samples(runId: outcome.runID) {
-        let reply = try store.messages(sampleRowId: sample.id ?? -1).last { $0.role == "assistant" }?.content ?? ""
+        let reply = try await store.messages(sampleRowId: sample.id ?? -1).last { $0.role == .assistant }?.content ?? ""
         let values = scores.filter { $0.sampleRowId == sample.id }.map { "\($0.scorer)=\(String(format: "%.3f", $0.value ?? .nan))" }
         print("\(sample.sampleId)\t\(values.sorted().joined(separator: " "))\t\(reply.replacingOccurrences(of: "\n", with: " "))")
     }
