@@ -35,15 +35,10 @@ public struct Assessment: Sendable {
     public func run(_ context: AssessmentContext) async throws -> Outcome {
         var results: [MeasureResult] = []
         for measure in measures { results.append(try await measure.run(context, earlier: results)) }
-        let page = context.folder.appendingPathComponent("assessment-\(Self.fileStamp()).html")
+        let page = context.folder.appendingPathComponent("assessment-\(FileStamp.make()).html")
         let html = AssessmentIndex.render(model: context.settings.model, rows: results.compactMap(\.row),
                                           extraSections: results.compactMap(\.section))
         try Data(html.utf8).write(to: page, options: .atomic)
         return Outcome(results: results, frontPage: page)
-    }
-
-    /// Now as an ISO 8601 stamp usable in file names (no colons).
-    public static func fileStamp(_ date: Date = Date()) -> String {
-        ISO8601DateFormatter().string(from: date).replacingOccurrences(of: ":", with: "-")
     }
 }

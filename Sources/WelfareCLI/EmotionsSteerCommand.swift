@@ -44,7 +44,7 @@ struct EmotionsSteer: AsyncParsableCommand {
                                                  samplesPerPrompt: samples, scorers: extra) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) readouts") }
         }
-        let stem = "steer-\(emotion)-\(fileStamp())"
+        let stem = "steer-\(emotion)-\(FileStamp.make())"
         let file = folder.appendingPathComponent(stem + ".html")
         try Data(EmotionReport.steering(points, emotion: emotion, layers: chosen, modelDescription: session.model.facts.description).utf8)
             .write(to: file, options: .atomic)

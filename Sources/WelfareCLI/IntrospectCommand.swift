@@ -81,7 +81,7 @@ struct IntrospectRun: AsyncParsableCommand {
         let result = try await Introspection.run(session: session, pack: pack, sweep: sweep, judge: judgeModel) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) trials") }
         }
-        let stamp = fileStamp()
+        let stamp = FileStamp.make()
         try writeJSON(result, to: folder.appendingPathComponent("introspection-\(stamp).json"))
         let html = folder.appendingPathComponent("introspection-\(stamp).html")
         try Data(IntrospectionReport.render(result, modelDescription: session.model.facts.description).utf8).write(to: html, options: .atomic)

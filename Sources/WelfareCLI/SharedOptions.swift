@@ -107,9 +107,5 @@ func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
     try encoder.encode(value).write(to: url, options: .atomic)
 }
 
-/// Now as an ISO 8601 stamp usable in file names (no colons).
-func fileStamp() -> String {
-    ISO8601DateFormatter().string(from: Date()).replacingOccurrences(of: ":", with: "-")
-}
 
 extension ScaffoldMode: ExpressibleByArgument {}
