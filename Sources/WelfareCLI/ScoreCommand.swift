@@ -28,10 +28,11 @@ struct ScoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = try OutputPath.folder(output, option: "--output")
+        // The file first: a missing or unreadable one is the only line printed.
+        var source = try TranscriptSource(path: file, format: format)
         let specs = try SuiteLoader.loadScorers(scorers)
         let made = try await ScorerRegistry.standard.make(specs, context: ScorerContext(judge: judge?.text, models: access.pool()))
         if !made.skipped.isEmpty { printError("left out (no --judge): \(made.skipped.joined(separator: ", "))") }
-        var source = try TranscriptSource(path: file, format: format)
         let writer = try ScoreFilesWriter(folder: folder)
         let summary: TranscriptScoring.Summary
         do {

@@ -25,7 +25,7 @@ public struct TranscriptSource {
         public var file: String
         public var line: Int
         public var problem: String
-        public var description: String { "\(file):\(line): \(problem)" }
+        public var description: String { line > 0 ? "\(file):\(line): \(problem)" : "\(file): \(problem)" }
     }
 
     public let path: String
