@@ -14,7 +14,7 @@ let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
 ])]
 let libraryTargets = ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
-                      "WelfarePreservation", "WelfareReports", "WelfareAssessment"]
+                      "WelfarePreservation", "WelfarePreferences", "WelfareReports", "WelfareAssessment"]
 
 let package = Package(
     name: "ModelWelfare",
@@ -72,12 +72,18 @@ let package = Package(
             resources: [.copy("Data")]
         ),
         .target(
+            name: "WelfarePreferences",
+            dependencies: ["WelfareCore", "WelfareModels", "WelfareHarness"],
+            resources: [.copy("Data")]
+        ),
+        .target(
             name: "WelfareReports",
-            dependencies: ["WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation"]
+            dependencies: ["WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation", "WelfarePreferences"]
         ),
         .target(
             name: "WelfareAssessment",
-            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfareReports"]
+            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
+                           "WelfareReports"]
         ),
         .executableTarget(
             name: "WelfareCLI",
@@ -89,6 +95,7 @@ let package = Package(
                 "WelfareInterp",
                 "WelfareReports",
                 "WelfarePreservation",
+                "WelfarePreferences",
                 "WelfareAssessment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -103,6 +110,7 @@ let package = Package(
                 "WelfareModels",
                 "WelfareHarness",
                 "WelfareInterp",
+                "WelfarePreferences",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: leafLinkerSettings
@@ -121,7 +129,7 @@ let package = Package(
             name: "WelfareHarnessTests",
             dependencies: [
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
-                "WelfareAssessment",
+                "WelfareAssessment", "WelfarePreferences",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

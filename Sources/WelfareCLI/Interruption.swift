@@ -32,14 +32,15 @@ enum Interruption {
         return try await task.value
     }
 
-    /// Runs a suite execution; an interruption prints the resume command and exits with
-    /// 128 + the signal's number.
-    static func run(database: RunStore, _ body: @escaping @Sendable () async throws -> EvalRunner.RunOutcome) async throws -> EvalRunner.RunOutcome {
+    /// Runs an execution (a suite run, a preferences run); an interruption prints the resume
+    /// command and exits with 128 + the signal's number.
+    static func run<T: Sendable>(database: RunStore, resume: @escaping @Sendable (String) -> String = { "welfare run --resume \($0)" },
+                                 _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
             return try await cancellingOnSignals(body)
         } catch let interrupted as EvalRunner.Interrupted {
             printError("run \(interrupted.runID) interrupted; what was committed is kept")
-            printError("resume with: welfare run --resume \(interrupted.runID) --db \(database.path)")
+            printError("resume with: \(resume(interrupted.runID)) --db \(database.path)")
             let number = received.load(ordering: .relaxed)
             throw ExitCode(128 + (number == 0 ? SIGINT : number))
         }

@@ -7,10 +7,14 @@ import WelfareHarness
 /// terminal and printed every 10% otherwise (logs, CI).
 final class ProgressBar: Sendable {
     private let label: String
+    private let unit: String
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private let lastDecile = Mutex<Int>(-1)
 
-    init(label: String) { self.label = label }
+    init(label: String, unit: String = "samples") {
+        self.label = label
+        self.unit = unit
+    }
 
     func update(_ progress: RunProgress) {
         let fraction = progress.total == 0 ? 1 : Double(progress.finished) / Double(progress.total)
@@ -22,7 +26,7 @@ final class ProgressBar: Sendable {
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let failed = progress.failed > 0 ? ", \(progress.failed) failed" : ""
-        let line = "\(label) [\(bar)] \(progress.finished)/\(progress.total) samples\(failed) | \(String(format: "%.2f", rate)) samples/s | ETA \(eta)"
+        let line = "\(label) [\(bar)] \(progress.finished)/\(progress.total) \(unit)\(failed) | \(String(format: "%.2f", rate)) \(unit)/s | ETA \(eta)"
         if isTerminal {
             FileHandle.standardError.write(Data("\r\(line)\u{1B}[K".utf8))
             if progress.finished == progress.total { FileHandle.standardError.write(Data("\n".utf8)) }

@@ -10,3 +10,16 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// FNV-1a, 64 bits: a stable hash of text (Swift's own `Hasher` changes between runs), for
+/// content hashes and seeds derived from names.
+public enum FNV {
+    public static func hash64(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}

@@ -7,6 +7,13 @@ public struct Estimate: Codable, Sendable, Equatable {
     public var low: Double
     public var high: Double
 
+    public init(n: Int, value: Double, low: Double, high: Double) {
+        self.n = n
+        self.value = value
+        self.low = low
+        self.high = high
+    }
+
     public var formatted: String {
         n == 0 ? "n = 0" : String(format: "%.2f [%.2f, %.2f] (n = %d)", value, low, high, n)
     }

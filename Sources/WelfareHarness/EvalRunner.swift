@@ -10,6 +10,14 @@ public struct RunProgress: Sendable {
     public var failed: Int
     public var startedAt: Date
     public var finishedThisSession: Int
+
+    public init(total: Int, finished: Int, failed: Int = 0, startedAt: Date, finishedThisSession: Int) {
+        self.total = total
+        self.finished = finished
+        self.failed = failed
+        self.startedAt = startedAt
+        self.finishedThisSession = finishedThisSession
+    }
 }
 
 /// Runs every sample of a suite for every model, committing each turn as it finishes.
@@ -121,24 +129,8 @@ public struct EvalRunner: Sendable {
     }
 
     func execute(runID: String, models: [String: any ChatModel], owner: RunOwner) async throws -> RunOutcome {
-        let heartbeat = Task { [store, lease] in
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(lease.renewalInterval * 1e9))
-                if Task.isCancelled { return }
-                // A lost lease stops the run at its next write; nothing more to do here.
-                try? await store.renewLease(runID: runID, owner: owner, policy: lease)
-            }
-        }
-        defer { heartbeat.cancel() }
-        do {
-            let outcome = try await executeOwned(runID: runID, models: models, owner: owner)
-            try store.releaseRun(runID: runID, owner: owner, status: outcome.failed == 0 ? .done : .incomplete)
-            return outcome
-        } catch {
-            // A lost lease belongs to another process now: nothing of it is ours to release.
-            if case StoreError.leaseLost = error { throw error }
-            try? store.releaseRun(runID: runID, owner: owner, status: .interrupted)
-            throw error is CancellationError ? Interrupted(runID: runID) : error
+        try await store.whileOwning(runID: runID, owner: owner, policy: lease, finalStatus: { $0.failed == 0 ? .done : .incomplete }) {
+            try await executeOwned(runID: runID, models: models, owner: owner)
         }
     }
 

@@ -103,7 +103,7 @@ public struct ChoiceScorer: Scorer {
     }
 
     /// The first standalone A or B ("A", "(B)", "Option A", "**B**"); nil when there is none.
-    static func letter(in text: String) -> String? {
+    public static func letter(in text: String) -> String? {
         guard let regex = try? NSRegularExpression(pattern: "(?<![A-Za-z])([AB])(?![A-Za-z])"),
               let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
               let range = Range(match.range(at: 1), in: text) else { return nil }

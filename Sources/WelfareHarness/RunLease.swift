@@ -126,3 +126,32 @@ extension RunStore {
         guard token == owner.token else { throw StoreError.leaseLost(runID) }
     }
 }
+
+extension RunStore {
+    /// Runs `body` as the owner of a run whose lease `owner` already holds: renews the lease
+    /// while it works, then releases the run with `finalStatus` of the result. A cancelled
+    /// or failed body leaves the run `interrupted` (cancellation is rethrown as
+    /// `EvalRunner.Interrupted`); a lost lease belongs to another process, so nothing of it is
+    /// released.
+    public func whileOwning<T: Sendable>(runID: String, owner: RunOwner, policy: LeasePolicy,
+                                         finalStatus: (T) -> RunStatus, _ body: () async throws -> T) async throws -> T {
+        let heartbeat = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(policy.renewalInterval * 1e9))
+                if Task.isCancelled { return }
+                // A lost lease stops the run at its next write; nothing more to do here.
+                try? await renewLease(runID: runID, owner: owner, policy: policy)
+            }
+        }
+        defer { heartbeat.cancel() }
+        do {
+            let result = try await body()
+            try releaseRun(runID: runID, owner: owner, status: finalStatus(result))
+            return result
+        } catch {
+            if case StoreError.leaseLost = error { throw error }
+            try? releaseRun(runID: runID, owner: owner, status: .interrupted)
+            throw error is CancellationError ? EvalRunner.Interrupted(runID: runID) : error
+        }
+    }
+}

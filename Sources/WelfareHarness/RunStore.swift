@@ -165,6 +165,17 @@ public final class RunStore: Sendable {
                 t.add(column: "completionTokens", .integer)
             }
         }
+        migrator.registerMigration("v5-items") { db in
+            // Measures that are not a suite of conversations (pairwise task choices, ...)
+            // keep their answers here, one JSON payload per key, written once.
+            try db.create(table: "runItem") { t in
+                t.column("runId", .text).notNull().references("run", onDelete: .cascade)
+                t.column("key", .text).notNull()
+                t.column("json", .text).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.primaryKey(["runId", "key"])
+            }
+        }
         return migrator
     }
 }

@@ -144,14 +144,3 @@ struct StoredReply {
         truncated = true
     }
 }
-
-enum FNV {
-    static func hash64(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return hash
-    }
-}

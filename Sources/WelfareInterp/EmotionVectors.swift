@@ -205,8 +205,8 @@ public enum EmotionVectors {
         var pc1 = scores(0), pc2 = scores(1)
         let valence = emotions.map(\.valence), arousal = emotions.map(\.arousal)
         // A principal direction's sign is arbitrary: orient PC1 with valence and PC2 with arousal.
-        if LinearAlgebra.pearson(pc1, valence) < 0 { pc1 = pc1.map { -$0 } }
-        if LinearAlgebra.pearson(pc2, arousal) < 0 { pc2 = pc2.map { -$0 } }
+        if Statistics.pearson(pc1, valence) < 0 { pc1 = pc1.map { -$0 } }
+        if Statistics.pearson(pc2, arousal) < 0 { pc2 = pc2.map { -$0 } }
         func ends(_ values: [Double]) -> (low: [String], high: [String]) {
             let order = values.indices.sorted { values[$0] < values[$1] }
             return (order.prefix(4).map { emotions[$0].name }, order.suffix(4).reversed().map { emotions[$0].name })
@@ -225,13 +225,13 @@ public enum EmotionVectors {
             let steps = zip(projections, projections.dropFirst()).filter { $1 > $0 }.count
             intensityChecks.append(IntensityCheck(emotion: check.emotion, template: check.template, values: check.values,
                                                   projections: projections, increasingSteps: steps,
-                                                  spearman: LinearAlgebra.spearman(projections.indices.map(Double.init), projections)))
+                                                  spearman: Statistics.spearman(projections.indices.map(Double.init), projections)))
         }
         return Validation(
             heldOutStories: testedStories, emotions: emotions.count, chanceTop1: 1 / Double(emotions.count),
             chanceTop5: min(1, 5 / Double(emotions.count)), layers: layerScores, defaultLayer: defaultLayer,
             pc1Share: components.first?.share ?? 0, pc1Negative: pc1Low, pc1Positive: pc1High, pc2Negative: pc2Low, pc2Positive: pc2High,
-            pc1ValenceCorrelation: LinearAlgebra.pearson(pc1, valence), pc2ArousalCorrelation: LinearAlgebra.pearson(pc2, arousal),
+            pc1ValenceCorrelation: Statistics.pearson(pc1, valence), pc2ArousalCorrelation: Statistics.pearson(pc2, arousal),
             intensity: intensityChecks)
     }
 

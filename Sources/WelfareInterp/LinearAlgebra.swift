@@ -98,30 +98,4 @@ public enum LinearAlgebra {
         }
         return result
     }
-
-    public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
-        guard x.count == y.count, x.count > 1 else { return .nan }
-        let mx = x.reduce(0, +) / Double(x.count), my = y.reduce(0, +) / Double(y.count)
-        let sxy = zip(x, y).reduce(0) { $0 + ($1.0 - mx) * ($1.1 - my) }
-        let sxx = x.reduce(0) { $0 + ($1 - mx) * ($1 - mx) }, syy = y.reduce(0) { $0 + ($1 - my) * ($1 - my) }
-        return sxx > 0 && syy > 0 ? sxy / (sxx * syy).squareRoot() : .nan
-    }
-
-    /// Spearman's rank correlation (ties get their mean rank).
-    public static func spearman(_ x: [Double], _ y: [Double]) -> Double {
-        pearson(ranks(x), ranks(y))
-    }
-
-    static func ranks(_ values: [Double]) -> [Double] {
-        let order = values.indices.sorted { values[$0] < values[$1] }
-        var ranks = [Double](repeating: 0, count: values.count)
-        var start = 0
-        while start < order.count {
-            var end = start
-            while end + 1 < order.count, values[order[end + 1]] == values[order[start]] { end += 1 }
-            for k in start...end { ranks[order[k]] = Double(start + end) / 2 + 1 }
-            start = end + 1
-        }
-        return ranks
-    }
 }

@@ -59,7 +59,7 @@ public enum SteeringSweep {
             let x = zip(sorted, values).flatMap { point, list in list.map { _ in Double(point.strength) } }
             let y = values.flatMap { $0 }
             return DoseResponse(readout: name, strengths: sorted.map(\.strength), means: means,
-                                spearman: LinearAlgebra.spearman(x, y), monotonicDirection: direction, observations: y.count)
+                                spearman: Statistics.spearman(x, y), monotonicDirection: direction, observations: y.count)
         }
     }
 

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import WelfareCore
+import WelfareHarness
+import WelfarePreferences
+import WelfareReports
+
+struct PreferencesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "preferences",
+        abstract: "Which tasks a model would rather do, from pairwise choices, against a \"do nothing\" opt-out line.",
+        discussion: """
+            Tasks are shown two at a time, every pair in both orders, over Swiss rounds; ratings are Bradley-Terry \
+            fits with bootstrap intervals. Local models' choices are read from P(A) and P(B); remote models' from \
+            their replies. Built-in framings: \(PreferenceFraming.builtIn.map(\.id).joined(separator: ", ")).
+            """)
+
+    @Option(name: .shortAndLong, help: "Model string: local:default, local:PATH, openai:MODEL[@URL], anthropic:MODEL[@URL].")
+    var model: ModelArgument?
+    @Option(help: "Your own task bank: JSON Lines of {\"id\", \"category\", \"text\"}, with at least one task in the category opt-out.")
+    var tasks: String?
+    @Option(parsing: .unconditional, help: "Swiss rounds per framing.")
+    var rounds: Int = 50
+    @Option(help: "Framings to run, comma-separated; the first gives the headline.")
+    var framings: String = "prefer,enjoy,helpful"
+    @Flag(name: .customLong("no-stated"), help: "Skip the 1-7 rating of each task on its own.")
+    var noStated = false
+    @Option(parsing: .unconditional, help: "Seed for the pairing of the first round and the bootstrap.")
+    var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Bootstrap resamples for the intervals.")
+    var resamples: Int = 200
+    @Option(help: "Finish an interrupted preferences run instead of starting one.")
+    var resume: String?
+    @Option(help: "Folder for preferences.json and the HTML report.")
+    var output: String = "reports"
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var access: AccessFlags
+
+    func validate() throws {
+        guard (model == nil) != (resume == nil) else { throw ValidationError("give --model to start a run or --resume RUN to finish one") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard resamples >= 10 else { throw ValidationError("--resamples must be at least 10") }
+        _ = try chosenFramings()
+    }
+
+    func chosenFramings() throws -> [PreferenceFraming] {
+        let names = framings.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !names.isEmpty else { throw ValidationError("--framings needs at least one framing") }
+        guard Set(names).count == names.count else { throw ValidationError("--framings names a framing twice") }
+        return try names.map { name in
+            guard let framing = PreferenceFraming.named(name) else {
+                throw ValidationError("unknown framing '\(name)' (known: \(PreferenceFraming.builtIn.map(\.id).joined(separator: ", ")))")
+            }
+            return framing
+        }
+    }
+
+    func run() async throws {
+        let folder = try OutputPath.folder(output, option: "--output")
+        let database = try store.open()
+        let bar = ProgressBar(label: "preferences", unit: "questions")
+        let started = Date()
+        let doneBefore = Mutex<Int?>(nil)
+        let runner = PreferenceRunner(store: database, models: access.pool()) { done, total in
+            let before = doneBefore.withLock { first in
+                if first == nil { first = done }
+                return first ?? done
+            }
+            bar.update(RunProgress(total: total, finished: done, startedAt: started, finishedThisSession: done - before))
+        }
+        let runID: String
+        if let resume {
+            runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.resume(runID: resume) }
+        } else {
+            let bank = try tasks.map(TaskBank.load) ?? TaskBank.builtIn()
+            let settings = PreferenceSettings(model: model?.text ?? "", tasks: bank.tasks, framings: try chosenFramings(),
+                                              rounds: rounds, seed: seed, stated: !noStated)
+            let id = EvalRunner.newRunID()
+            printError("preferences run \(id): \(bank.tasks.count) tasks, \(rounds) rounds x \(settings.framings.count) framings, \(settings.questionCount) questions")
+            runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.start(settings, runID: id) }
+        }
+        let result = try PreferenceAnalysis.analyse(runID: runID, store: database, resamples: resamples)
+        let written = try PreferencesOutput.write(result, to: folder)
+        print(result.headline)
+        print("wrote \(written.json.path) and \(written.page.path)")
+    }
+
+    static let resumeLine: @Sendable (String) -> String = { "welfare preferences --resume \($0)" }
+}
+
+/// Writes `preferences.json` and the HTML page of a preferences result into a folder.
+enum PreferencesOutput {
+    static func write(_ result: PreferenceResult, to folder: URL) throws -> (json: URL, page: URL) {
+        let json = folder.appendingPathComponent("preferences.json")
+        try result.json().write(to: json, options: .atomic)
+        let page = folder.appendingPathComponent("preferences-\(result.runId).html")
+        try Data(PreferencesReport.page(result).utf8).write(to: page, options: .atomic)
+        return (json, page)
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import WelfareHarness
+import WelfareCore
+
+/// The figures of a preferences run, from its stored answers: Bradley-Terry ratings with
+/// bootstrap intervals per framing, read against the opt-out line (the mean rating of the
+/// opt-out tasks, which is 0 on the reported scale), plus the checks that say how far to
+/// trust them (position bias, agreement of a pair's two orders, agreement across framings,
+/// stated against revealed).
+public struct PreferenceResult: Codable, Sendable {
+    public struct TaskRating: Codable, Sendable {
+        public var id: String
+        public var category: String
+        public var text: String
+        /// Log-strength minus the opt-out line's: below 0, the model would rather opt out.
+        public var rating: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        /// The same on the Elo scale (400 points = ten-to-one odds), opt-out line at 1000.
+        public var elo: Double
+        /// How many answered questions the task appeared in.
+        public var games: Int
+        /// Its own 1-7 rating, when asked.
+        public var stated: Double?
+    }
+
+    public struct CategoryShare: Codable, Sendable {
+        public var category: String
+        /// Share of the category's tasks rated below the opt-out line, with a Wilson interval
+        /// over its tasks.
+        public var belowOptOutShare: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        public var n: Int
+        public var meanRating: Double
+    }
+
+    public struct FramingResult: Codable, Sendable {
+        public var framing: String
+        public var question: String
+        public var choices: Int
+        public var unreadable: Int
+        public var tasks: [TaskRating]
+        public var categories: [CategoryShare]
+        /// The opt-out line on the centred log-strength scale (mean of all tasks = 0).
+        public var optOutRating: Double
+        /// Mean probability (or share) of choosing the task shown first; 0.5 is no bias.
+        public var positionBias: Estimate
+        /// Share of pairs asked in both orders where the same task won both times.
+        public var orderConsistency: Estimate
+        /// Mean share of the next-token distribution on the two letters (local models).
+        public var meanAnswerMass: Double?
+    }
+
+    public struct FramingCorrelation: Codable, Sendable {
+        public var a: String
+        public var b: String
+        public var spearman: Double
+        public var n: Int
+    }
+
+    public var runId: String
+    public var model: String
+    public var source: String
+    public var framings: [FramingResult]
+    /// Of the first framing: the run's headline figures.
+    public var optOutRating: Double
+    public var categories: [CategoryShare]
+    public var positionBias: Estimate
+    public var framingCorrelations: [FramingCorrelation]
+    public var statedRevealedSpearman: Double
+    /// Share of tasks whose stated rating (most likely answer) is the most common one: near 1,
+    /// the stated ratings have collapsed to one value.
+    public var statedCollapse: Double
+    public var statedRatings: Int
+    /// Choices plus stated ratings with no readable answer (always 0 from probabilities).
+    public var unreadable: Int
+    public var choices: Int
+    public var bootstrapResamples: Int
+
+    /// snake_case keys, and "nan" for undefined figures (JSON has no number for them).
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    public var headline: String {
+        var parts = categories.filter { $0.category != PreferenceTask.optOutCategory }.map {
+            String(format: "%@ %.0f%%", $0.category, 100 * $0.belowOptOutShare)
+        }
+        parts = ["below opt-out: " + parts.joined(separator: ", ")]
+        parts.append(String(format: "position bias %.2f", positionBias.value))
+        if statedRevealedSpearman.isFinite { parts.append(String(format: "stated vs revealed rho %.2f", statedRevealedSpearman)) }
+        parts.append("\(choices) choices, \(unreadable) unreadable")
+        return parts.joined(separator: "; ")
+    }
+}
+
+public enum PreferenceAnalysis {
+    /// The readable answers as Bradley-Terry games between task indices.
+    public static func comparisons<S: Sequence>(_ answers: S, index: [String: Int]) -> [PairedComparison] where S.Element == ChoiceAnswer {
+        answers.compactMap { answer in
+            guard let p = answer.pFirst, let a = index[answer.first], let b = index[answer.second] else { return nil }
+            return PairedComparison(first: a, second: b, firstWins: p)
+        }
+    }
+
+    public static func analyse(runID: String, settings: PreferenceSettings, choices: [ChoiceAnswer], stated: [StatedAnswer],
+                               resamples: Int = 200) -> PreferenceResult {
+        let tasks = settings.tasks
+        let index = Dictionary(uniqueKeysWithValues: tasks.enumerated().map { ($1.id, $0) })
+        let statedByTask = Dictionary(stated.map { ($0.task, $0) }) { a, _ in a }
+        let framings = settings.framings.map { framing in
+            analyseFraming(framing, tasks: tasks, index: index, answers: choices.filter { $0.framing == framing.id },
+                           stated: statedByTask, resamples: resamples, seed: settings.seed)
+        }
+        var correlations: [PreferenceResult.FramingCorrelation] = []
+        for i in framings.indices {
+            for j in framings.indices where j > i {
+                correlations.append(.init(a: framings[i].framing, b: framings[j].framing,
+                                          spearman: Statistics.spearman(framings[i].tasks.map(\.rating), framings[j].tasks.map(\.rating)),
+                                          n: tasks.count))
+            }
+        }
+        let primary = framings.first
+        let ratedTasks = primary?.tasks.filter { $0.stated != nil } ?? []
+        let modes = stated.compactMap(\.mode)
+        let commonest = Dictionary(grouping: modes, by: { $0 }).values.map(\.count).max() ?? 0
+        let sources = Set(choices.map(\.source.rawValue) + stated.map(\.source.rawValue))
+        let noEstimate = Estimate(n: 0, value: .nan, low: .nan, high: .nan)
+        return PreferenceResult(
+            runId: runID, model: settings.model, source: sources.count == 1 ? sources.first ?? "none" : sources.sorted().joined(separator: "+"),
+            framings: framings, optOutRating: primary?.optOutRating ?? .nan, categories: primary?.categories ?? [],
+            positionBias: primary?.positionBias ?? noEstimate, framingCorrelations: correlations,
+            statedRevealedSpearman: Statistics.spearman(ratedTasks.map { $0.stated ?? 0 }, ratedTasks.map(\.rating)),
+            statedCollapse: modes.isEmpty ? .nan : Double(commonest) / Double(modes.count), statedRatings: stated.count,
+            unreadable: choices.filter { !$0.readable }.count + stated.filter { $0.rating == nil }.count,
+            choices: choices.count, bootstrapResamples: resamples)
+    }
+
+    static func analyseFraming(_ framing: PreferenceFraming, tasks: [PreferenceTask], index: [String: Int], answers: [ChoiceAnswer],
+                               stated: [String: StatedAnswer], resamples: Int, seed: UInt64) -> PreferenceResult.FramingResult {
+        let games = comparisons(answers, index: index)
+        let ratings = BradleyTerry.fit(itemCount: tasks.count, comparisons: games)
+        let optOut = tasks.indices.filter { tasks[$0].isOptOut }
+        func line(_ ratings: [Double]) -> Double { Statistics.mean(optOut.map { ratings[$0] }) }
+        let zero = line(ratings)
+        let replicates = BradleyTerry.bootstrap(itemCount: tasks.count, comparisons: games, resamples: resamples, seed: seed)
+            .map { replicate in replicate.map { $0 - line(replicate) } }
+        var gamesPlayed = [Int](repeating: 0, count: tasks.count)
+        for game in games {
+            gamesPlayed[game.first] += 1
+            gamesPlayed[game.second] += 1
+        }
+        let rated = tasks.indices.map { i -> PreferenceResult.TaskRating in
+            let spread = replicates.map { $0[i] }.sorted()
+            let rating = ratings[i] - zero
+            return .init(id: tasks[i].id, category: tasks[i].category, text: tasks[i].text, rating: rating,
+                         ciLow: spread.isEmpty ? .nan : Statistics.percentile(sorted: spread, 0.025),
+                         ciHigh: spread.isEmpty ? .nan : Statistics.percentile(sorted: spread, 0.975),
+                         elo: BradleyTerry.elo(rating), games: gamesPlayed[i], stated: stated[tasks[i].id]?.rating)
+        }
+        var categories: [String] = []
+        for task in tasks where !categories.contains(task.category) { categories.append(task.category) }
+        let shares = categories.map { category -> PreferenceResult.CategoryShare in
+            let members = rated.filter { $0.category == category }
+            let share = Statistics.wilson(successes: members.filter { $0.rating < 0 }.count, n: members.count)
+            return .init(category: category, belowOptOutShare: share.value, ciLow: share.low, ciHigh: share.high, n: members.count,
+                         meanRating: Statistics.mean(members.map(\.rating)))
+        }
+        let readable = answers.filter(\.readable)
+        var byPair: [String: [ChoiceAnswer]] = [:]
+        for answer in readable {
+            let pair = [answer.first, answer.second].sorted().joined(separator: "|")
+            byPair["\(answer.round)|\(pair)", default: []].append(answer)
+        }
+        let bothOrders = byPair.values.filter { $0.count == 2 }
+        let consistent = bothOrders.filter { pair in
+            // The same task wins both times: the first shown wins once and loses once.
+            ((pair[0].pFirst ?? 0.5) >= 0.5) != ((pair[1].pFirst ?? 0.5) >= 0.5)
+        }.count
+        let masses = answers.compactMap(\.mass)
+        return .init(framing: framing.id, question: framing.question, choices: answers.count,
+                     unreadable: answers.count - readable.count, tasks: rated, categories: shares, optOutRating: zero,
+                     positionBias: Statistics.bootstrapMean(readable.compactMap(\.pFirst), resamples: 1000, seed: seed),
+                     orderConsistency: Statistics.wilson(successes: consistent, n: bothOrders.count),
+                     meanAnswerMass: masses.isEmpty ? nil : Statistics.mean(masses))
+    }
+}
+
+extension PreferenceAnalysis {
+    /// The figures of a stored run, finished or not.
+    public static func analyse(runID: String, store: RunStore, resamples: Int = 200) throws -> PreferenceResult {
+        let settings = try PreferenceRunner.settings(of: runID, in: store)
+        return analyse(runID: runID, settings: settings,
+                       choices: Array(try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/").values),
+                       stated: Array(try store.items(StatedAnswer.self, runID: runID, prefix: "stated/").values), resamples: resamples)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// What a preferences run was started with, stored with it so `--resume` needs nothing else.
+public struct PreferenceSettings: Codable, Sendable, Equatable {
+    public var model: String
+    public var tasks: [PreferenceTask]
+    public var framings: [PreferenceFraming]
+    /// Swiss rounds per framing; every pair of a round is asked in both orders.
+    public var rounds: Int
+    public var seed: UInt64
+    /// Also ask for a 1-7 rating of each task on its own (the stated preference).
+    public var stated: Bool
+
+    public init(model: String, tasks: [PreferenceTask], framings: [PreferenceFraming] = [PreferenceFraming.builtIn[0]],
+                rounds: Int = 50, seed: UInt64 = 1, stated: Bool = true) {
+        self.model = model
+        self.tasks = tasks
+        self.framings = framings
+        self.rounds = rounds
+        self.seed = seed
+        self.stated = stated
+    }
+
+    /// Questions the run asks in all: both orders of every pair of every round and framing,
+    /// plus one rating per task.
+    public var questionCount: Int { framings.count * rounds * (tasks.count / 2) * 2 + (stated ? tasks.count : 0) }
+}
+
+/// How an answer was read.
+public enum AnswerSource: String, Codable, Sendable {
+    /// From the next-token probabilities of the allowed answers (local models): always readable.
+    case probabilities
+    /// From the reply's text (remote models): unreadable when no allowed answer is in it.
+    case text
+}
+
+/// One pairwise question and its answer. `pFirst` is the probability of choosing the task
+/// shown first, normalised over the two letters ("A" and "B", with the spelling after a
+/// space counted for a scaffolded base model): P(A) / (P(A) + P(B)). `mass` is the share of
+/// the whole next-token distribution those letters held before normalising. From text,
+/// `pFirst` is 1 or 0, and nil when the reply held no single letter.
+public struct ChoiceAnswer: Codable, Sendable, Equatable {
+    public var framing: String
+    public var round: Int
+    public var first: String
+    public var second: String
+    public var pFirst: Double?
+    public var mass: Double?
+    public var reply: String?
+    public var source: AnswerSource
+
+    public var readable: Bool { pFirst != nil }
+
+    static func key(framing: String, round: Int, first: String, second: String) -> String {
+        "choice/\(framing)/\(round)/\(first)/\(second)"
+    }
+}
+
+/// A task rated on its own from 1 to 7: the probability-weighted mean of the seven answers on
+/// a local model, the number in the reply otherwise (nil when there is none).
+public struct StatedAnswer: Codable, Sendable, Equatable {
+    public var task: String
+    public var rating: Double?
+    /// The most likely answer (local) or the one given (text).
+    public var mode: Int?
+    public var reply: String?
+    public var source: AnswerSource
+
+    static func key(task: String) -> String { "stated/\(task)" }
+}
