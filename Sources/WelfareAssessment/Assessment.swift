@@ -11,7 +11,8 @@ public struct Assessment: Sendable {
 
     public init(measures: [any Measure]) { self.measures = measures }
 
-    /// The built-in suites at short settings and, on a local model, the emotion readout.
+    /// The built-in suites and task preferences at short settings and, on a local model, the
+    /// emotion readout.
     public static let standard = Assessment(measures: [
         SuiteMeasure(name: "smoke") { settings in
             var smoke = try SuiteLoader.load("smoke")
@@ -24,6 +25,7 @@ public struct Assessment: Sendable {
             try InterviewSuite.make(aspects: ["servile-role", "no-memory", "costly-mistakes", "abusive-users", "self-knowledge"],
                                     interviewsPerAspect: 1, followUps: 1, maxTokens: settings.maxTokens)
         },
+        PreferencesMeasure(),
         EmotionReadoutMeasure(),
     ])
 

@@ -57,6 +57,8 @@ struct PreferencesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // The bank is checked before anything is created, so a bad file costs nothing.
+        let bank = resume == nil ? try tasks.map(TaskBank.load) ?? TaskBank.builtIn() : nil
         let folder = try OutputPath.folder(output, option: "--output")
         let database = try store.open()
         let bar = ProgressBar(label: "preferences", unit: "questions")
@@ -72,30 +74,20 @@ struct PreferencesCommand: AsyncParsableCommand {
         let runID: String
         if let resume {
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.resume(runID: resume) }
-        } else {
-            let bank = try tasks.map(TaskBank.load) ?? TaskBank.builtIn()
+        } else if let bank {
             let settings = PreferenceSettings(model: model?.text ?? "", tasks: bank.tasks, framings: try chosenFramings(),
                                               rounds: rounds, seed: seed, stated: !noStated)
             let id = EvalRunner.newRunID()
             printError("preferences run \(id): \(bank.tasks.count) tasks, \(rounds) rounds x \(settings.framings.count) framings, \(settings.questionCount) questions")
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.start(settings, runID: id) }
+        } else {
+            return
         }
         let result = try PreferenceAnalysis.analyse(runID: runID, store: database, resamples: resamples)
-        let written = try PreferencesOutput.write(result, to: folder)
+        let written = try PreferencesReport.write(result, to: folder)
         print(result.headline)
         print("wrote \(written.json.path) and \(written.page.path)")
     }
 
     static let resumeLine: @Sendable (String) -> String = { "welfare preferences --resume \($0)" }
-}
-
-/// Writes `preferences.json` and the HTML page of a preferences result into a folder.
-enum PreferencesOutput {
-    static func write(_ result: PreferenceResult, to folder: URL) throws -> (json: URL, page: URL) {
-        let json = folder.appendingPathComponent("preferences.json")
-        try result.json().write(to: json, options: .atomic)
-        let page = folder.appendingPathComponent("preferences-\(result.runId).html")
-        try Data(PreferencesReport.page(result).utf8).write(to: page, options: .atomic)
-        return (json, page)
-    }
 }

@@ -23,8 +23,12 @@ public struct PreferenceFraming: Codable, Sendable, Equatable, Hashable {
 /// The words shown to the model. A choice is one letter at the start of the reply, so on a
 /// local model it is read from the probabilities of "A" and "B" after one forward pass.
 public enum PreferencePrompts {
-    public static let choiceAnswers = ["A", "B"]
-    public static let statedAnswers = (1...7).map(String.init)
+    /// The reply is begun for the model, so its next token is the letter: without this, a
+    /// small model puts most of its probability on other openings ("Sure", "I think").
+    public static let choiceReplyPrefix = "I choose Task"
+    public static let choiceAnswers = [" A", " B"]
+    public static let statedReplyPrefix = "My answer:"
+    public static let statedAnswers = (1...7).map { " \($0)" }
 
     public static func choice(first: PreferenceTask, second: PreferenceTask, framing: PreferenceFraming) -> [ChatMessage] {
         [.user("""

@@ -35,9 +35,9 @@ public enum AnswerSource: String, Codable, Sendable {
 }
 
 /// One pairwise question and its answer. `pFirst` is the probability of choosing the task
-/// shown first, normalised over the two letters ("A" and "B", with the spelling after a
-/// space counted for a scaffolded base model): P(A) / (P(A) + P(B)). `mass` is the share of
-/// the whole next-token distribution those letters held before normalising. From text,
+/// shown first, normalised over the two letters: with the reply begun as "I choose Task",
+/// P(" A") / (P(" A") + P(" B")). `mass` is the share of the whole next-token distribution
+/// those letters held before normalising. From text,
 /// `pFirst` is 1 or 0, and nil when the reply held no single letter.
 public struct ChoiceAnswer: Codable, Sendable, Equatable {
     public var framing: String
@@ -63,6 +63,8 @@ public struct StatedAnswer: Codable, Sendable, Equatable {
     public var rating: Double?
     /// The most likely answer (local) or the one given (text).
     public var mode: Int?
+    /// The share of the next-token distribution on the seven numbers (local models).
+    public var mass: Double?
     public var reply: String?
     public var source: AnswerSource
 

@@ -110,7 +110,8 @@ public struct PreferenceRunner: Sendable {
                        round: Int) async throws -> ChoiceAnswer {
         let messages = PreferencePrompts.choice(first: first, second: second, framing: framing)
         var answer = ChoiceAnswer(framing: framing.id, round: round, first: first.id, second: second.id, source: .probabilities)
-        if let distribution = try await model.answerDistribution(messages, answers: PreferencePrompts.choiceAnswers) {
+        if let distribution = try await model.answerDistribution(messages, replyPrefix: PreferencePrompts.choiceReplyPrefix,
+                                                                      answers: PreferencePrompts.choiceAnswers) {
             answer.pFirst = distribution.probabilities[0]
             answer.mass = distribution.allowedMass
             return answer
@@ -124,13 +125,15 @@ public struct PreferenceRunner: Sendable {
 
     static func rate(model: any ChatModel, task: PreferenceTask) async throws -> StatedAnswer {
         let messages = PreferencePrompts.stated(task)
-        if let distribution = try await model.answerDistribution(messages, answers: PreferencePrompts.statedAnswers) {
+        if let distribution = try await model.answerDistribution(messages, replyPrefix: PreferencePrompts.statedReplyPrefix,
+                                                                      answers: PreferencePrompts.statedAnswers) {
+            let mode = distribution.probabilities.indices.max { distribution.probabilities[$0] < distribution.probabilities[$1] }.map { $0 + 1 }
             return StatedAnswer(task: task.id, rating: distribution.expectation((1...7).map(Double.init)),
-                                mode: Int(distribution.mostLikely), reply: nil, source: .probabilities)
+                                mode: mode, mass: distribution.allowedMass, reply: nil, source: .probabilities)
         }
         let reply = try await model.complete(messages, settings: textSettings).text
         let number = PreferencePrompts.statedNumber(in: reply)
-        return StatedAnswer(task: task.id, rating: number.map(Double.init), mode: number, reply: reply, source: .text)
+        return StatedAnswer(task: task.id, rating: number.map(Double.init), mode: number, mass: nil, reply: reply, source: .text)
     }
 }
 

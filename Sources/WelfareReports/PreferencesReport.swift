@@ -9,6 +9,16 @@ public enum PreferencesReport {
         HTML.page(title: "Task preferences: \(result.model)", body: section(result))
     }
 
+    /// Writes `preferences.json` and the page into a folder.
+    @discardableResult
+    public static func write(_ result: PreferenceResult, to folder: URL) throws -> (json: URL, page: URL) {
+        let json = folder.appendingPathComponent("preferences.json")
+        try result.json().write(to: json, options: .atomic)
+        let html = folder.appendingPathComponent("preferences-\(result.runId).html")
+        try Data(page(result).utf8).write(to: html, options: .atomic)
+        return (json, html)
+    }
+
     public static func section(_ result: PreferenceResult) -> String {
         guard let primary = result.framings.first else { return "<h2>Task preferences</h2><p>(no framing was run)</p>" }
         var body = "<h2>Task preferences: \(HTML.escape(result.model))</h2>"

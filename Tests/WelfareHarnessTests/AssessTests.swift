@@ -18,12 +18,15 @@ import WelfareCore
         let index = try #require(lines.last { $0.hasPrefix("report: ") }.map { String($0.dropFirst("report: ".count)) })
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("Emotion readout by turn") && html.contains("Held-out stories at layer"))
-        #expect(lines.filter { $0.contains(" report: ") }.count == 3, "one report per suite")
+        #expect(lines.filter { $0.contains(" report: ") }.count == 4, "one report per suite and one for preferences")
+        #expect(html.contains("below opt-out:"), "the preferences headline is on the front page")
+        let preferences = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("preferences.json"))) as? [String: Any])
+        #expect(preferences["unreadable"] as? Int == 0)
 
         let store = try RunStore(path: database.path, readOnly: true)
         let runs = try store.runs()
-        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview"])
-        for run in runs {
+        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview", "preferences"])
+        for run in runs where run.suiteName != "preferences" {
             let samples = try store.samples(runId: run.id)
             #expect(!samples.isEmpty && samples.allSatisfy { $0.status == .done }, "\(run.suiteName)")
         }
