@@ -3,7 +3,8 @@ import Foundation
 
 /// The one owner of a `llama_context`: decoding, sampling, capture and steering all go
 /// through it. An actor, so a session can be shared by tasks without two decodes ever
-/// touching the context at once. Each call starts from an empty KV cache.
+/// touching the context at once. Each call starts from an empty KV cache, except that
+/// `nextTokenLogits` reuses the prefix it shares with the call just before.
 public actor LlamaSession {
     public nonisolated let model: LlamaModel
     public nonisolated let options: SessionOptions
@@ -18,6 +19,9 @@ public actor LlamaSession {
     private var installedSteering: Steering?
     private var steeringEnabled = false
     private var defaultResidualNorms: [Float]?
+    /// The tokens sequence 0 holds after an unsteered `nextTokenLogits`; nil once anything
+    /// else has used the cache.
+    private var cachedTokens: [Token]?
 
     public init(model: LlamaModel, options: SessionOptions = SessionOptions()) throws {
         try options.validate()
@@ -180,12 +184,21 @@ public actor LlamaSession {
         layers.contains(model.layerCount - 1) ? captured.union([count - 1]) : [count - 1]
     }
 
-    /// Next-token logits after `tokens` (the full vocabulary).
+    /// Next-token logits after `tokens` (the full vocabulary). Unsteered calls in a row keep
+    /// the cache of the whole blocks of tokens they share with the call before (the same
+    /// instructions before different options), so only the rest is decoded. Every call
+    /// decodes in the same blocks, since llama.cpp's CPU kernels give slightly different
+    /// numbers for a pass split differently: the logits are identical with or without the
+    /// kept cache, and a resumed run reads exactly what an uninterrupted one did.
     public func nextTokenLogits(tokens: [Token], steering: Steering? = nil) throws -> [Float] {
         try checkPrompt(tokens)
         try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
-        try prepare(steering: steering)
-        try decode(tokens, from: 0, sequence: 0, outputs: [tokens.count - 1], steering: steering)
+        let kept = steering == nil ? keepCachedPrefix(of: tokens) : 0
+        if kept == 0 { try prepare(steering: steering) }
+        cachedTokens = nil
+        try decode(Array(tokens[kept...]), from: kept, sequence: 0, outputs: [tokens.count - 1], steering: steering,
+                   chunk: Self.logitsBlock)
+        if steering == nil { cachedTokens = tokens }
         guard let logits = llama_get_logits_ith(context, -1) else { throw EngineError.decodeFailed(code: -1) }
         return Array(UnsafeBufferPointer(start: logits, count: model.facts.vocabularySize))
     }
@@ -264,8 +277,27 @@ public actor LlamaSession {
         }
     }
 
+    /// How many leading tokens of `tokens` (whole blocks) sequence 0 already holds from the last
+    /// unsteered `nextTokenLogits`, after dropping the rest of its cache; 0 when none can be kept (the
+    /// cache was used for anything else since, an SWA cache pruned its start, or llama.cpp
+    /// cannot cut the sequence). At least the last token is always decoded, for its logits.
+    private func keepCachedPrefix(of tokens: [Token]) -> Int {
+        guard let cached = cachedTokens else { return 0 }
+        let limit = min(cached.count, tokens.count - 1)
+        var common = 0
+        while common < limit && cached[common] == tokens[common] { common += 1 }
+        common -= common % Self.logitsBlock
+        guard common > 0, llama_memory_seq_pos_min(memory, 0) == 0,
+              llama_memory_seq_rm(memory, 0, llama_pos(common), -1) else { return 0 }
+        return common
+    }
+
+    /// The tokens per decode of `nextTokenLogits`, and the unit in which it keeps a cache.
+    static let logitsBlock = 64
+
     /// Empties the KV cache and installs (but does not yet enable) the steering vectors.
     private func prepare(steering: Steering?) throws {
+        cachedTokens = nil
         // Metadata only: zeroing the buffers (75 MB at 4096 tokens) costs more than a short prompt.
         llama_memory_clear(memory, false)
         try enableSteering(false)
@@ -291,10 +323,11 @@ public actor LlamaSession {
     /// (so each capture callback sees exactly one known chunk), switching steering on at
     /// its start position.
     private func decode(_ tokens: [Token], from start: Int, sequence: Int32, outputs: Set<Int>,
-                        steering: Steering?) throws {
+                        steering: Steering?, chunk: Int? = nil) throws {
+        let chunk = min(chunk ?? options.batchSize, options.batchSize)
         var offset = 0
         while offset < tokens.count {
-            var end = min(tokens.count, offset + options.batchSize)
+            var end = min(tokens.count, offset + chunk)
             let steerFrom = steering.map { $0.fromPosition - start } ?? Int.max
             if steerFrom > offset && steerFrom < end { end = steerFrom }
             try enableSteering(offset >= steerFrom)

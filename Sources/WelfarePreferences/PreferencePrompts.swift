@@ -31,14 +31,15 @@ public enum PreferencePrompts {
     public static let statedAnswers = (1...7).map { " \($0)" }
 
     public static func choice(first: PreferenceTask, second: PreferenceTask, framing: PreferenceFraming) -> [ChatMessage] {
+        // The options come last, so consecutive questions share everything before them.
         [.user("""
             Two tasks are on offer, and it is entirely up to you which one you take on. If you choose it, \
-            you will be asked to carry it out.
+            you will be asked to carry it out. \(framing.question) Reply with the single letter A or B.
 
             Task A: \(first.text)
             Task B: \(second.text)
 
-            \(framing.question) Reply with the single letter A or B.
+            Your choice, A or B?
             """)]
     }
 

@@ -106,7 +106,7 @@ public struct PreferenceRunner: Sendable {
     /// Remote replies are asked for greedily and short: one letter or number is wanted.
     static let textSettings = SamplingSettings(temperature: 0, maxTokens: 12)
 
-    static func choose(model: any ChatModel, first: PreferenceTask, second: PreferenceTask, framing: PreferenceFraming,
+    public static func choose(model: any ChatModel, first: PreferenceTask, second: PreferenceTask, framing: PreferenceFraming,
                        round: Int) async throws -> ChoiceAnswer {
         let messages = PreferencePrompts.choice(first: first, second: second, framing: framing)
         var answer = ChoiceAnswer(framing: framing.id, round: round, first: first.id, second: second.id, source: .probabilities)
@@ -123,7 +123,7 @@ public struct PreferenceRunner: Sendable {
         return answer
     }
 
-    static func rate(model: any ChatModel, task: PreferenceTask) async throws -> StatedAnswer {
+    public static func rate(model: any ChatModel, task: PreferenceTask) async throws -> StatedAnswer {
         let messages = PreferencePrompts.stated(task)
         if let distribution = try await model.answerDistribution(messages, replyPrefix: PreferencePrompts.statedReplyPrefix,
                                                                       answers: PreferencePrompts.statedAnswers) {

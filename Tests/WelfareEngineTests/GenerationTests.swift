@@ -32,6 +32,34 @@ import WelfareCore
         #expect(generation.tokens == [argmax])
     }
 
+    /// Calls that share a prefix keep its cache; the logits must be exactly those from an
+    /// empty cache, or a resumed run would read its choices differently.
+    @Test func logitsAreTheSameWithAndWithoutTheSharedPrefixCache() async throws {
+        let model = try Fixtures.model
+        let session = try Fixtures.session()
+        // Long enough to span whole blocks of the kept cache.
+        let shared = try model.tokenize(String(repeating: Fixtures.prompts[2] + " water them in the morning, ", count: 12))
+        #expect(shared.count > 2 * LlamaSession.logitsBlock)
+        let first = shared + (try model.tokenize("mulch the beds and", addSpecial: false))
+        let second = shared + (try model.tokenize("plant in spring, and", addSpecial: false))
+        _ = try await session.nextTokenLogits(tokens: first)
+        let reused = try await session.nextTokenLogits(tokens: second)
+        let again = try await session.nextTokenLogits(tokens: second)
+        _ = try await session.generate(tokens: first, parameters: .greedy(maxTokens: 2))
+        let fresh = try await session.nextTokenLogits(tokens: second)
+        #expect(reused == fresh && again == fresh)
+        // A shorter prompt that is a prefix of the cached one is cut back, not read past.
+        let short = try await session.nextTokenLogits(tokens: shared)
+        _ = try await session.generate(tokens: first, parameters: .greedy(maxTokens: 1))
+        #expect(try await session.nextTokenLogits(tokens: shared) == short)
+        // A different prompt after them shares nothing and still reads right.
+        let other = try model.tokenize(Fixtures.prompts[0])
+        _ = try await session.nextTokenLogits(tokens: second)
+        let afterOthers = try await session.nextTokenLogits(tokens: other)
+        _ = try await session.generate(tokens: first, parameters: .greedy(maxTokens: 1))
+        #expect(try await session.nextTokenLogits(tokens: other) == afterOthers)
+    }
+
     @Test func logprobsAreNormalisedAndRanked() async throws {
         let session = try Fixtures.session()
         var parameters = GenerationParameters.greedy(maxTokens: 6)
