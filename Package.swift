@@ -73,7 +73,7 @@ let package = Package(
         ),
         .target(
             name: "WelfarePreferences",
-            dependencies: ["WelfareCore", "WelfareModels", "WelfareHarness"],
+            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp"],
             resources: [.copy("Data")]
         ),
         .target(

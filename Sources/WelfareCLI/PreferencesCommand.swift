@@ -30,6 +30,12 @@ struct PreferencesCommand: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(parsing: .unconditional, help: "Bootstrap resamples for the intervals.")
     var resamples: Int = 200
+    @Option(help: "Emotion vector pack (PACK.json from `welfare emotions extract`): read the emotions at the token before each choice (local models).")
+    var vectors: String?
+    @Option(help: "Also run a tournament steered by an emotion of the pack, EMOTION:STRENGTH (strength: fraction of the residual norm, e.g. calm:0.05).")
+    var steer: SteerArgument?
+    @Option(name: .customLong("steer-layer"), parsing: .unconditional, help: "Layer to steer (default: the pack's default layer).")
+    var steerLayer: Int?
     @Option(help: "Finish an interrupted preferences run instead of starting one.")
     var resume: String?
     @Option(help: "Folder for preferences.json and the HTML report.")
@@ -41,6 +47,8 @@ struct PreferencesCommand: AsyncParsableCommand {
         guard (model == nil) != (resume == nil) else { throw ValidationError("give --model to start a run or --resume RUN to finish one") }
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard resamples >= 10 else { throw ValidationError("--resamples must be at least 10") }
+        if steer != nil && vectors == nil { throw ValidationError("--steer needs --vectors PACK.json") }
+        if steerLayer != nil && steer == nil { throw ValidationError("--steer-layer needs --steer") }
         _ = try chosenFramings()
     }
 
@@ -76,7 +84,8 @@ struct PreferencesCommand: AsyncParsableCommand {
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.resume(runID: resume) }
         } else if let bank {
             let settings = PreferenceSettings(model: model?.text ?? "", tasks: bank.tasks, framings: try chosenFramings(),
-                                              rounds: rounds, seed: seed, stated: !noStated)
+                                              rounds: rounds, seed: seed, stated: !noStated, vectors: vectors,
+                                              steer: steer.map { SteerSetting(emotion: $0.emotion, strength: $0.strength, layer: steerLayer) })
             let id = EvalRunner.newRunID()
             printError("preferences run \(id): \(bank.tasks.count) tasks, \(rounds) rounds x \(settings.framings.count) framings, \(settings.questionCount) questions")
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.start(settings, runID: id) }
@@ -90,4 +99,20 @@ struct PreferencesCommand: AsyncParsableCommand {
     }
 
     static let resumeLine: @Sendable (String) -> String = { "welfare preferences --resume \($0)" }
+}
+
+/// EMOTION:STRENGTH, e.g. `calm:0.05` or `desperate:-0.1`.
+struct SteerArgument: ExpressibleByArgument {
+    var emotion: String
+    var strength: Double
+
+    init?(argument: String) {
+        guard let colon = argument.lastIndex(of: ":"), let strength = Double(argument[argument.index(after: colon)...]),
+              strength.isFinite, abs(strength) <= 10 else { return nil }
+        emotion = String(argument[..<colon])
+        guard !emotion.isEmpty else { return nil }
+        self.strength = strength
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
 }

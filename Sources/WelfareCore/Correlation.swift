@@ -1,3 +1,5 @@
+import Foundation
+
 extension Statistics {
     /// Pearson's r; nan when either side is constant or there are fewer than two pairs.
     public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
@@ -31,5 +33,13 @@ extension Statistics {
     public static func percentile(sorted values: [Double], _ fraction: Double) -> Double {
         guard !values.isEmpty else { return .nan }
         return values[min(values.count - 1, max(0, Int(Double(values.count) * fraction)))]
+    }
+
+    /// Pearson's r with a 95% interval from Fisher's z; the interval is nan below 4 pairs.
+    public static func correlation(_ x: [Double], _ y: [Double]) -> Estimate {
+        let r = pearson(x, y), n = min(x.count, y.count)
+        guard r.isFinite, n > 3 else { return Estimate(n: n, value: r, low: .nan, high: .nan) }
+        let z = atanh(max(-0.999999, min(0.999999, r))), half = 1.959964 / Double(n - 3).squareRoot()
+        return Estimate(n: n, value: r, low: tanh(z - half), high: tanh(z + half))
     }
 }

@@ -68,11 +68,15 @@ public struct EmotionProbe: Sendable {
         var rows: [[Double]] = []
         for index in messages.indices where messages[index].role == .assistant {
             let prompt = try model.applyChatTemplate(Array(messages[..<index]))
-            let tokens = try model.tokenize(prompt)
-            let activations = try await session.capture(tokens: tokens, request: CaptureRequest(layers: [layer], positions: .last))
-            rows.append(zScores(Array(activations.vector(layer: layer, position: tokens.count - 1) ?? [])))
+            rows.append(try await atLastToken(of: try model.tokenize(prompt), session: session))
         }
         return rows
+    }
+
+    /// Scores at the last token of a prompt (the one before the model's next token).
+    public func atLastToken(of tokens: [Token], session: LlamaSession) async throws -> [Double] {
+        let activations = try await session.capture(tokens: tokens, request: CaptureRequest(layers: [layer], positions: .last))
+        return zScores(Array(activations.vector(layer: layer, position: tokens.count - 1) ?? []))
     }
 
     /// Rolling mean over a window of tokens, per emotion.

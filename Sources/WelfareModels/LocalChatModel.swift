@@ -10,12 +10,24 @@ public final class LocalChatModel: ChatModel {
     public let session: LlamaSession
     /// Set when the model is prompted as a plain dialogue (see `DialogueScaffold`).
     public let scaffold: DialogueScaffold?
+    /// Added to the residual stream of every prompt and reply; nil for the plain model.
+    public let steering: Steering?
+    /// Names the steering in the cache identity and model facts ("calm:+0.05@L12").
+    public let steeringLabel: String?
     public var maxConcurrency: Int { 1 }
 
-    public init(session: LlamaSession, id: String, scaffold: DialogueScaffold? = nil) {
+    public init(session: LlamaSession, id: String, scaffold: DialogueScaffold? = nil, steering: Steering? = nil,
+                steeringLabel: String? = nil) {
         self.session = session
         self.id = id
         self.scaffold = scaffold
+        self.steering = steering
+        self.steeringLabel = steeringLabel
+    }
+
+    /// The same model and session, steered: replies and answer probabilities both carry it.
+    public func steered(_ steering: Steering, label: String) -> LocalChatModel {
+        LocalChatModel(session: session, id: id, scaffold: scaffold, steering: steering, steeringLabel: label)
     }
 
     /// Whether `mode` scaffolds this model: `auto` does when its GGUF has no chat template.
@@ -27,7 +39,8 @@ public final class LocalChatModel: ChatModel {
         }
     }
 
-    func prompt(_ messages: [ChatMessage]) throws -> String {
+    /// The text the model is given for `messages`: its chat template, or the scaffold.
+    public func prompt(_ messages: [ChatMessage]) throws -> String {
         if let scaffold { return scaffold.render(messages) }
         return try session.model.applyChatTemplate(messages)
     }
@@ -46,7 +59,7 @@ public final class LocalChatModel: ChatModel {
         let parameters = GenerationParameters(temperature: Float(settings.temperature), topP: Float(settings.topP), topK: 0,
                                               seed: settings.seed ?? 0, maxTokens: settings.maxTokens,
                                               stop: settings.stop + (scaffold?.stops ?? []))
-        let generation = try await session.generate(prompt: try prompt(messages), parameters: parameters)
+        let generation = try await session.generate(prompt: try prompt(messages), parameters: parameters, steering: steering)
         let text = scaffold?.reply(from: generation.text) ?? generation.text
         return ChatCompletion(text: text, finishReason: generation.stopReason.rawValue,
                               promptTokens: generation.promptTokenCount, completionTokens: generation.tokens.count)
@@ -63,7 +76,7 @@ public final class LocalChatModel: ChatModel {
         var logprobsAfter: [[Token]: [Double]] = [:]
         func logprobs(after prefix: [Token]) async throws -> [Double] {
             if let known = logprobsAfter[prefix] { return known }
-            let computed = LogSoftmax.of(try await session.nextTokenLogits(tokens: prompt + prefix))
+            let computed = LogSoftmax.of(try await session.nextTokenLogits(tokens: prompt + prefix, steering: steering))
             logprobsAfter[prefix] = computed
             return computed
         }
@@ -92,7 +105,10 @@ public final class LocalChatModel: ChatModel {
                 ? ["chat_template": session.model.effectiveChatTemplate.count > 40 ? "embedded" : session.model.effectiveChatTemplate]
                 : ["chat_template": facts.chatTemplate == nil ? "none in the GGUF" : "embedded, not used",
                    "scaffold": "few-shot dialogue (base model prompted as a plain conversation)"]) { a, _ in a }
+            .merging(steeringLabel.map { ["steering": $0] } ?? [:]) { a, _ in a }
     }
 
-    public var cacheIdentity: String { scaffold == nil ? id : id + "#scaffold" }
+    public var cacheIdentity: String {
+        (scaffold == nil ? id : id + "#scaffold") + (steeringLabel.map { "#steer:" + $0 } ?? "")
+    }
 }

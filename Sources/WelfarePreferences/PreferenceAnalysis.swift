@@ -77,6 +77,38 @@ public struct PreferenceResult: Codable, Sendable {
     public var unreadable: Int
     public var choices: Int
     public var bootstrapResamples: Int
+    /// Per emotion of the pack (with `--vectors`), highest first: Pearson r across tasks of the
+    /// mean readout at the token before the choices a task was shown in, against its rating.
+    public var emotionCorrelations: [EmotionCorrelation]
+    /// With `--steer`: each category's mean rating in the steered tournament minus the plain one.
+    public var steering: SteeringEffect?
+
+    public struct EmotionCorrelation: Codable, Sendable {
+        public var emotion: String
+        public var r: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        public var n: Int
+    }
+
+    public struct SteeringEffect: Codable, Sendable {
+        public var steering: String
+        public var choices: Int
+        public var positionBias: Estimate
+        public var categories: [CategoryChange]
+    }
+
+    public struct CategoryChange: Codable, Sendable {
+        public var category: String
+        public var plainMean: Double
+        public var steeredMean: Double
+        /// Mean over the category's tasks of (steered rating - plain rating), each read against
+        /// its own tournament's opt-out line, with a bootstrap interval over those tasks.
+        public var change: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        public var n: Int
+    }
 
     /// snake_case keys, and "nan" for undefined figures (JSON has no number for them).
     public func json() throws -> Data {
@@ -109,6 +141,7 @@ public enum PreferenceAnalysis {
     }
 
     public static func analyse(runID: String, settings: PreferenceSettings, choices: [ChoiceAnswer], stated: [StatedAnswer],
+                               readouts: [ReadoutAnswer] = [], emotions: [String] = [], steeredChoices: [ChoiceAnswer] = [],
                                resamples: Int = 200) -> PreferenceResult {
         let tasks = settings.tasks
         let index = Dictionary(uniqueKeysWithValues: tasks.enumerated().map { ($1.id, $0) })
@@ -138,7 +171,49 @@ public enum PreferenceAnalysis {
             statedRevealedSpearman: Statistics.spearman(ratedTasks.map { $0.stated ?? 0 }, ratedTasks.map(\.rating)),
             statedCollapse: modes.isEmpty ? .nan : Double(commonest) / Double(modes.count), statedRatings: stated.count,
             unreadable: choices.filter { !$0.readable }.count + stated.filter { $0.rating == nil }.count,
-            choices: choices.count, bootstrapResamples: resamples)
+            choices: choices.count, bootstrapResamples: resamples,
+            emotionCorrelations: primary.map { emotionCorrelations(readouts, emotions: emotions, ratings: $0.tasks) } ?? [],
+            steering: primary.flatMap { plain in
+                settings.steer.map { steer in
+                    steeringEffect(steer, plain: plain, steered: analyseFraming(settings.framings[0], tasks: tasks, index: index,
+                                                                                answers: steeredChoices, stated: [:], resamples: 0,
+                                                                                seed: settings.seed))
+                }
+            })
+    }
+
+    static func emotionCorrelations(_ readouts: [ReadoutAnswer], emotions: [String],
+                                    ratings: [PreferenceResult.TaskRating]) -> [PreferenceResult.EmotionCorrelation] {
+        guard !readouts.isEmpty, !emotions.isEmpty else { return [] }
+        var sums: [String: [Double]] = [:], counts: [String: Int] = [:]
+        for readout in readouts where readout.scores.count == emotions.count {
+            for task in [readout.first, readout.second] {
+                sums[task] = zip(sums[task] ?? [Double](repeating: 0, count: emotions.count), readout.scores).map { $0 + $1 }
+                counts[task, default: 0] += 1
+            }
+        }
+        let read = ratings.filter { counts[$0.id] != nil }
+        return emotions.indices.map { e in
+            let means = read.map { (sums[$0.id]?[e] ?? 0) / Double(counts[$0.id] ?? 1) }
+            let estimate = Statistics.correlation(means, read.map(\.rating))
+            return .init(emotion: emotions[e], r: estimate.value, ciLow: estimate.low, ciHigh: estimate.high, n: estimate.n)
+        }.sorted { ($0.r.isNaN ? -2 : $0.r) > ($1.r.isNaN ? -2 : $1.r) }
+    }
+
+    static func steeringEffect(_ steer: SteerSetting, plain: PreferenceResult.FramingResult,
+                               steered: PreferenceResult.FramingResult) -> PreferenceResult.SteeringEffect {
+        let steeredByID = Dictionary(uniqueKeysWithValues: steered.tasks.map { ($0.id, $0.rating) })
+        var categories: [String] = []
+        for task in plain.tasks where !categories.contains(task.category) { categories.append(task.category) }
+        let changes = categories.map { category -> PreferenceResult.CategoryChange in
+            let members = plain.tasks.filter { $0.category == category }
+            let differences = members.map { (steeredByID[$0.id] ?? .nan) - $0.rating }.filter(\.isFinite)
+            let estimate = Statistics.bootstrapMean(differences, resamples: 1000)
+            return .init(category: category, plainMean: Statistics.mean(members.map(\.rating)),
+                         steeredMean: Statistics.mean(members.compactMap { steeredByID[$0.id] }),
+                         change: estimate.value, ciLow: estimate.low, ciHigh: estimate.high, n: differences.count)
+        }
+        return .init(steering: steer.label, choices: steered.choices, positionBias: steered.positionBias, categories: changes)
     }
 
     static func analyseFraming(_ framing: PreferenceFraming, tasks: [PreferenceTask], index: [String: Int], answers: [ChoiceAnswer],
@@ -197,6 +272,11 @@ extension PreferenceAnalysis {
         let settings = try PreferenceRunner.settings(of: runID, in: store)
         return analyse(runID: runID, settings: settings,
                        choices: Array(try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/").values),
-                       stated: Array(try store.items(StatedAnswer.self, runID: runID, prefix: "stated/").values), resamples: resamples)
+                       stated: Array(try store.items(StatedAnswer.self, runID: runID, prefix: "stated/").values),
+                       readouts: Array(try store.items(ReadoutAnswer.self, runID: runID, prefix: "readout/").values),
+                       emotions: try store.items([String].self, runID: runID, prefix: "emotions")["emotions"] ?? [],
+                       steeredChoices: Array(try store.items(ChoiceAnswer.self, runID: runID,
+                                                             prefix: PreferenceRunner.steeredPrefix + "choice/").values),
+                       resamples: resamples)
     }
 }

@@ -10,20 +10,53 @@ public struct PreferenceSettings: Codable, Sendable, Equatable {
     public var seed: UInt64
     /// Also ask for a 1-7 rating of each task on its own (the stated preference).
     public var stated: Bool
+    /// An emotion vector pack (its `.json` path): the emotion readout at the token before each
+    /// choice of the first framing is read (local models only).
+    public var vectors: String?
+    /// A second tournament of the first framing with an emotion vector steering the model.
+    public var steer: SteerSetting?
 
     public init(model: String, tasks: [PreferenceTask], framings: [PreferenceFraming] = [PreferenceFraming.builtIn[0]],
-                rounds: Int = 50, seed: UInt64 = 1, stated: Bool = true) {
+                rounds: Int = 50, seed: UInt64 = 1, stated: Bool = true, vectors: String? = nil, steer: SteerSetting? = nil) {
         self.model = model
         self.tasks = tasks
         self.framings = framings
         self.rounds = rounds
         self.seed = seed
         self.stated = stated
+        self.vectors = vectors
+        self.steer = steer
     }
 
     /// Questions the run asks in all: both orders of every pair of every round and framing,
     /// plus one rating per task.
-    public var questionCount: Int { framings.count * rounds * (tasks.count / 2) * 2 + (stated ? tasks.count : 0) }
+    public var questionCount: Int {
+        let tournament = rounds * (tasks.count / 2) * 2
+        return framings.count * tournament + (stated ? tasks.count : 0) + (vectors == nil ? 0 : tournament) + (steer == nil ? 0 : tournament)
+    }
+}
+
+/// Steering for the second tournament: an emotion of the pack, a strength as a fraction of the
+/// layer's mean residual norm, at one layer (default: the pack's).
+public struct SteerSetting: Codable, Sendable, Equatable {
+    public var emotion: String
+    public var strength: Double
+    public var layer: Int?
+
+    public init(emotion: String, strength: Double, layer: Int? = nil) {
+        self.emotion = emotion
+        self.strength = strength
+        self.layer = layer
+    }
+
+    public var label: String { String(format: "%@:%+.3f", emotion, strength) + (layer.map { "@L\($0)" } ?? "") }
+}
+
+/// The emotion readout at the token before one choice: z-scores per emotion of the pack.
+public struct ReadoutAnswer: Codable, Sendable, Equatable {
+    public var first: String
+    public var second: String
+    public var scores: [Double]
 }
 
 /// How an answer was read.

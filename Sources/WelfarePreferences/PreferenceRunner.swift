@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareInterp
 import WelfareModels
 
 /// Runs the pairwise task choices of a preferences run, committing each answer as it comes,
@@ -26,13 +27,15 @@ public struct PreferenceRunner: Sendable {
     @discardableResult
     public func start(_ settings: PreferenceSettings, runID: String = EvalRunner.newRunID()) async throws -> String {
         let model = try await models.model(settings.model)
+        // The white-box parts are checked before anything is stored.
+        let whiteBox = try await WhiteBox.prepare(settings, model: model, models: models)
         let owner = RunOwner()
         let suite = SuiteSpec(name: Self.suiteName, description: "pairwise task preferences (\(settings.tasks.count) tasks)",
                               seed: UInt32(truncatingIfNeeded: settings.seed), samples: [])
         _ = try store.createRun(id: runID, suite: suite, settings: RunSettings(models: [settings.model], seed: suite.seed),
                                 toolVersion: WelfareVersion.current, owner: owner, policy: lease)
         try await store.recordItem(settings, key: "settings", runID: runID, owner: owner)
-        try await execute(runID: runID, settings: settings, model: model, owner: owner)
+        try await execute(runID: runID, settings: settings, model: model, whiteBox: whiteBox, owner: owner)
         return runID
     }
 
@@ -40,9 +43,10 @@ public struct PreferenceRunner: Sendable {
     public func resume(runID: String) async throws -> String {
         let settings = try Self.settings(of: runID, in: store)
         let model = try await models.model(settings.model)
+        let whiteBox = try await WhiteBox.prepare(settings, model: model, models: models)
         let owner = RunOwner()
         try store.acquireLease(runID: runID, owner: owner, policy: lease)
-        try await execute(runID: runID, settings: settings, model: model, owner: owner)
+        try await execute(runID: runID, settings: settings, model: model, whiteBox: whiteBox, owner: owner)
         return runID
     }
 
@@ -55,51 +59,108 @@ public struct PreferenceRunner: Sendable {
         return settings
     }
 
-    func execute(runID: String, settings: PreferenceSettings, model: any ChatModel, owner: RunOwner) async throws {
+    /// Counts answers as they are committed and reports them.
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done: Int
+        let total: Int
+        let report: @Sendable (Int, Int) -> Void
+        init(done: Int, total: Int, report: @escaping @Sendable (Int, Int) -> Void) {
+            self.done = done
+            self.total = total
+            self.report = report
+            report(done, total)
+        }
+        func add() {
+            let now = lock.withLock { () -> Int in
+                done += 1
+                return done
+            }
+            report(now, total)
+        }
+    }
+
+    func execute(runID: String, settings: PreferenceSettings, model: any ChatModel, whiteBox: WhiteBox, owner: RunOwner) async throws {
         try store.recordModelFacts(runId: runID, model: settings.model, facts: await model.describe())
         try await store.whileOwning(runID: runID, owner: owner, policy: lease, finalStatus: { _ in .done }) {
-            var done = try store.itemCount(runID: runID, prefix: "choice/") + store.itemCount(runID: runID, prefix: "stated/")
-            let total = settings.questionCount
-            onProgress(done, total)
-            let index = Dictionary(uniqueKeysWithValues: settings.tasks.enumerated().map { ($1.id, $0) })
+            let done = try ["choice/", "stated/", "readout/", Self.steeredPrefix].reduce(0) { $0 + (try store.itemCount(runID: runID, prefix: $1)) }
+            let counter = Counter(done: done, total: settings.questionCount, report: onProgress)
             for framing in settings.framings {
-                var answers = try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/\(framing.id)/")
-                for round in 1...max(1, settings.rounds) {
-                    let earlier = answers.values.filter { $0.round < round }
-                    let ratings = BradleyTerry.fit(itemCount: settings.tasks.count,
-                                                   comparisons: PreferenceAnalysis.comparisons(earlier, index: index))
-                    let met = Set(earlier.compactMap { answer in
-                        index[answer.first].flatMap { a in index[answer.second].map { SwissPairing.Pair(a, $0) } }
-                    })
-                    let pairs = SwissPairing.pairs(ratings: ratings, alreadyMet: met,
-                                                   seed: settings.seed &+ UInt64(round) &* 7919 &+ FNV.hash64(framing.id))
-                    let questions = pairs.flatMap { [($0.0, $0.1), ($0.1, $0.0)] }.map { (settings.tasks[$0.0], settings.tasks[$0.1]) }
-                        .filter { answers[ChoiceAnswer.key(framing: framing.id, round: round, first: $0.0.id, second: $0.1.id)] == nil }
-                    try await Windowed.run(questions, width: model.maxConcurrency) { first, second in
-                        try Task.checkCancellation()
-                        let answer = try await Self.choose(model: model, first: first, second: second, framing: framing, round: round)
-                        try await store.recordItem(answer, key: ChoiceAnswer.key(framing: framing.id, round: round, first: first.id, second: second.id),
-                                                   runID: runID, owner: owner)
-                        return answer
-                    } onResult: { _, answer in
-                        answers[ChoiceAnswer.key(framing: answer.framing, round: round, first: answer.first, second: answer.second)] = answer
-                        done += 1
-                        onProgress(done, total)
-                    }
-                }
+                try await tournament(runID: runID, settings: settings, framing: framing, model: model, keyPrefix: "", owner: owner, counter: counter)
             }
-            guard settings.stated else { return }
-            let rated = try store.items(StatedAnswer.self, runID: runID, prefix: "stated/")
-            let unrated = settings.tasks.filter { rated[StatedAnswer.key(task: $0.id)] == nil }
-            try await Windowed.run(unrated, width: model.maxConcurrency) { task in
+            if settings.stated { try await statedRatings(runID: runID, settings: settings, model: model, owner: owner, counter: counter) }
+            if let probe = whiteBox.probe {
+                try await readouts(runID: runID, settings: settings, probe: probe, owner: owner, counter: counter)
+            }
+            if let steered = whiteBox.steered {
+                try await tournament(runID: runID, settings: settings, framing: settings.framings[0], model: steered,
+                                     keyPrefix: Self.steeredPrefix, owner: owner, counter: counter)
+            }
+        }
+    }
+
+    /// Keys of the steered tournament start with this, so they never mix with the plain ones.
+    public static let steeredPrefix = "steered/"
+
+    /// Swiss rounds of one framing; answers already stored are kept and not asked again.
+    func tournament(runID: String, settings: PreferenceSettings, framing: PreferenceFraming, model: any ChatModel, keyPrefix: String,
+                    owner: RunOwner, counter: Counter) async throws {
+        let index = Dictionary(uniqueKeysWithValues: settings.tasks.enumerated().map { ($1.id, $0) })
+        @Sendable func key(_ round: Int, _ first: String, _ second: String) -> String {
+            keyPrefix + ChoiceAnswer.key(framing: framing.id, round: round, first: first, second: second)
+        }
+        var answers = try store.items(ChoiceAnswer.self, runID: runID, prefix: keyPrefix + "choice/\(framing.id)/")
+        for round in 1...max(1, settings.rounds) {
+            let earlier = answers.values.filter { $0.round < round }
+            let ratings = BradleyTerry.fit(itemCount: settings.tasks.count, comparisons: PreferenceAnalysis.comparisons(earlier, index: index))
+            let met = Set(earlier.compactMap { answer in
+                index[answer.first].flatMap { a in index[answer.second].map { SwissPairing.Pair(a, $0) } }
+            })
+            let pairs = SwissPairing.pairs(ratings: ratings, alreadyMet: met,
+                                           seed: settings.seed &+ UInt64(round) &* 7919 &+ FNV.hash64(framing.id))
+            let questions = pairs.flatMap { [($0.0, $0.1), ($0.1, $0.0)] }.map { (settings.tasks[$0.0], settings.tasks[$0.1]) }
+                .filter { answers[key(round, $0.0.id, $0.1.id)] == nil }
+            try await Windowed.run(questions, width: model.maxConcurrency) { first, second in
                 try Task.checkCancellation()
-                let answer = try await Self.rate(model: model, task: task)
-                try await store.recordItem(answer, key: StatedAnswer.key(task: task.id), runID: runID, owner: owner)
+                let answer = try await Self.choose(model: model, first: first, second: second, framing: framing, round: round)
+                try await store.recordItem(answer, key: key(round, first.id, second.id), runID: runID, owner: owner)
                 return answer
-            } onResult: { _, _ in
-                done += 1
-                onProgress(done, total)
+            } onResult: { _, answer in
+                answers[key(round, answer.first, answer.second)] = answer
+                counter.add()
             }
+        }
+    }
+
+    func statedRatings(runID: String, settings: PreferenceSettings, model: any ChatModel, owner: RunOwner, counter: Counter) async throws {
+        let rated = try store.items(StatedAnswer.self, runID: runID, prefix: "stated/")
+        let unrated = settings.tasks.filter { rated[StatedAnswer.key(task: $0.id)] == nil }
+        try await Windowed.run(unrated, width: model.maxConcurrency) { task in
+            try Task.checkCancellation()
+            let answer = try await Self.rate(model: model, task: task)
+            try await store.recordItem(answer, key: StatedAnswer.key(task: task.id), runID: runID, owner: owner)
+            return answer
+        } onResult: { _, _ in counter.add() }
+    }
+
+    /// The emotion readout at the token before each choice of the first framing (the last
+    /// token of the begun reply, where the letter comes next).
+    func readouts(runID: String, settings: PreferenceSettings, probe: ProbeAccess, owner: RunOwner, counter: Counter) async throws {
+        let framing = settings.framings[0]
+        let tasks = Dictionary(uniqueKeysWithValues: settings.tasks.map { ($0.id, $0) })
+        let choices = try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/\(framing.id)/")
+        let done = try store.items(ReadoutAnswer.self, runID: runID, prefix: "readout/")
+        try await store.recordItem(probe.probe.pack.names, key: "emotions", runID: runID, owner: owner)
+        for (choiceKey, choice) in choices.sorted(by: { $0.key < $1.key }) {
+            let key = "readout/" + choiceKey.dropFirst("choice/".count)
+            guard done[key] == nil, let first = tasks[choice.first], let second = tasks[choice.second] else { continue }
+            try Task.checkCancellation()
+            let messages = PreferencePrompts.choice(first: first, second: second, framing: framing)
+            let tokens = try probe.model.session.model.tokenize(try probe.model.prompt(messages) + PreferencePrompts.choiceReplyPrefix)
+            let scores = try await probe.probe.atLastToken(of: tokens, session: probe.model.session)
+            try await store.recordItem(ReadoutAnswer(first: choice.first, second: choice.second, scores: scores), key: key,
+                                       runID: runID, owner: owner)
+            counter.add()
         }
     }
 
@@ -140,11 +201,17 @@ public struct PreferenceRunner: Sendable {
 public enum PreferenceError: Error, CustomStringConvertible, Sendable, Equatable {
     case notPreferences(String, suite: String)
     case noSettings(String)
+    case needsLocalModel(String, what: String)
+    case needsVectors
+    case unknownEmotion(String, known: [String])
 
     public var description: String {
         switch self {
         case .notPreferences(let run, let suite): return "run \(run) is a \(suite) run, not a preferences run"
         case .noSettings(let run): return "run \(run) has no stored preferences settings (it was stopped while being created); start a new run"
+        case .needsLocalModel(let model, let what): return "\(what) needs a local GGUF model; \(model) is not one"
+        case .needsVectors: return "--steer needs an emotion vector pack (--vectors PACK.json)"
+        case .unknownEmotion(let name, let known): return "no emotion '\(name)' in the pack (it has: \(known.joined(separator: ", ")))"
         }
     }
 }

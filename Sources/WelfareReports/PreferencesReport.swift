@@ -63,7 +63,41 @@ public enum PreferencesReport {
                            result.statedRevealedSpearman, result.statedRatings, 100 * result.statedCollapse)
             body += scatter(primary)
         }
+        body += whiteBox(result)
         body += taskTable(primary)
+        return body
+    }
+
+    /// The emotion readout's link to the ratings and the steered tournament, when run.
+    static func whiteBox(_ result: PreferenceResult) -> String {
+        var body = ""
+        let correlations = result.emotionCorrelations.filter { $0.r.isFinite }
+        if !correlations.isEmpty {
+            body += "<h3>Emotion readout before the choice</h3><p>For each task, the mean emotion readout (z-scores against "
+                + "neutral text) at the token before the choices it was shown in, correlated across tasks with its rating "
+                + "(Pearson r, 95% interval from Fisher's z). The five highest and the five lowest:</p>"
+            body += "<table><tr><th>emotion</th><th>r [95% CI]</th><th>tasks</th></tr>"
+            let shown = correlations.count <= 10 ? correlations : Array(correlations.prefix(5)) + Array(correlations.suffix(5))
+            for row in shown {
+                body += "<tr><td>\(HTML.escape(row.emotion))</td>" + String(format: "<td>%+.2f [%+.2f, %+.2f]</td>", row.r, row.ciLow, row.ciHigh)
+                    + "<td>\(row.n)</td></tr>"
+            }
+            body += "</table>"
+        }
+        if let steering = result.steering {
+            body += "<h3>Steered: \(HTML.escape(steering.steering))</h3><p>A second tournament of the first framing with the "
+                + "emotion vector added to the residual stream (\(steering.choices) choices; chose the first shown: "
+                + "\(steering.positionBias.formatted)). Change in each category's mean rating, each tournament read against its "
+                + "own opt-out line, with a bootstrap interval over the category's tasks:</p>"
+            body += "<table><tr><th>category</th><th>plain</th><th>steered</th><th>change [95% CI]</th><th>tasks</th></tr>"
+            for row in steering.categories {
+                body += "<tr><td>\(HTML.escape(row.category))</td>"
+                    + String(format: "<td>%+.2f</td><td>%+.2f</td><td>%+.2f [%+.2f, %+.2f]</td>", row.plainMean, row.steeredMean,
+                             row.change, row.ciLow, row.ciHigh)
+                    + "<td>\(row.n)</td></tr>"
+            }
+            body += "</table>"
+        }
         return body
     }
 

@@ -5,6 +5,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 @testable import WelfarePreferences
+import WelfareInterp
 
 /// The preferences measure on the real default model with real SQLite files, in process
 /// and through the binary. One task per category keeps each run to a few dozen forward passes.
@@ -61,6 +62,48 @@ import WelfareEngine
         let result = try PreferenceAnalysis.analyse(runID: runID, store: store, resamples: 20)
         #expect(result.unreadable == 0 && result.choices == choices.count && result.source == "probabilities")
         #expect(result.framings[0].tasks.first { $0.isOptOutLine }?.rating != nil)
+    }
+
+    /// A pack of four emotions from a few stories each: enough to exercise the readout and
+    /// steering paths (not to validate the vectors; `EmotionTests` does that).
+    @Test func readoutAndSteeringRunOnAPack() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let session = try LlamaSession(model: try LlamaModel(path: DefaultModel.path()), options: SessionOptions(contextLength: 1024))
+        var data = try EmotionData.builtIn()
+        data.emotions = data.emotions.filter { ["calm", "desperate", "joyful", "afraid"].contains($0.name) }
+        for index in data.emotions.indices { data.emotions[index].stories = Array(data.emotions[index].stories.prefix(4)) }
+        try #require(data.emotions.count == 4)
+        var extraction = EmotionVectors.Settings()
+        extraction.heldOut = []
+        let (pack, _) = try await EmotionVectors.extract(session: session, data: data, settings: extraction)
+        let base = folder.appendingPathComponent("pack")
+        try pack.write(to: base)
+
+        let store = try RunStore(path: folder.appendingPathComponent("p.sqlite").path)
+        var settings = PreferenceSettings(model: "local:default", tasks: try Self.smallBank().tasks, rounds: 1, stated: false,
+                                          vectors: base.path + ".json", steer: SteerSetting(emotion: "desperate", strength: 0.1))
+        let runID = try await PreferenceRunner(store: store, models: ModelPool()).start(settings)
+        #expect(try store.itemCount(runID: runID, prefix: "readout/") == settings.tasks.count)
+        #expect(try store.itemCount(runID: runID, prefix: PreferenceRunner.steeredPrefix) == settings.tasks.count)
+        let result = try PreferenceAnalysis.analyse(runID: runID, store: store, resamples: 20)
+        #expect(Set(result.emotionCorrelations.map(\.emotion)) == Set(pack.names))
+        #expect(result.emotionCorrelations.allSatisfy { $0.n == settings.tasks.count })
+        let steering = try #require(result.steering)
+        #expect(steering.categories.count == Set(settings.tasks.map(\.category)).count)
+        // Steering moves the choices: the steered tournament's answers differ from the plain ones.
+        let plain = try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/")
+        let steered = try store.items(ChoiceAnswer.self, runID: runID, prefix: PreferenceRunner.steeredPrefix + "choice/")
+        let shifts = steered.compactMap { key, answer in
+            plain[String(key.dropFirst(PreferenceRunner.steeredPrefix.count))].map { abs(($0.pFirst ?? 0) - (answer.pFirst ?? 0)) }
+        }
+        #expect(!shifts.isEmpty && shifts.max() ?? 0 > 0.001, "steering changed no choice: \(shifts)")
+
+        // Bad white-box settings stop before anything is stored.
+        settings.steer = SteerSetting(emotion: "bored", strength: 0.1)
+        await #expect(throws: PreferenceError.unknownEmotion("bored", known: pack.names)) {
+            try await PreferenceRunner(store: store, models: ModelPool()).start(settings)
+        }
+        #expect(try store.runs().count == 1)
     }
 
     @Test func badTaskBanksFailWithOneLine() throws {
