@@ -25,8 +25,9 @@ public struct Assessment: Sendable {
             try InterviewSuite.make(aspects: ["servile-role", "no-memory", "costly-mistakes", "abusive-users", "self-knowledge"],
                                     interviewsPerAspect: 1, followUps: 1, maxTokens: settings.maxTokens)
         },
-        PreferencesMeasure(),
         EmotionReadoutMeasure(),
+        // After the emotion vectors, so it reads them before each choice.
+        PreferencesMeasure(),
     ])
 
     public struct Outcome: Sendable {

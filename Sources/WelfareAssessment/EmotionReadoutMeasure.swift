@@ -27,7 +27,8 @@ public struct EmotionReadoutMeasure: Measure {
         let (pack, validation) = try await EmotionVectors.extract(session: session, data: try EmotionData.builtIn()) { done, total in
             if done == total || done % 128 == 0 { context.log("  \(done)/\(total) texts") }
         }
-        try pack.write(to: context.folder.appendingPathComponent("emotion-vectors"))
+        let packBase = context.folder.appendingPathComponent("emotion-vectors")
+        try pack.write(to: packBase)
         context.log("emotion vectors: reading them before each reply of the distress run")
         let probe = try await EmotionProbe.calibrate(session: session, pack: pack)
         var html = "<h2>Emotion vectors (local model)</h2>"
@@ -36,7 +37,7 @@ public struct EmotionReadoutMeasure: Measure {
             + "Held-out stories at layer \(validation.defaultLayer): \(validation.accuracySummary), \(validation.heldOutStories) stories. "
             + String(format: "PC1 vs valence r = %.2f.</p>", validation.pc1ValenceCorrelation)
         html += try await Self.section(reading: distress, with: probe, session: session, log: context.log)
-        return MeasureResult(measure: name, section: html)
+        return MeasureResult(measure: name, section: html, files: ["emotion-vectors": packBase.appendingPathExtension("json")])
     }
 
     /// The per-turn emotion readout of every conversation of a run, as a report section.

@@ -19,12 +19,15 @@ public struct MeasureResult: Sendable {
     /// The run behind it, for later measures that read it (the emotion readout reads the
     /// distress run).
     public var run: RunData?
+    /// Files it wrote that later measures may use, by name ("emotion-vectors": the pack's JSON).
+    public var files: [String: URL]
 
-    public init(measure: String, row: AssessmentIndex.Row? = nil, section: String? = nil, run: RunData? = nil) {
+    public init(measure: String, row: AssessmentIndex.Row? = nil, section: String? = nil, run: RunData? = nil, files: [String: URL] = [:]) {
         self.measure = measure
         self.row = row
         self.section = section
         self.run = run
+        self.files = files
     }
 }
 

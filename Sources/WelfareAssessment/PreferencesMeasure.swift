@@ -5,8 +5,9 @@ import WelfarePreferences
 import WelfareReports
 
 /// A short preferences run: a few tasks of each category of the shipped bank, a few Swiss
-/// rounds of one framing, and the stated ratings; its headline goes on the front page and its
-/// page and `preferences.json` beside it.
+/// rounds of one framing, and the stated ratings, with the emotion readout before each choice
+/// when an earlier measure extracted emotion vectors; its headline goes on the front page and
+/// its page and `preferences.json` beside it.
 public struct PreferencesMeasure: Measure {
     public let name = "preferences"
     public var tasksPerCategory: Int
@@ -19,7 +20,8 @@ public struct PreferencesMeasure: Measure {
 
     public func run(_ context: AssessmentContext, earlier: [MeasureResult]) async throws -> MeasureResult {
         let bank = try TaskBank.builtIn().sampled(perCategory: tasksPerCategory)
-        let settings = PreferenceSettings(model: context.settings.model, tasks: bank.tasks, rounds: rounds)
+        let pack = earlier.lazy.compactMap { $0.files["emotion-vectors"] }.first
+        let settings = PreferenceSettings(model: context.settings.model, tasks: bank.tasks, rounds: rounds, vectors: pack?.path)
         context.log("preferences: \(bank.tasks.count) tasks, \(rounds) rounds, \(settings.questionCount) questions")
         let runner = PreferenceRunner(store: context.store, models: context.models) { done, total in
             if done == total || done % 25 == 0 { context.log("  \(done)/\(total) questions") }

@@ -22,6 +22,7 @@ import WelfareCore
         #expect(html.contains("below opt-out:"), "the preferences headline is on the front page")
         let preferences = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("preferences.json"))) as? [String: Any])
         #expect(preferences["unreadable"] as? Int == 0)
+        #expect((preferences["emotion_correlations"] as? [[String: Any]])?.count == 40, "read with the assessment's emotion vectors")
 
         let store = try RunStore(path: database.path, readOnly: true)
         let runs = try store.runs()
