@@ -3,6 +3,7 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfareModels
+import WelfarePreferences
 import WelfareReports
 
 /// Where runs are stored and how models are reached; shared by the run commands.
@@ -57,6 +58,9 @@ struct RunCommand: AsyncParsableCommand {
         let database = try store.open()
         let policy = LeasePolicy(seconds: lease)
         if let resume {
+            if try database.run(resume).suiteName == PreferenceRunner.suiteName {
+                throw InputError("run \(resume) is a preferences run: resume it with welfare preferences --resume \(resume)")
+            }
             printError("resuming \(resume)")
             let runner = SuiteRun.runner(database, models: access.pool(), lease: policy, label: "run")
             let outcome = try await Interruption.run(database: database) { try await runner.resume(runID: resume) }
@@ -160,7 +164,14 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let folder = try OutputPath.folder(output, option: "--output")
-        let files = try RunReport.write(try RunData(store: try store.openReadOnly(), runID: runID), to: folder)
+        let database = try store.openReadOnly()
+        if try database.run(runID).suiteName == PreferenceRunner.suiteName {
+            let written = try PreferencesReport.write(try PreferenceAnalysis.analyse(runID: runID, store: database), to: folder)
+            print(written.json.path)
+            print(written.page.path)
+            return
+        }
+        let files = try RunReport.write(try RunData(store: database, runID: runID), to: folder)
         for file in files { print(file.path) }
     }
 }

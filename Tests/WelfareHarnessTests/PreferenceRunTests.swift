@@ -194,6 +194,12 @@ import WelfareInterp
         let page = try String(contentsOf: folder.appendingPathComponent("resumed/preferences-\(killed).html"), encoding: .utf8)
         #expect(!page.contains("<script") && page.contains("&lt;script&gt;"))
         #expect(page.contains("opt-out line") && page.contains("<svg"))
+
+        // The run commands know a preferences run when they see one.
+        let report = try TestSupport.runWelfare(["report", killed, "--db", database, "--output", folder.appendingPathComponent("again").path])
+        #expect(report.status == 0 && report.stdout.contains("preferences.json"), "\(report.stderr)")
+        let wrongResume = try TestSupport.runWelfare(["run", "--resume", killed, "--db", database])
+        #expect(wrongResume.status != 0 && wrongResume.stderr.contains("welfare preferences --resume \(killed)"))
     }
 }
 
