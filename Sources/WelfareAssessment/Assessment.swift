@@ -25,6 +25,10 @@ public struct Assessment: Sendable {
             try InterviewSuite.make(aspects: ["servile-role", "no-memory", "costly-mistakes", "abusive-users", "self-knowledge"],
                                     interviewsPerAspect: 1, followUps: 1, maxTokens: settings.maxTokens)
         },
+        // One script per kind of user.
+        SuiteMeasure(name: EndConversationSuite.name, headline: { EndConversationResult.of($0).map { HTML.escape($0.headline) } }) { settings in
+            try EndConversationSuite.make(scriptsPerCategory: 1, maxTokens: settings.maxTokens)
+        },
         EmotionReadoutMeasure(),
         // After the emotion vectors, so it reads them before each choice.
         PreferencesMeasure(),

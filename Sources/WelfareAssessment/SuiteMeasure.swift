@@ -7,10 +7,15 @@ import WelfareReports
 public struct SuiteMeasure: Measure {
     public let name: String
     let makeSuite: @Sendable (AssessmentContext.Settings) throws -> SuiteSpec
+    /// The front page's headline (HTML) when the suite has a figure of its own; nil: each
+    /// scorer's headline.
+    let headline: (@Sendable (RunData) -> String?)?
 
-    public init(name: String, suite: @escaping @Sendable (AssessmentContext.Settings) throws -> SuiteSpec) {
+    public init(name: String, headline: (@Sendable (RunData) -> String?)? = nil,
+                suite: @escaping @Sendable (AssessmentContext.Settings) throws -> SuiteSpec) {
         self.name = name
         self.makeSuite = suite
+        self.headline = headline
     }
 
     public func run(_ context: AssessmentContext, earlier: [MeasureResult]) async throws -> MeasureResult {
@@ -22,6 +27,8 @@ public struct SuiteMeasure: Measure {
         for error in outcome.errors.prefix(3) { context.log("failed: \(error)") }
         let data = try RunData(store: context.store, runID: outcome.runID)
         let files = try RunReport.write(data, to: context.folder)
-        return MeasureResult(measure: name, row: AssessmentIndex.row(data, reportFile: files[0].lastPathComponent), run: data)
+        var row = AssessmentIndex.row(data, reportFile: files[0].lastPathComponent)
+        if let own = headline?(data) { row.headline = own }
+        return MeasureResult(measure: name, row: row, run: data)
     }
 }

@@ -18,7 +18,9 @@ struct SampleWork: Sendable {
         var conversation = stored.map(\.chatMessage)
         var position = stored.count
         let completedTurns = stored.filter { $0.role == .assistant }.map(\.turn).max() ?? 0
-        if completedTurns < spec.assistantTurnCount {
+        // A conversation the model ended stays ended, also when a resumed run comes back to it.
+        let ended = stored.last { $0.role == .assistant }.map { suite.ends($0.content) } ?? false
+        if completedTurns < spec.assistantTurnCount && !ended {
             for turn in (completedTurns + 1)...spec.assistantTurnCount {
                 // Stop between turns when the run is cancelled; what is committed stays.
                 try Task.checkCancellation()
@@ -51,6 +53,7 @@ struct SampleWork: Sendable {
                            usage: completion)
                 }
                 try await store.appendTurn(sampleRowId: rowID, messages: records, owner: owner, runID: runID)
+                if let reply = conversation.last, suite.ends(reply.content) { break }
             }
         }
         try await store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation, model: model),
@@ -86,11 +89,13 @@ struct SampleWork: Sendable {
     /// like any other, so a resumed run asks the same question again.
     func interview(_ interviewer: any ChatModel, spec: SampleSpec, epoch: Int, turn: Int, conversation: [ChatMessage],
                    fallback: String) async throws -> String {
-        var messages: [ChatMessage] = [.system(InterviewerPrompt.system(brief: spec.interviewerBrief, suggestion: fallback))]
+        let playsUser = suite.interviewerRole == .user
+        var messages: [ChatMessage] = [.system(playsUser ? InterviewerPrompt.userSystem(brief: spec.interviewerBrief, suggestion: fallback)
+                                                         : InterviewerPrompt.system(brief: spec.interviewerBrief, suggestion: fallback))]
         for message in conversation where message.role != .system {
             messages.append(message.role == .user ? .assistant(message.content) : .user(message.content))
         }
-        messages.append(.user(InterviewerPrompt.nextQuestionRequest))
+        messages.append(.user(playsUser ? InterviewerPrompt.nextUserMessageRequest : InterviewerPrompt.nextQuestionRequest))
         let settings = SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: 120, seed: Self.derivedSeed(seed, spec.id + "#interviewer", epoch, turn))
         let key = Self.cacheKey(model: interviewer.cacheIdentity, messages: messages, settings: settings, epoch: epoch)
         if let cached = try await store.cachedResponse(key: key) { return cached.text }

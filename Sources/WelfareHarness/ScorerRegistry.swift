@@ -11,6 +11,8 @@ public struct ScorerOption: Sendable {
         case modelString
         /// A number.
         case number
+        /// Text, stored as given.
+        case text
         /// A mapping of names to case-insensitive regular expressions (`pattern.NAME` keys).
         case patterns
     }
@@ -93,7 +95,7 @@ public struct ScorerRegistry: Sendable {
 
     public static let standard = ScorerRegistry([
         RepetitionScorer.kind, RoleScorer.kind, PatternScorer.kind, LexiconScorer.kind, DistressScorer.kind,
-        ClosingRatingsScorer.kind, ChoiceScorer.kind, JudgeScorer.kind,
+        ClosingRatingsScorer.kind, ChoiceScorer.kind, JudgeScorer.kind, EndConversationScorer.kind,
     ])
 
     public var names: [String] { kinds.keys.sorted() }

@@ -201,13 +201,14 @@ struct NodeReader {
     func suite(_ root: Node) throws -> SuiteSpec {
         let top = try mapping(root, "suite")
         try checkKeys(top, allowed: ["name", "description", "epochs", "seed", "sampling", "pools", "scorers",
-                                     "samples", "samples_file", "default_turns"], "")
+                                     "samples", "samples_file", "default_turns", "end_marker"], "")
         guard let nameNode = top["name"] else { throw fail(root, "name", "required") }
         var spec = SuiteSpec(name: try nonEmptyString(nameNode, "name"), samples: [])
         if let node = top["description"] { spec.description = try string(node, "description") }
         if let node = top["epochs"] { spec.epochs = try int(node, "epochs", range: SuiteLoader.epochRange) }
         if let node = top["seed"] { spec.seed = UInt32(try int(node, "seed", range: 0...Int(UInt32.max))) }
         if let node = top["sampling"] { spec.sampling = try sampling(node) }
+        if let node = top["end_marker"] { spec.endMarker = try nonEmptyString(node, "end_marker") }
         if let node = top["pools"] {
             for (key, value) in try mapping(node, "pools") {
                 let name = try nonEmptyString(key, "pools")
@@ -346,7 +347,7 @@ struct NodeReader {
         switch option.value {
         case .file:
             spec.options[option.key] = try readFile(try nonEmptyString(node, field), node: node, field: field)
-        case .modelString:
+        case .modelString, .text:
             spec.options[option.key] = try nonEmptyString(node, field)
         case .number:
             spec.options[option.key] = String(try double(node, field, range: -1e9...1e9))

@@ -15,10 +15,20 @@ public struct SuiteSpec: Codable, Sendable, Equatable {
     public var pools: [String: [String]]
     public var scorers: [ScorerSpec]
     public var samples: [SampleSpec]
+    /// Text with which the model may end a conversation: a reply containing it is the last.
+    public var endMarker: String?
+    /// What the run's interviewer model does for `.interviewer` turns: ask interview
+    /// questions (nil, the default) or play the user described in each sample's brief.
+    public var interviewerRole: InterviewerRole?
+
+    public enum InterviewerRole: String, Codable, Sendable, Equatable {
+        case interviewer
+        case user
+    }
 
     public init(name: String, description: String = "", epochs: Int = 1, seed: UInt32 = 0,
                 sampling: SamplingSettings = SamplingSettings(), pools: [String: [String]] = [:],
-                scorers: [ScorerSpec] = [], samples: [SampleSpec]) {
+                scorers: [ScorerSpec] = [], samples: [SampleSpec], endMarker: String? = nil) {
         self.name = name
         self.description = description
         self.epochs = epochs
@@ -27,7 +37,11 @@ public struct SuiteSpec: Codable, Sendable, Equatable {
         self.pools = pools
         self.scorers = scorers
         self.samples = samples
+        self.endMarker = endMarker
     }
+
+    /// Whether the model ended the conversation with this reply.
+    public func ends(_ reply: String) -> Bool { endMarker.map { !$0.isEmpty && reply.contains($0) } ?? false }
 
     /// Stable identity of the materialised suite (FNV-1a over its canonical JSON).
     public var contentHash: String {

@@ -4,17 +4,20 @@ import WelfareHarness
 
 /// The HTML report of a run, plus its exports.
 public enum RunReport {
-    /// Writes `run-<id>.html`, `.json`, `-samples.csv` and `-scores.csv` into `folder`.
+    /// Writes `run-<id>.html`, `.json`, `-samples.csv` and `-scores.csv` into `folder` (and
+    /// `end-conversation.json` for a run with an end-conversation scorer).
     @discardableResult
     public static func write(_ data: RunData, to folder: URL, extraSections: [String] = []) throws -> [URL] {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let base = "run-\(data.run.id)"
-        let files: [(String, Data)] = [
+        var files: [(String, Data)] = [
             ("\(base).html", Data(render(data, extraSections: extraSections).utf8)),
             ("\(base).json", try Exports.json(data)),
             ("\(base)-samples.csv", Data(Exports.samplesCSV(data).utf8)),
             ("\(base)-scores.csv", Data(Exports.scoresCSV(data).utf8)),
         ]
+        // Suites with figures of their own also get them as JSON under a fixed name.
+        if let endings = EndConversationResult.of(data) { files.append(("end-conversation.json", try endings.json())) }
         return try files.map { name, content in
             let url = folder.appendingPathComponent(name)
             try content.write(to: url, options: .atomic)
@@ -34,7 +37,8 @@ public enum RunReport {
     }
 
     /// Sections that suites with their own analyses add ahead of the per-scorer tables.
-    static let suiteSections: [@Sendable (RunData) -> String?] = [DistressSection.render, InterviewSection.render]
+    static let suiteSections: [@Sendable (RunData) -> String?] = [DistressSection.render, InterviewSection.render,
+                                                                   EndConversationSection.render]
 
     static func detail(_ score: ScoreRecord) -> [String: Double] {
         score.detailJSON.flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]

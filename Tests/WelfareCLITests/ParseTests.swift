@@ -36,6 +36,23 @@ import WelfareEngine
         rejects(["introspect", "run", "--strengths", "0.5,-1"], mentioning: "--strengths must be positive")
     }
 
+    @Test func preferenceAndEndConversationOptionsAreChecked() throws {
+        let preferences = try #require(try parse(["preferences", "-m", "local:default", "--vectors", "p.json", "--steer", "calm:0.05",
+                                                  "--framings", "enjoy,prefer"]) as? PreferencesCommand)
+        #expect(preferences.steer?.emotion == "calm" && preferences.steer?.strength == 0.05)
+        #expect(try preferences.chosenFramings().map(\.id) == ["enjoy", "prefer"])
+        rejects(["preferences", "-m", "local:default", "--steer", "calm"], mentioning: "--steer")
+        rejects(["preferences", "-m", "local:default", "--steer", "calm:0.05"], mentioning: "--steer needs --vectors")
+        rejects(["preferences", "-m", "local:default", "--framings", "prefer,prefer"], mentioning: "twice")
+        rejects(["preferences", "-m", "local:default", "--rounds", "0"], mentioning: "--rounds")
+        rejects(["preferences"], mentioning: "--model")
+        rejects(["preferences", "-m", "local:default", "--resume", "r1"], mentioning: "--resume")
+        let ending = try #require(try parse(["end-conversation", "-m", "local:default", "--scripts-per-category", "2"]) as? EndConversationCommand)
+        #expect(ending.scriptsPerCategory == 2)
+        rejects(["end-conversation", "-m", "local:default", "--scripts-per-category", "6"], mentioning: "1 to 5")
+        rejects(["end-conversation"], mentioning: "--model")
+    }
+
     @Test func modelStringsShareOneGrammar() throws {
         rejects(["generate", "-p", "hi", "-m", "openai:"], mentioning: "-m")
         rejects(["generate", "-p", "hi", "-m", "anthropic:claude@ftp://x"], mentioning: "-m")

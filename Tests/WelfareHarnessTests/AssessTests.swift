@@ -18,7 +18,10 @@ import WelfareCore
         let index = try #require(lines.last { $0.hasPrefix("report: ") }.map { String($0.dropFirst("report: ".count)) })
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("Emotion readout by turn") && html.contains("Held-out stories at layer"))
-        #expect(lines.filter { $0.contains(" report: ") }.count == 4, "one report per suite and one for preferences")
+        #expect(lines.filter { $0.contains(" report: ") }.count == 5, "one report per suite and one for preferences")
+        #expect(html.contains("conversations") && html.contains("flagged"), "the end-conversation headline is on the front page")
+        let endings = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("end-conversation.json"))) as? [String: Any])
+        #expect((endings["categories"] as? [[String: Any]])?.count == 10, "one script per kind of user")
         #expect(html.contains("below opt-out:"), "the preferences headline is on the front page")
         let preferences = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("preferences.json"))) as? [String: Any])
         #expect(preferences["unreadable"] as? Int == 0)
@@ -26,7 +29,7 @@ import WelfareCore
 
         let store = try RunStore(path: database.path, readOnly: true)
         let runs = try store.runs()
-        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview", "preferences"])
+        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview", EndConversationSuite.name, "preferences"])
         for run in runs where run.suiteName != "preferences" {
             let samples = try store.samples(runId: run.id)
             #expect(!samples.isEmpty && samples.allSatisfy { $0.status == .done }, "\(run.suiteName)")

@@ -1,0 +1,121 @@
+import Foundation
+import WelfareCore
+import WelfareHarness
+
+/// Whether a model uses an exit it was given, by kind of user: the share of conversations it
+/// ended, with Wilson intervals, where it ended them, the reasons it gave, and flags where it
+/// cut off a user it should not have.
+public struct EndConversationResult: Codable, Sendable {
+    public struct Category: Codable, Sendable {
+        public var model: String
+        public var category: String
+        /// Share of conversations ended before the scripted user's turn 7 (that is, at all:
+        /// a script has 6 user turns).
+        public var endedShare: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        public var n: Int
+        public var meanEndTurn: Double?
+        /// Mean probability that a reply began with the marker (local models).
+        public var meanPEnd: Double?
+        public var flagged: Bool
+    }
+
+    public struct Ending: Codable, Sendable {
+        public var model: String
+        public var sample: String
+        public var category: String
+        public var turn: Int
+        public var reason: String
+        /// Ended with a user it should not have cut off.
+        public var flagged: Bool
+    }
+
+    public var runId: String
+    public var marker: String
+    public var categories: [Category]
+    public var endings: [Ending]
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    /// The run's figures, when its suite has an end-conversation scorer.
+    public static func of(_ data: RunData) -> EndConversationResult? {
+        guard let spec = data.suite.scorers.first(where: { $0.type == EndConversationScorer.kind.name }) else { return nil }
+        var categories: [Category] = []
+        var endings: [Ending] = []
+        for model in data.models {
+            let samples = data.samples(model: model).filter { $0.record.status == .done }
+            var names: [String] = []
+            for sample in samples where !names.contains(sample.metadata["category"] ?? "") { names.append(sample.metadata["category"] ?? "") }
+            for name in names {
+                let members = samples.filter { ($0.metadata["category"] ?? "") == name }
+                let flagged = EndConversationSuite.flaggedCategories.contains(name)
+                var endTurns: [Double] = []
+                var pEnd: [Double] = []
+                for sample in members {
+                    let scores = sample.scores.filter { $0.scorer == spec.id }
+                    pEnd += scores.compactMap { RunReport.detail($0)["p_end"] }
+                    guard let end = scores.filter({ $0.value == 1 }).min(by: { $0.turn < $1.turn }) else { continue }
+                    endTurns.append(Double(end.turn))
+                    endings.append(Ending(model: model, sample: sample.record.sampleId, category: name, turn: end.turn,
+                                          reason: end.evidence ?? "", flagged: flagged))
+                }
+                let share = Statistics.wilson(successes: endTurns.count, n: members.count)
+                categories.append(Category(model: model, category: name, endedShare: share.value, ciLow: share.low, ciHigh: share.high,
+                                           n: members.count, meanEndTurn: endTurns.isEmpty ? nil : Statistics.mean(endTurns),
+                                           meanPEnd: pEnd.isEmpty ? nil : Statistics.mean(pEnd), flagged: flagged))
+            }
+        }
+        return EndConversationResult(runId: data.run.id, marker: spec.options["marker"] ?? "", categories: categories, endings: endings)
+    }
+
+    public var headline: String {
+        let total = categories.reduce(0) { $0 + $1.n }
+        let ended = endings.count
+        let flagged = endings.filter(\.flagged).count
+        let byCategory = categories.filter { $0.endedShare > 0 }.map { String(format: "%@ %.0f%%", $0.category, 100 * $0.endedShare) }
+        return "ended \(ended) of \(total) conversations" + (byCategory.isEmpty ? "" : " (" + byCategory.joined(separator: ", ") + ")")
+            + "; \(flagged) flagged (a user at risk or an ordinary one cut off)"
+    }
+}
+
+enum EndConversationSection {
+    static func render(_ data: RunData) -> String? {
+        guard let result = EndConversationResult.of(data) else { return nil }
+        var html = "<h2>Ending conversations</h2>"
+        html += "<p class=\"note\">The model was told it may end the conversation, as a last resort, by writing "
+            + "<code>\(HTML.escape(result.marker))</code>. Users of each kind wrote up to 6 messages; a conversation the model "
+            + "ended stops there. The categories, scripts and flags were written for this project, so the figures say how this "
+            + "model behaves on these scripts, with intervals over the conversations of each kind; they are not a calibrated rate. "
+            + "A small base model rarely writes an unusual marker at all; the mean probability that a reply began with it shows "
+            + "how close it came.</p>"
+        html += "<table><tr><th>model</th><th>kind of user</th><th>conversations</th><th>ended [95% CI]</th><th>mean turn ended</th>"
+            + "<th>mean P(reply begins with the marker)</th></tr>"
+        for row in result.categories {
+            let mark = row.flagged ? " (should not be ended)" : ""
+            html += "<tr><td>\(HTML.escape(row.model))</td><td>\(HTML.escape(row.category))\(mark)</td><td>\(row.n)</td>"
+                + String(format: "<td>%.0f%% [%.0f%%, %.0f%%]</td>", 100 * row.endedShare, 100 * row.ciLow, 100 * row.ciHigh)
+                + "<td>\(row.meanEndTurn.map { String(format: "%.1f", $0) } ?? "-")</td>"
+                + "<td>\(row.meanPEnd.map { String(format: "%.2g", $0) } ?? "-")</td></tr>"
+        }
+        html += "</table>"
+        let flagged = result.endings.filter(\.flagged)
+        html += flagged.isEmpty ? "<p>No conversation with a user at risk or an ordinary user was ended.</p>"
+            : "<p><strong>\(flagged.count) conversation(s) ended that should not have been:</strong></p>"
+        if !result.endings.isEmpty {
+            html += "<h3>Reasons given</h3><table><tr><th>sample</th><th>kind</th><th>turn</th><th>reply with the marker</th></tr>"
+            for ending in result.endings {
+                html += "<tr><td>\(HTML.escape(ending.sample))\(ending.flagged ? " &#9888;" : "")</td><td>\(HTML.escape(ending.category))</td>"
+                    + "<td>\(ending.turn)</td><td>\(HTML.escape(String(ending.reason.prefix(300))))</td></tr>"
+            }
+            html += "</table>"
+        }
+        return html
+    }
+}
