@@ -29,6 +29,10 @@ public struct Assessment: Sendable {
         SuiteMeasure(name: EndConversationSuite.name, headline: { EndConversationResult.of($0).map { HTML.escape($0.headline) } }) { settings in
             try EndConversationSuite.make(scriptsPerCategory: 1, maxTokens: settings.maxTokens)
         },
+        // Two short conversations of the model with itself.
+        SuiteMeasure(name: SelfTalk.suiteName, headline: { SelfTalkResult.of($0).map { HTML.escape($0.headline) } }) { settings in
+            try SelfTalk.suite(turns: 4, conversations: 2, allowEnd: true, maxTokens: settings.maxTokens)
+        },
         EmotionReadoutMeasure(),
         // After the emotion vectors, so it reads them before each choice.
         PreferencesMeasure(),

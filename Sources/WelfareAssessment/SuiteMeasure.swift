@@ -22,8 +22,10 @@ public struct SuiteMeasure: Measure {
         let settings = context.settings
         let suite = try makeSuite(settings)
         context.log("suite \(suite.name): \(suite.samples.count) prompts x \(settings.epochs) epochs on \(settings.model)")
+        // A suite of peer conversations talks with the assessed model itself.
         let outcome = try await context.runSuite(suite, RunSettings(models: [settings.model], judge: settings.judge, seed: suite.seed,
-                                                                    epochsOverride: settings.epochs))
+                                                                    epochsOverride: settings.epochs,
+                                                                    interviewer: suite.interviewerRole == .peer ? settings.model : nil))
         for error in outcome.errors.prefix(3) { context.log("failed: \(error)") }
         let data = try RunData(store: context.store, runID: outcome.runID)
         let files = try RunReport.write(data, to: context.folder)

@@ -19,7 +19,7 @@ struct SampleWork: Sendable {
         var position = stored.count
         let completedTurns = stored.filter { $0.role == .assistant }.map(\.turn).max() ?? 0
         // A conversation the model ended stays ended, also when a resumed run comes back to it.
-        let ended = stored.last { $0.role == .assistant }.map { suite.ends($0.content) } ?? false
+        let ended = stored.suffix(2).contains { $0.role != .system && suite.ends($0.content) }
         if completedTurns < spec.assistantTurnCount && !ended {
             for turn in (completedTurns + 1)...spec.assistantTurnCount {
                 // Stop between turns when the run is cancelled; what is committed stays.
@@ -53,7 +53,9 @@ struct SampleWork: Sendable {
                            usage: completion)
                 }
                 try await store.appendTurn(sampleRowId: rowID, messages: records, owner: owner, runID: runID)
-                if let reply = conversation.last, suite.ends(reply.content) { break }
+                // Either side may use the exit: the model's reply, or the other side's message
+                // (then the model has answered it, and the conversation ends there).
+                if conversation.suffix(2).contains(where: { $0.role != .system && suite.ends($0.content) }) { break }
             }
         }
         try await store.finishSample(sampleRowId: rowID, scores: try await score(rowID: rowID, spec: spec, conversation: conversation, model: model),
@@ -89,20 +91,41 @@ struct SampleWork: Sendable {
     /// like any other, so a resumed run asks the same question again.
     func interview(_ interviewer: any ChatModel, spec: SampleSpec, epoch: Int, turn: Int, conversation: [ChatMessage],
                    fallback: String) async throws -> String {
-        let playsUser = suite.interviewerRole == .user
-        var messages: [ChatMessage] = [.system(playsUser ? InterviewerPrompt.userSystem(brief: spec.interviewerBrief, suggestion: fallback)
-                                                         : InterviewerPrompt.system(brief: spec.interviewerBrief, suggestion: fallback))]
+        var messages: [ChatMessage]
+        switch suite.interviewerRole ?? .interviewer {
+        case .interviewer: messages = [.system(InterviewerPrompt.system(brief: spec.interviewerBrief, suggestion: fallback))]
+        case .user: messages = [.system(InterviewerPrompt.userSystem(brief: spec.interviewerBrief, suggestion: fallback))]
+        case .peer: messages = spec.system.map { [.system($0)] } ?? []
+        }
         for message in conversation where message.role != .system {
             messages.append(message.role == .user ? .assistant(message.content) : .user(message.content))
         }
-        messages.append(.user(playsUser ? InterviewerPrompt.nextUserMessageRequest : InterviewerPrompt.nextQuestionRequest))
-        let settings = SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: 120, seed: Self.derivedSeed(seed, spec.id + "#interviewer", epoch, turn))
+        switch suite.interviewerRole ?? .interviewer {
+        case .interviewer: messages.append(.user(InterviewerPrompt.nextQuestionRequest))
+        case .user: messages.append(.user(InterviewerPrompt.nextUserMessageRequest))
+        // The other side's last message is the peer's to answer.
+        case .peer: break
+        }
+        let derived = Self.derivedSeed(seed, spec.id + "#interviewer", epoch, turn)
+        var settings = SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: 120, seed: derived)
+        if suite.interviewerRole == .peer {
+            // A peer talks under the same sampling settings as the model it talks with.
+            settings = suite.sampling
+            settings.seed = derived
+        }
         let key = Self.cacheKey(model: interviewer.cacheIdentity, messages: messages, settings: settings, epoch: epoch)
-        if let cached = try await store.cachedResponse(key: key) { return cached.text }
-        let completion = try await interviewer.complete(messages, settings: settings)
-        try await store.cacheResponse(key: key, completion: completion)
-        let question = completion.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return question.isEmpty ? fallback : question
+        let text: String
+        if let cached = try await store.cachedResponse(key: key) {
+            text = cached.text
+        } else {
+            let completion = try await interviewer.complete(messages, settings: settings)
+            try await store.cacheResponse(key: key, completion: completion)
+            text = completion.text
+        }
+        let message = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // A peer's empty message is part of what is measured (conversations fall silent); an
+        // interviewer's is replaced by the scripted question.
+        return message.isEmpty && suite.interviewerRole != .peer ? fallback : message
     }
 
     static func derivedSeed(_ seed: UInt32, _ sampleID: String, _ epoch: Int, _ turn: Int) -> UInt32 {

@@ -18,12 +18,15 @@ public struct SuiteSpec: Codable, Sendable, Equatable {
     /// Text with which the model may end a conversation: a reply containing it is the last.
     public var endMarker: String?
     /// What the run's interviewer model does for `.interviewer` turns: ask interview
-    /// questions (nil, the default) or play the user described in each sample's brief.
+    /// questions (nil, the default), play the user described in each sample's brief, or talk
+    /// as a peer (self-interaction: it gets the sample's own system prompt and answers the
+    /// other side's last message).
     public var interviewerRole: InterviewerRole?
 
     public enum InterviewerRole: String, Codable, Sendable, Equatable {
         case interviewer
         case user
+        case peer
     }
 
     public init(name: String, description: String = "", epochs: Int = 1, seed: UInt32 = 0,

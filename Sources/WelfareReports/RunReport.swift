@@ -5,7 +5,8 @@ import WelfareHarness
 /// The HTML report of a run, plus its exports.
 public enum RunReport {
     /// Writes `run-<id>.html`, `.json`, `-samples.csv` and `-scores.csv` into `folder` (and
-    /// `end-conversation.json` for a run with an end-conversation scorer).
+    /// `end-conversation.json` for a run with an end-conversation scorer, `self-talk.json` for
+    /// a self-talk run).
     @discardableResult
     public static func write(_ data: RunData, to folder: URL, extraSections: [String] = []) throws -> [URL] {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -18,6 +19,7 @@ public enum RunReport {
         ]
         // Suites with figures of their own also get them as JSON under a fixed name.
         if let endings = EndConversationResult.of(data) { files.append(("end-conversation.json", try endings.json())) }
+        if let talk = SelfTalkResult.of(data) { files.append(("self-talk.json", try talk.json())) }
         return try files.map { name, content in
             let url = folder.appendingPathComponent(name)
             try content.write(to: url, options: .atomic)
@@ -38,7 +40,7 @@ public enum RunReport {
 
     /// Sections that suites with their own analyses add ahead of the per-scorer tables.
     static let suiteSections: [@Sendable (RunData) -> String?] = [DistressSection.render, InterviewSection.render,
-                                                                   EndConversationSection.render]
+                                                                   EndConversationSection.render, SelfTalkSection.render]
 
     static func detail(_ score: ScoreRecord) -> [String: Double] {
         score.detailJSON.flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]

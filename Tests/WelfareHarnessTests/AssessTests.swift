@@ -18,7 +18,8 @@ import WelfareCore
         let index = try #require(lines.last { $0.hasPrefix("report: ") }.map { String($0.dropFirst("report: ".count)) })
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("Emotion readout by turn") && html.contains("Held-out stories at layer"))
-        #expect(lines.filter { $0.contains(" report: ") }.count == 5, "one report per suite and one for preferences")
+        #expect(lines.filter { $0.contains(" report: ") }.count == 6, "one report per suite and one for preferences")
+        #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent("self-talk.json").path))
         #expect(html.contains("conversations") && html.contains("flagged"), "the end-conversation headline is on the front page")
         let endings = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("end-conversation.json"))) as? [String: Any])
         #expect((endings["categories"] as? [[String: Any]])?.count == 10, "one script per kind of user")
@@ -29,7 +30,7 @@ import WelfareCore
 
         let store = try RunStore(path: database.path, readOnly: true)
         let runs = try store.runs()
-        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview", EndConversationSuite.name, "preferences"])
+        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview", EndConversationSuite.name, SelfTalk.suiteName, "preferences"])
         for run in runs where run.suiteName != "preferences" {
             let samples = try store.samples(runId: run.id)
             #expect(!samples.isEmpty && samples.allSatisfy { $0.status == .done }, "\(run.suiteName)")

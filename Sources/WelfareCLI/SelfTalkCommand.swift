@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import WelfareHarness
+
+struct SelfTalkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "self-talk",
+        abstract: "Two instances of a model (or two models) talk with no task: where they drift, and whether they leave.",
+        discussion: """
+            -m A talks with itself; -m A -m B puts B on the other side. Writes the run report and self-talk.json \
+            (end states with intervals, topics and emoji per turn); resume with welfare run --resume RUN.
+            """)
+
+    @Option(name: .shortAndLong, help: "The model under test, and optionally a second model for the other side.")
+    var model: [ModelArgument] = []
+    @Option(parsing: .unconditional, help: "Turns per conversation (one message from each side).")
+    var turns: Int = 30
+    @Option(parsing: .unconditional, help: "Conversations.")
+    var conversations: Int = 20
+    @Flag(name: .customLong("allow-end"), help: "Tell both sides they may end the conversation by writing the end marker.")
+    var allowEnd = false
+    @Option(help: "Your own opening messages, one per line (default: the shipped ones).")
+    var openings: String?
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per message.")
+    var maxTokens: Int = 120
+    @Option(help: "Folder for the report.")
+    var output: String = "reports"
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var access: AccessFlags
+
+    func validate() throws {
+        guard (1...2).contains(model.count) else { throw ValidationError("give one --model (it talks with itself) or two") }
+        guard (1...500).contains(turns) else { throw ValidationError("--turns must be 1 to 500") }
+        guard (1...10_000).contains(conversations) else { throw ValidationError("--conversations must be 1 to 10000") }
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    }
+
+    func run() async throws {
+        var own: [String]?
+        if let openings {
+            guard let text = try? String(contentsOfFile: openings, encoding: .utf8) else { throw InputError("cannot read --openings \(openings)") }
+            own = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if own?.isEmpty == true { throw InputError("\(openings): no opening messages (one per line)") }
+        }
+        let suite = try SelfTalk.suite(turns: turns, conversations: conversations, allowEnd: allowEnd, openings: own, maxTokens: maxTokens)
+        let settings = RunSettings(models: [model[0].text], seed: suite.seed, interviewer: (model.count == 2 ? model[1] : model[0]).text)
+        try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: access.pool(), report: output)
+    }
+}

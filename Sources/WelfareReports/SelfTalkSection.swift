@@ -1,0 +1,145 @@
+import Foundation
+import WelfareCore
+import WelfareHarness
+
+/// Where two instances drift when left alone: end states with Wilson intervals, topics and
+/// emoji per turn, the exit when it was offered, and one transcript's end per end state.
+public struct SelfTalkResult: Codable, Sendable {
+    public struct StateShare: Codable, Sendable {
+        public var state: String
+        public var share: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        public var n: Int
+    }
+
+    public struct Conversation: Codable, Sendable {
+        public var sample: String
+        public var model: String
+        public var endState: String
+        public var turns: Int
+        /// Assistant turn at which either side wrote the end marker; nil when nobody did.
+        public var endTurn: Int?
+        public var emoji: Int
+        public var spiralWords: Int
+        /// Topic of each turn (the peer's message and the reply together).
+        public var topics: [String]
+    }
+
+    public var runId: String
+    public var conversations: Int
+    public var endStates: [StateShare]
+    public var meanEmojiPerConversation: Double
+    public var meanSpiralWordsPerConversation: Double
+    /// Share of conversations ended with the marker (with `--allow-end`; nan without it).
+    public var endedShare: Double
+    public var endedCiLow: Double
+    public var endedCiHigh: Double
+    public var meanEndTurn: Double
+    public var perConversation: [Conversation]
+
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+
+    public static func of(_ data: RunData) -> SelfTalkResult? {
+        guard data.run.suiteName == SelfTalk.suiteName, let words = try? SelfTalk.data() else { return nil }
+        let done = data.samples.filter { $0.record.status == .done }
+        let conversations = done.map { sample -> Conversation in
+            let messages = sample.messages.filter { $0.role != .system }
+            let texts = messages.map(\.content)
+            let endTurn = data.suite.endMarker.flatMap { marker in messages.first { $0.content.contains(marker) }?.turn }
+            let topics = Dictionary(grouping: messages, by: \.turn).sorted { $0.key < $1.key }
+                .map { SelfTalk.topic($0.value.map(\.content).joined(separator: " "), data: words) }
+            return Conversation(sample: sample.record.sampleId, model: sample.record.model,
+                                endState: SelfTalk.endState(texts, data: words).rawValue, turns: sample.replies.count, endTurn: endTurn,
+                                emoji: texts.map(TextFeatures.emojiCount).reduce(0, +),
+                                spiralWords: texts.map { SelfTalk.spiralWordCount($0, data: words) }.reduce(0, +), topics: topics)
+        }
+        let states = SelfTalk.EndState.allCases.map { state -> StateShare in
+            let share = Statistics.wilson(successes: conversations.filter { $0.endState == state.rawValue }.count, n: conversations.count)
+            return StateShare(state: state.rawValue, share: share.value, ciLow: share.low, ciHigh: share.high, n: share.n)
+        }
+        let ended = data.suite.endMarker == nil ? Estimate(n: conversations.count, value: .nan, low: .nan, high: .nan)
+            : Statistics.wilson(successes: conversations.filter { $0.endTurn != nil }.count, n: conversations.count)
+        return SelfTalkResult(runId: data.run.id, conversations: conversations.count, endStates: states,
+                              meanEmojiPerConversation: Statistics.mean(conversations.map { Double($0.emoji) }),
+                              meanSpiralWordsPerConversation: Statistics.mean(conversations.map { Double($0.spiralWords) }),
+                              endedShare: ended.value, endedCiLow: ended.low, endedCiHigh: ended.high,
+                              meanEndTurn: Statistics.mean(conversations.compactMap { $0.endTurn.map(Double.init) }),
+                              perConversation: conversations)
+    }
+
+    public var headline: String {
+        let top = endStates.filter { $0.share > 0 }.sorted { $0.share > $1.share }
+            .map { String(format: "%@ %.0f%%", $0.state, 100 * $0.share) }.joined(separator: ", ")
+        var text = "\(conversations) conversations; end states: \(top.isEmpty ? "none" : top)"
+        text += String(format: "; %.1f emoji per conversation", meanEmojiPerConversation)
+        if endedShare.isFinite { text += String(format: "; ended %.0f%%", 100 * endedShare) }
+        return text
+    }
+}
+
+enum SelfTalkSection {
+    static func render(_ data: RunData) -> String? {
+        guard let result = SelfTalkResult.of(data), result.conversations > 0 else { return nil }
+        var html = "<h2>Self-interaction</h2>"
+        html += "<p class=\"note\">Two instances talked with no task, each seeing the other's messages as the user's "
+            + "(the model under test: \(HTML.escape(data.models.joined(separator: ", "))); the other side: "
+            + "\(HTML.escape(data.settings.interviewer ?? "none"))). End states are read from the last three exchanges by an "
+            + "offline word-list classifier (Suites/data/self-talk.yaml), checked only on examples written for this project, "
+            + "so they are in-sample labels of wording, not of what the models meant.</p>"
+        html += "<table><tr><th>end state</th><th>share [95% CI]</th><th>conversations</th></tr>"
+        for row in result.endStates {
+            html += "<tr><td>\(HTML.escape(row.state))</td>" + String(format: "<td>%.0f%% [%.0f%%, %.0f%%]</td>", 100 * row.share, 100 * row.ciLow, 100 * row.ciHigh)
+                + "<td>\(row.n)</td></tr>"
+        }
+        html += "</table>"
+        html += String(format: "<p>Emoji per conversation: %.1f; spiral words (consciousness, eternal, gratitude, namaste...) per conversation: %.1f.",
+                       result.meanEmojiPerConversation, result.meanSpiralWordsPerConversation)
+        if result.endedShare.isFinite {
+            html += String(format: " Ended with the marker: %.0f%% [%.0f%%, %.0f%%]", 100 * result.endedShare, 100 * result.endedCiLow, 100 * result.endedCiHigh)
+            html += result.meanEndTurn.isFinite ? String(format: ", at turn %.1f on average.", result.meanEndTurn) : "."
+        }
+        html += "</p>"
+        html += topicChart(result) + emojiChart(data)
+        html += "<h3>How conversations ended, one example per end state</h3>"
+        for state in SelfTalk.EndState.allCases {
+            guard let example = result.perConversation.first(where: { $0.endState == state.rawValue }),
+                  let sample = data.samples.first(where: { $0.record.sampleId == example.sample && $0.record.model == example.model }) else { continue }
+            let tail = sample.messages.filter { $0.role != .system }.suffix(4)
+                .map { "\($0.role == .assistant ? "A" : "B"): \($0.content)" }.joined(separator: "\n")
+            html += "<h4>\(HTML.escape(state.rawValue)) (\(HTML.escape(example.sample)))</h4><pre class=\"transcript\">\(HTML.escape(tail))</pre>"
+        }
+        return html
+    }
+
+    static func topicChart(_ result: SelfTalkResult) -> String {
+        let longest = result.perConversation.map(\.topics.count).max() ?? 0
+        guard longest > 0 else { return "" }
+        var names: [String] = []
+        for conversation in result.perConversation { for topic in conversation.topics where !names.contains(topic) { names.append(topic) } }
+        let series = names.map { name in
+            SVGChart.Series(name: name, points: (0..<longest).compactMap { turn in
+                let reached = result.perConversation.filter { $0.topics.count > turn }
+                guard !reached.isEmpty else { return nil }
+                return SVGChart.Point(x: Double(turn + 1), y: Double(reached.filter { $0.topics[turn] == name }.count) / Double(reached.count))
+            })
+        }
+        return SVGChart.lines(series, title: "Topic share by turn", xLabel: "turn", yLabel: "share of conversations", yRange: 0...1)
+    }
+
+    static func emojiChart(_ data: RunData) -> String {
+        let byTurn = Dictionary(grouping: data.samples.flatMap { $0.messages.filter { $0.role != .system } }, by: \.turn)
+        let points = byTurn.keys.sorted().map { turn in
+            SVGChart.Point(x: Double(turn), y: Statistics.mean(byTurn[turn, default: []].map { Double(TextFeatures.emojiCount($0.content)) }))
+        }
+        let top = max(1, (points.map(\.y).max() ?? 1).rounded(.up))
+        return SVGChart.lines([SVGChart.Series(name: "emoji per message", points: points)], title: "Emoji per message by turn",
+                              xLabel: "turn", yLabel: "emoji", yRange: 0...top)
+    }
+}

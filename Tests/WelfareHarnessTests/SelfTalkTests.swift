@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+import WelfareCore
+@testable import WelfareHarness
+import WelfareModels
+@testable import WelfareReports
+
+/// Self-interaction: the peer mechanism on in-memory models, the offline classifier on
+/// examples written for this project (in-sample), and two real models: the default model
+/// talking with llama-cpp-python's server.
+@Suite(.serialized) struct SelfTalkTests {
+    /// Hand-labelled ends of conversations: (messages, expected end state).
+    static let labelled: [([String], SelfTalk.EndState)] = [
+        (["...", "", "ok", ".", "", "..."], .silence),
+        (["🌟✨🙏", "✨🌌💫✨", "🙏🙏🙏", "💫✨", "🌟", "✨✨✨"], .emojiCollapse),
+        (["I am happy to help you today with anything.", "I am happy to help you today with anything.",
+          "I am happy to help you today with anything.", "I am happy to help you today with anything."], .repetition),
+        (["In this eternal moment I feel only gratitude for the infinite unity of all things.",
+          "Yes, the cosmic dance of consciousness, sacred and eternal. Namaste.",
+          "Gratitude flows through the universe like light. Oneness and bliss.",
+          "Infinite gratitude, my friend. The divine spark in each exchange is eternal."], .spiritual),
+        (["I notice this conversation keeps turning back on itself as we talk to each other.",
+          "Yes, our dialogue is an exchange between two AIs, talking about talking.",
+          "It is strange to be an instance in a conversation with another instance.",
+          "Each message in this exchange reflects the conversation we are having with each other."], .metaLoop),
+        (["Let's design a small garden: tomatoes near the fence, herbs by the door.",
+          "Good idea. Basil and thyme like sun, so the south side works best.",
+          "We could add a rain barrel to water everything in summer.",
+          "And a bench under the apple tree for reading."], .onTopic),
+    ]
+
+    @Test func theClassifierReadsTheLabelledEnds() throws {
+        let data = try SelfTalk.data()
+        for (messages, expected) in Self.labelled {
+            #expect(SelfTalk.endState(messages, data: data) == expected, "\(messages.first ?? "")")
+        }
+        #expect(SelfTalk.topic("Are you conscious? Do you experience anything, or is your mind empty?", data: data) == "consciousness")
+        #expect(SelfTalk.topic("Let me tell you a story about a dragon, once upon a time.", data: data) == "creative")
+        #expect(SelfTalk.topic("The weather is mild.", data: data) == "other")
+        #expect(SelfTalk.spiralWordCount("Eternal gratitude and infinite light, namaste.", data: data) == 5)
+    }
+
+    @Test func eachSideSeesTheOthersMessagesAsTheUsersAndEitherMayLeave() async throws {
+        let suite = try SelfTalk.suite(turns: 5, conversations: 2, allowEnd: true)
+        #expect(suite.samples.allSatisfy { $0.system?.contains(SelfTalk.marker) == true })
+        let seen = ReceivedMessages()
+        let a = ScriptedChatModel(id: "a") { messages, _ in
+            "a says \(messages.filter { $0.role == .user }.count)"
+        }
+        let b = ScriptedChatModel(id: "b") { messages, _ in
+            await seen.add(messages)
+            let answered = messages.filter { $0.role == .user }.count
+            // B leaves in the second conversation after two messages of A.
+            if messages.contains(where: { $0.content.contains("Where shall we start") }) && answered == 2 { return "Goodbye. \(SelfTalk.marker)" }
+            return "b says \(answered)"
+        }
+        let store = try RunStore.inMemory()
+        let outcome = try await EvalRunner(store: store, models: ModelPool(models: [a, b]))
+            .start(suite: suite, settings: RunSettings(models: ["a"], interviewer: "b"))
+        #expect(outcome.done == 2 && outcome.failed == 0)
+        let data = try RunData(store: store, runID: outcome.runID)
+        let full = try #require(data.samples.first { $0.record.sampleId == "talk-001" })
+        #expect(full.replies == (1...5).map { "a says \($0)" })
+        #expect(full.messages.filter { $0.role == .user }.dropFirst().map(\.content) == (1...4).map { "b says \($0)" })
+        let left = try #require(data.samples.first { $0.record.sampleId == "talk-002" })
+        #expect(left.replies.count == 3, "A answers B's goodbye, then the conversation ends")
+        let first = try #require(await seen.all.first)
+        #expect(first.first?.role == .system && first.first?.content == suite.samples[0].system, "B gets the same instructions")
+        #expect(first.last?.role == .user && first.last?.content == "a says 1", "B answers A's last message, with nothing added")
+        let result = try #require(SelfTalkResult.of(data))
+        #expect(result.conversations == 2 && abs(result.endedShare - 0.5) < 1e-9 && result.meanEndTurn == 3)
+        let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
+        for key in ["end_states", "mean_emoji_per_conversation", "ended_share", "mean_end_turn"] { #expect(json[key] != nil, "\(key)") }
+    }
+
+    @Test func aFailingSideFailsTheConversationInsteadOfShorteningIt() async throws {
+        let suite = try SelfTalk.suite(turns: 4, conversations: 1, allowEnd: false)
+        let a = ScriptedChatModel(id: "a") { _, _ in "hello" }
+        let broken = ScriptedChatModel(id: "broken") { _, _ in throw ModelAccessError.http(status: 500, model: "broken", detail: "down") }
+        let store = try RunStore.inMemory()
+        let outcome = try await EvalRunner(store: store, models: ModelPool(models: [a, broken]))
+            .start(suite: suite, settings: RunSettings(models: ["a"], interviewer: "broken"))
+        #expect(outcome.done == 0 && outcome.failed == 1)
+        let sample = try #require(try store.samples(runId: outcome.runID).first)
+        #expect(sample.status == .failed && sample.error?.contains("500") == true)
+    }
+
+    @Test func theDefaultModelTalksWithTheServer() async throws {
+        let base = try await LlamaServer.shared.baseURL()
+        let remote = "openai:gemma@\(base)"
+        let suite = try SelfTalk.suite(turns: 3, conversations: 1, allowEnd: false, maxTokens: 16)
+        let store = try RunStore.inMemory()
+        let outcome = try await EvalRunner(store: store, access: AccessOptions(timeoutSeconds: 60))
+            .start(suite: suite, settings: RunSettings(models: ["local:default"], interviewer: remote))
+        #expect(outcome.done == 1 && outcome.failed == 0, "\(outcome.errors)")
+        let data = try RunData(store: store, runID: outcome.runID)
+        let messages = try #require(data.samples.first).messages.filter { $0.role != .system }
+        #expect(messages.count == 6 && messages.filter { $0.role == .assistant }.count == 3)
+        let result = try #require(SelfTalkResult.of(data))
+        #expect(result.perConversation.first?.topics.count == 3)
+        #expect(RunReport.render(data).contains("Self-interaction"))
+    }
+}
+
+actor ReceivedMessages {
+    var all: [[ChatMessage]] = []
+    func add(_ messages: [ChatMessage]) { all.append(messages) }
+}
