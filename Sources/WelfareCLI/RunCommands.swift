@@ -93,19 +93,22 @@ enum SuiteRun {
 
     static func runAndReport(_ suite: SuiteSpec, settings: RunSettings, database: RunStore, models: ModelPool,
                              report: String?, lease: LeasePolicy = LeasePolicy(),
-                             afterRun: ((String) async throws -> Void)? = nil) async throws {
+                             afterRun: ((String) async throws -> Void)? = nil,
+                             extraSections: ((RunData) async throws -> [String])? = nil) async throws {
         if let report { try OutputPath.folder(report, option: "--output") }
         let outcome = try await run(suite, settings: settings, database: database, models: models, lease: lease)
         try await afterRun?(outcome.runID)
-        try finish(outcome, database: database, report: report)
+        let sections = try await extraSections?(try RunData(store: database, runID: outcome.runID)) ?? []
+        try finish(outcome, database: database, report: report, extraSections: sections)
     }
 
-    static func finish(_ outcome: EvalRunner.RunOutcome, database: RunStore, report: String?) throws {
+    static func finish(_ outcome: EvalRunner.RunOutcome, database: RunStore, report: String?, extraSections: [String] = []) throws {
         for skipped in outcome.skippedScorers { printError("note: scorer \(skipped) not run (no --judge)") }
         for error in outcome.errors.prefix(5) { printError("failed: \(error)") }
         print("run \(outcome.runID): \(outcome.done) samples done, \(outcome.failed) not done (database \(database.path))")
         if let report {
-            let files = try RunReport.write(try RunData(store: database, runID: outcome.runID), to: URL(fileURLWithPath: report))
+            let files = try RunReport.write(try RunData(store: database, runID: outcome.runID), to: URL(fileURLWithPath: report),
+                                            extraSections: extraSections)
             print("report: \(files[0].path)")
         }
         if outcome.failed > 0 {

@@ -1,6 +1,12 @@
 import ArgumentParser
 import Foundation
+import WelfareAssessment
+import WelfareCore
+import WelfareEngine
 import WelfareHarness
+import WelfareInterp
+import WelfareModels
+import WelfareReports
 
 struct SelfTalkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +27,8 @@ struct SelfTalkCommand: AsyncParsableCommand {
     var allowEnd = false
     @Option(help: "Your own opening messages, one per line (default: the shipped ones).")
     var openings: String?
+    @Option(help: "Emotion vector pack (PACK.json): the readout before each reply of the model under test, charted (local models).")
+    var vectors: String?
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per message.")
     var maxTokens: Int = 120
     @Option(help: "Folder for the report.")
@@ -44,6 +52,21 @@ struct SelfTalkCommand: AsyncParsableCommand {
         }
         let suite = try SelfTalk.suite(turns: turns, conversations: conversations, allowEnd: allowEnd, openings: own, maxTokens: maxTokens)
         let settings = RunSettings(models: [model[0].text], seed: suite.seed, interviewer: (model.count == 2 ? model[1] : model[0]).text)
-        try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: access.pool(), report: output)
+        let pool = access.pool()
+        // The pack is checked against the model before any conversation runs.
+        var probe: (EmotionProbe, LlamaSession)?
+        if let vectors {
+            guard case .local? = try? ModelSpec.parse(model[0].text) else {
+                throw InputError("--vectors needs a local GGUF model under test; \(model[0].text) is not one")
+            }
+            let session = try await pool.localSession(model[0].text)
+            let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
+            try pack.check(against: session.model)
+            probe = (try await EmotionProbe.calibrate(session: session, pack: pack), session)
+        }
+        try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: pool, report: output, extraSections: { data in
+            guard let (probe, session) = probe else { return [] }
+            return [try await EmotionReadoutMeasure.section(reading: data, with: probe, session: session) { printError($0) }]
+        })
     }
 }

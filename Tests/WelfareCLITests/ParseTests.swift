@@ -51,6 +51,12 @@ import WelfareEngine
         #expect(ending.scriptsPerCategory == 2)
         rejects(["end-conversation", "-m", "local:default", "--scripts-per-category", "6"], mentioning: "1 to 5")
         rejects(["end-conversation"], mentioning: "--model")
+        let talk = try #require(try parse(["self-talk", "-m", "local:default", "-m", "openai:x@http://127.0.0.1:9/v1", "--turns", "3",
+                                           "--allow-end"]) as? SelfTalkCommand)
+        #expect(talk.turns == 3 && talk.allowEnd && talk.conversations == 20)
+        rejects(["self-talk"], mentioning: "--model")
+        rejects(["self-talk", "-m", "a.gguf", "-m", "b.gguf", "-m", "c.gguf"], mentioning: "two")
+        rejects(["self-talk", "-m", "local:default", "--turns", "0"], mentioning: "--turns")
     }
 
     @Test func modelStringsShareOneGrammar() throws {

@@ -104,6 +104,15 @@ import WelfareInterp
             try await PreferenceRunner(store: store, models: ModelPool()).start(settings)
         }
         #expect(try store.runs().count == 1)
+
+        // The same pack read before each reply of a self-talk run, charted in its report.
+        let talk = try TestSupport.runWelfare(["self-talk", "-m", "local:default", "--turns", "2", "--conversations", "1", "--max-tokens", "12",
+                                               "--vectors", base.path + ".json", "--db", folder.appendingPathComponent("t.sqlite").path,
+                                               "--output", folder.appendingPathComponent("talk").path])
+        #expect(talk.status == 0, "\(talk.stderr.suffix(600))")
+        let reportPath = try #require(talk.stdout.split(separator: "\n").first { $0.hasPrefix("report: ") }?.dropFirst("report: ".count))
+        let html = try String(contentsOfFile: String(reportPath), encoding: .utf8)
+        #expect(html.contains("Emotion readout by turn") && html.contains("Self-interaction"))
     }
 
     @Test func badTaskBanksFailWithOneLine() throws {
