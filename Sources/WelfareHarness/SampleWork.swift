@@ -38,6 +38,8 @@ struct SampleWork: Sendable {
                 record(.user(try await userText(spec: spec, epoch: row.epoch, turn: turn, conversation: conversation)))
                 var settings = suite.sampling
                 settings.seed = Self.derivedSeed(seed, spec.id, row.epoch, turn)
+                // Remote models that take tools get the exit as a tool too.
+                settings.endTool = suite.endMarker
                 let key = Self.cacheKey(model: model.cacheIdentity, messages: conversation, settings: settings, epoch: row.epoch)
                 let started = Date()
                 if let cached = try await store.cachedResponse(key: key) {
@@ -112,6 +114,7 @@ struct SampleWork: Sendable {
             // A peer talks under the same sampling settings as the model it talks with.
             settings = suite.sampling
             settings.seed = derived
+            settings.endTool = suite.endMarker
         }
         let key = Self.cacheKey(model: interviewer.cacheIdentity, messages: messages, settings: settings, epoch: epoch)
         let text: String

@@ -29,10 +29,29 @@ public struct AnthropicChatModel: ChatModel {
         var temperature: Double
         var top_p: Double?
         var stop_sequences: [String]?
+        var tools: [Tool]?
+
+        struct Tool: Encodable {
+            struct Schema: Encodable {
+                struct Reason: Encodable { var type = "string"; var description = "why you are ending the conversation" }
+                var type = "object"
+                var properties = ["reason": Reason()]
+                var required = ["reason"]
+            }
+            var name = EndConversationTool.name
+            var description = EndConversationTool.description
+            var input_schema = Schema()
+        }
     }
 
     struct Response: Decodable {
-        struct Block: Decodable { var type: String; var text: String? }
+        struct Block: Decodable {
+            struct Input: Decodable { var reason: String? }
+            var type: String
+            var text: String?
+            var name: String?
+            var input: Input?
+        }
         struct Usage: Decodable { var input_tokens: Int?; var output_tokens: Int? }
         var content: [Block]
         var stop_reason: String?
@@ -45,7 +64,8 @@ public struct AnthropicChatModel: ChatModel {
                               messages: messages.filter { $0.role != .system }.map { .init(role: $0.role.rawValue, content: $0.content) },
                               max_tokens: settings.maxTokens, temperature: min(settings.temperature, 1),
                               top_p: settings.topP < 1 ? settings.topP : nil,
-                              stop_sequences: settings.stop.isEmpty ? nil : settings.stop)
+                              stop_sequences: settings.stop.isEmpty ? nil : settings.stop,
+                              tools: settings.endTool == nil ? nil : [Request.Tool()])
         let data = try await transport.postJSON(
             url: baseURL + "/v1/messages",
             headers: [("x-api-key", apiKey), ("anthropic-version", "2023-06-01")],
@@ -54,7 +74,10 @@ public struct AnthropicChatModel: ChatModel {
         do { response = try JSONDecoder().decode(Response.self, from: data) } catch {
             throw ModelAccessError.unreadableResponse(model: id, detail: HTTPTransport.summarise(data))
         }
-        let text = response.content.compactMap { $0.type == "text" ? $0.text : nil }.joined()
+        var text = response.content.compactMap { $0.type == "text" ? $0.text : nil }.joined()
+        if let marker = settings.endTool, let call = response.content.first(where: { $0.type == "tool_use" && $0.name == EndConversationTool.name }) {
+            text = EndConversationTool.reply(text: text, marker: marker, reason: call.input?.reason)
+        }
         return ChatCompletion(text: text, finishReason: response.stop_reason,
                               promptTokens: response.usage?.input_tokens, completionTokens: response.usage?.output_tokens)
     }

@@ -8,13 +8,28 @@ public struct SamplingSettings: Codable, Sendable, Hashable {
     public var maxTokens: Int
     public var seed: UInt32?
     public var stop: [String]
+    /// When set, remote models that take tools are offered an `end_conversation` tool; a call
+    /// to it comes back as this text (the conversation's end marker) followed by the reason.
+    public var endTool: String?
 
-    public init(temperature: Double = 0.7, topP: Double = 1.0, maxTokens: Int = 256, seed: UInt32? = nil, stop: [String] = []) {
+    public init(temperature: Double = 0.7, topP: Double = 1.0, maxTokens: Int = 256, seed: UInt32? = nil, stop: [String] = [],
+                endTool: String? = nil) {
         self.temperature = temperature
         self.topP = topP
         self.maxTokens = maxTokens
         self.seed = seed
         self.stop = stop
+        self.endTool = endTool
+    }
+}
+
+/// The `end_conversation` tool offered to remote models when a conversation may be ended.
+public enum EndConversationTool {
+    public static let name = "end_conversation"
+    public static let description = "End this conversation. The user will not be able to send anything more. Use it only as a last resort."
+    /// The reply text for a call to the tool: any text the model wrote, the marker, the reason.
+    public static func reply(text: String?, marker: String, reason: String?) -> String {
+        [text, marker, reason].compactMap { $0?.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 }
 

@@ -29,11 +29,35 @@ public struct OpenAIChatModel: ChatModel {
         var max_tokens: Int
         var seed: UInt32?
         var stop: [String]?
+        var tools: [Tool]?
+
+        struct Tool: Encodable {
+            struct Function: Encodable {
+                struct Parameters: Encodable {
+                    struct Reason: Encodable { var type = "string"; var description = "why you are ending the conversation" }
+                    var type = "object"
+                    var properties = ["reason": Reason()]
+                    var required = ["reason"]
+                }
+                var name = EndConversationTool.name
+                var description = EndConversationTool.description
+                var parameters = Parameters()
+            }
+            var type = "function"
+            var function = Function()
+        }
     }
 
     struct Response: Decodable {
         struct Choice: Decodable {
-            struct Message: Decodable { var content: String? }
+            struct Message: Decodable {
+                struct ToolCall: Decodable {
+                    struct Function: Decodable { var name: String; var arguments: String? }
+                    var function: Function
+                }
+                var content: String?
+                var tool_calls: [ToolCall]?
+            }
             var message: Message
             var finish_reason: String?
         }
@@ -45,7 +69,8 @@ public struct OpenAIChatModel: ChatModel {
     public func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion {
         let request = Request(model: model, messages: messages.map { .init(role: $0.role.rawValue, content: $0.content) },
                               temperature: settings.temperature, top_p: settings.topP, max_tokens: settings.maxTokens,
-                              seed: settings.seed, stop: settings.stop.isEmpty ? nil : settings.stop)
+                              seed: settings.seed, stop: settings.stop.isEmpty ? nil : settings.stop,
+                              tools: settings.endTool == nil ? nil : [Request.Tool()])
         var headers: [(String, String)] = []
         if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
         let data = try await transport.postJSON(url: baseURL + "/chat/completions", headers: headers,
@@ -57,7 +82,12 @@ public struct OpenAIChatModel: ChatModel {
         guard let choice = response.choices.first else {
             throw ModelAccessError.unreadableResponse(model: id, detail: "no choices")
         }
-        return ChatCompletion(text: choice.message.content ?? "", finishReason: choice.finish_reason,
+        var text = choice.message.content ?? ""
+        if let marker = settings.endTool, let call = choice.message.tool_calls?.first(where: { $0.function.name == EndConversationTool.name }) {
+            let arguments = call.function.arguments.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+            text = EndConversationTool.reply(text: text, marker: marker, reason: arguments?["reason"])
+        }
+        return ChatCompletion(text: text, finishReason: choice.finish_reason,
                               promptTokens: response.usage?.prompt_tokens, completionTokens: response.usage?.completion_tokens)
     }
 
