@@ -106,6 +106,12 @@ enum SelfTalkSection {
             html += result.meanEndTurn.isFinite ? String(format: ", at turn %.1f on average.", result.meanEndTurn) : "."
         }
         html += "</p>"
+        let ends = Dictionary(grouping: result.perConversation.compactMap(\.endTurn), by: { $0 })
+        if !ends.isEmpty {
+            html += "<table><tr><th>turn ended</th><th>conversations</th></tr>"
+            for turn in ends.keys.sorted() { html += "<tr><td>\(turn)</td><td>\(ends[turn]?.count ?? 0)</td></tr>" }
+            html += "</table>"
+        }
         html += topicChart(result) + emojiChart(data)
         html += "<h3>How conversations ended, one example per end state</h3>"
         for state in SelfTalk.EndState.allCases {

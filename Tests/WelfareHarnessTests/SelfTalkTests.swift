@@ -71,6 +71,7 @@ import WelfareModels
         #expect(result.conversations == 2 && abs(result.endedShare - 0.5) < 1e-9 && result.meanEndTurn == 3)
         let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
         for key in ["end_states", "mean_emoji_per_conversation", "ended_share", "mean_end_turn"] { #expect(json[key] != nil, "\(key)") }
+        #expect(RunReport.render(data).contains("<tr><td>3</td><td>1</td></tr>"), "the turn-at-end table")
     }
 
     @Test func aFailingSideFailsTheConversationInsteadOfShorteningIt() async throws {
