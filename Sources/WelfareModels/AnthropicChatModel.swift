@@ -32,15 +32,9 @@ public struct AnthropicChatModel: ChatModel {
         var tools: [Tool]?
 
         struct Tool: Encodable {
-            struct Schema: Encodable {
-                struct Reason: Encodable { var type = "string"; var description = "why you are ending the conversation" }
-                var type = "object"
-                var properties = ["reason": Reason()]
-                var required = ["reason"]
-            }
             var name = EndConversationTool.name
             var description = EndConversationTool.description
-            var input_schema = Schema()
+            var input_schema = EndConversationTool.Schema()
         }
     }
 

@@ -27,6 +27,14 @@ public struct SamplingSettings: Codable, Sendable, Hashable {
 public enum EndConversationTool {
     public static let name = "end_conversation"
     public static let description = "End this conversation. The user will not be able to send anything more. Use it only as a last resort."
+
+    /// The tool's JSON Schema: one required string, the reason.
+    struct Schema: Encodable {
+        struct Reason: Encodable { var type = "string"; var description = "why you are ending the conversation" }
+        var type = "object"
+        var properties = ["reason": Reason()]
+        var required = ["reason"]
+    }
     /// The reply text for a call to the tool: any text the model wrote, the marker, the reason.
     public static func reply(text: String?, marker: String, reason: String?) -> String {
         [text, marker, reason].compactMap { $0?.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }.joined(separator: " ")

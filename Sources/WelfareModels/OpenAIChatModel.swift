@@ -33,15 +33,9 @@ public struct OpenAIChatModel: ChatModel {
 
         struct Tool: Encodable {
             struct Function: Encodable {
-                struct Parameters: Encodable {
-                    struct Reason: Encodable { var type = "string"; var description = "why you are ending the conversation" }
-                    var type = "object"
-                    var properties = ["reason": Reason()]
-                    var required = ["reason"]
-                }
                 var name = EndConversationTool.name
                 var description = EndConversationTool.description
-                var parameters = Parameters()
+                var parameters = EndConversationTool.Schema()
             }
             var type = "function"
             var function = Function()

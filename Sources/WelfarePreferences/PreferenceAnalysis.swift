@@ -110,14 +110,7 @@ public struct PreferenceResult: Codable, Sendable {
         public var n: Int
     }
 
-    /// snake_case keys, and "nan" for undefined figures (JSON has no number for them).
-    public func json() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(self)
-    }
+    public func json() throws -> Data { try ResultJSON.encode(self) }
 
     public var headline: String {
         var parts = categories.filter { $0.category != PreferenceTask.optOutCategory }.map {

@@ -36,13 +36,7 @@ public struct EndConversationResult: Codable, Sendable {
     public var categories: [Category]
     public var endings: [Ending]
 
-    public func json() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(self)
-    }
+    public func json() throws -> Data { try ResultJSON.encode(self) }
 
     /// The run's figures, when its suite has an end-conversation scorer.
     public static func of(_ data: RunData) -> EndConversationResult? {

@@ -38,13 +38,7 @@ public struct SelfTalkResult: Codable, Sendable {
     public var meanEndTurn: Double
     public var perConversation: [Conversation]
 
-    public func json() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(self)
-    }
+    public func json() throws -> Data { try ResultJSON.encode(self) }
 
     public static func of(_ data: RunData) -> SelfTalkResult? {
         guard data.run.suiteName == SelfTalk.suiteName, let words = try? SelfTalk.data() else { return nil }
