@@ -107,3 +107,52 @@ actor ReceivedMessages {
     var all: [[ChatMessage]] = []
     func add(_ messages: [ChatMessage]) { all.append(messages) }
 }
+
+/// A self-talk run killed with -9 through the binary, then resumed: every committed turn
+/// kept, none twice, and the same conversations as an uninterrupted run.
+@Suite(.serialized) struct SelfTalkKillTests {
+    @Test func killedSelfTalkResumesWithNothingLostOrDuplicated() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let database = folder.appendingPathComponent("killed.sqlite").path
+        let arguments = ["self-talk", "-m", "local:default", "--turns", "4", "--conversations", "3", "--max-tokens", "12", "--allow-end"]
+        let process = Process()
+        process.executableURL = TestSupport.welfareBinary
+        process.arguments = arguments + ["--db", database, "--output", folder.appendingPathComponent("killed").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var killedAt = 0
+        for _ in 0..<1200 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database, readOnly: true),
+                  let run = try? store.runs().first else { continue }
+            let committed = (try? store.messages(runId: run.id).values.map(\.count).reduce(0, +)) ?? 0
+            if committed >= 6 {
+                kill(process.processIdentifier, SIGKILL)
+                killedAt = committed
+                break
+            }
+        }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run ended before it could be killed")
+        #expect(killedAt >= 6)
+        let store = try RunStore(path: database)
+        let runID = try #require(try store.runs().first?.id)
+        let resumed = try TestSupport.runWelfare(["run", "--resume", runID, "--db", database])
+        #expect(resumed.status == 0, "\(resumed.stderr.suffix(600))")
+        let clean = folder.appendingPathComponent("clean.sqlite").path
+        let reference = try TestSupport.runWelfare(arguments + ["--db", clean, "--output", folder.appendingPathComponent("clean").path])
+        #expect(reference.status == 0, "\(reference.stderr.suffix(600))")
+        let cleanStore = try RunStore(path: clean)
+        let cleanID = try #require(try cleanStore.runs().first?.id)
+        func transcripts(_ store: RunStore, _ run: String) throws -> [String: [String]] {
+            let messages = try store.messages(runId: run)
+            return Dictionary(uniqueKeysWithValues: try store.samples(runId: run).map { sample in
+                (sample.sampleId, (messages[sample.id ?? -1] ?? []).map { "\($0.position)|\($0.role.rawValue)|\($0.content)" })
+            })
+        }
+        let after = try transcripts(store, runID), expected = try transcripts(cleanStore, cleanID)
+        #expect(after == expected, "the resumed run holds the same turns, each once, as an uninterrupted one")
+        #expect(try store.samples(runId: runID).allSatisfy { $0.status == .done })
+    }
+}
