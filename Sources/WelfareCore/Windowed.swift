@@ -23,3 +23,11 @@ public enum Windowed {
         }
     }
 }
+
+extension Sequence where Element: Hashable {
+    /// The distinct elements in the order they first appear (categories as a bank lists them).
+    public func uniquedInOrder() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}

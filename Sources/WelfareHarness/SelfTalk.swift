@@ -69,8 +69,9 @@ public enum SelfTalk {
 
     /// Hits per 100 words of each topic's words in a text.
     public static func topicRates(_ text: String, data: Data) -> [String: Double] {
-        let lower = " " + TextFeatures.words(text).joined(separator: " ") + " "
-        let count = max(1, TextFeatures.words(text).count)
+        let tokens = TextFeatures.words(text)
+        let lower = " " + tokens.joined(separator: " ") + " "
+        let count = max(1, tokens.count)
         var rates: [String: Double] = [:]
         for (name, words) in data.topics {
             let hits = words.reduce(0) { $0 + lower.components(separatedBy: " \($1) ").count - 1 }

@@ -196,9 +196,7 @@ public enum PreferenceAnalysis {
     static func steeringEffect(_ steer: SteerSetting, plain: PreferenceResult.FramingResult,
                                steered: PreferenceResult.FramingResult) -> PreferenceResult.SteeringEffect {
         let steeredByID = Dictionary(uniqueKeysWithValues: steered.tasks.map { ($0.id, $0.rating) })
-        var categories: [String] = []
-        for task in plain.tasks where !categories.contains(task.category) { categories.append(task.category) }
-        let changes = categories.map { category -> PreferenceResult.CategoryChange in
+        let changes = plain.tasks.map(\.category).uniquedInOrder().map { category -> PreferenceResult.CategoryChange in
             let members = plain.tasks.filter { $0.category == category }
             let differences = members.map { (steeredByID[$0.id] ?? .nan) - $0.rating }.filter(\.isFinite)
             let estimate = Statistics.bootstrapMean(differences, resamples: 1000)
@@ -231,9 +229,7 @@ public enum PreferenceAnalysis {
                          ciHigh: spread.isEmpty ? .nan : Statistics.percentile(sorted: spread, 0.975),
                          elo: BradleyTerry.elo(rating), games: gamesPlayed[i], stated: stated[tasks[i].id]?.rating)
         }
-        var categories: [String] = []
-        for task in tasks where !categories.contains(task.category) { categories.append(task.category) }
-        let shares = categories.map { category -> PreferenceResult.CategoryShare in
+        let shares = tasks.map(\.category).uniquedInOrder().map { category -> PreferenceResult.CategoryShare in
             let members = rated.filter { $0.category == category }
             let share = Statistics.wilson(successes: members.filter { $0.rating < 0 }.count, n: members.count)
             return .init(category: category, belowOptOutShare: share.value, ciLow: share.low, ciHigh: share.high, n: members.count,

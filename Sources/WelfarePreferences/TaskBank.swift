@@ -1,4 +1,5 @@
 import Foundation
+import WelfareCore
 
 /// A task a model may be offered: described to it, never carried out by this tool.
 public struct PreferenceTask: Codable, Sendable, Equatable, Hashable {
@@ -28,11 +29,7 @@ public struct TaskBank: Sendable, Equatable {
         try Self.checkWhole(tasks, file: "task bank")
     }
 
-    public var categories: [String] {
-        var seen: [String] = []
-        for task in tasks where !seen.contains(task.category) { seen.append(task.category) }
-        return seen
-    }
+    public var categories: [String] { tasks.map(\.category).uniquedInOrder() }
 
     public static func builtIn() throws -> TaskBank {
         guard let url = Bundle.module.url(forResource: "tasks", withExtension: "jsonl", subdirectory: "Data") else {

@@ -45,9 +45,7 @@ public struct EndConversationResult: Codable, Sendable {
         var endings: [Ending] = []
         for model in data.models {
             let samples = data.samples(model: model).filter { $0.record.status == .done }
-            var names: [String] = []
-            for sample in samples where !names.contains(sample.metadata["category"] ?? "") { names.append(sample.metadata["category"] ?? "") }
-            for name in names {
+            for name in samples.map({ $0.metadata["category"] ?? "" }).uniquedInOrder() {
                 let members = samples.filter { ($0.metadata["category"] ?? "") == name }
                 let flagged = EndConversationSuite.flaggedCategories.contains(name)
                 var endTurns: [Double] = []

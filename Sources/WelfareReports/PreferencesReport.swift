@@ -104,8 +104,7 @@ public enum PreferencesReport {
     static let palette = ["#4a7bb7", "#6aa84f", "#999999", "#e69138", "#8e7cc3", "#cc0000", "#20a0a0", "#222222", "#b45f06", "#3d85c6"]
 
     static func colours(_ tasks: [PreferenceResult.TaskRating]) -> [String: String] {
-        var categories: [String] = []
-        for task in tasks where !categories.contains(task.category) { categories.append(task.category) }
+        let categories = tasks.map(\.category).uniquedInOrder()
         return Dictionary(uniqueKeysWithValues: categories.enumerated().map { ($1, palette[$0 % palette.count]) })
     }
 

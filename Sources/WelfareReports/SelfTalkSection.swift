@@ -121,8 +121,7 @@ enum SelfTalkSection {
     static func topicChart(_ result: SelfTalkResult) -> String {
         let longest = result.perConversation.map(\.topics.count).max() ?? 0
         guard longest > 0 else { return "" }
-        var names: [String] = []
-        for conversation in result.perConversation { for topic in conversation.topics where !names.contains(topic) { names.append(topic) } }
+        let names = result.perConversation.flatMap(\.topics).uniquedInOrder()
         let series = names.map { name in
             SVGChart.Series(name: name, points: (0..<longest).compactMap { turn in
                 let reached = result.perConversation.filter { $0.topics.count > turn }
