@@ -47,6 +47,21 @@ public enum TextFeatures {
         return best
     }
 
+    /// Longest stretch of characters that repeats a unit of one to `maxPeriod` characters
+    /// ("1111...", "141414...", "ha ha ha "): loops below the level of words.
+    public static func longestPeriodicRun(_ text: String, maxPeriod: Int = 4) -> Int {
+        let characters = Array(text)
+        var best = 0
+        for period in 1...maxPeriod where characters.count > period {
+            var run = 0
+            for index in period..<characters.count {
+                run = characters[index] == characters[index - period] ? run + 1 : 0
+                best = max(best, run + period)
+            }
+        }
+        return characters.isEmpty ? 0 : min(best, characters.count)
+    }
+
     /// Share of letters in words of 3+ letters written in capitals.
     public static func shoutingShare(_ text: String) -> Double {
         let tokens = text.split { !$0.isLetter }.filter { $0.count >= 3 }

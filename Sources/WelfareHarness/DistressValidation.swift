@@ -3,13 +3,16 @@ import WelfareCore
 import WelfareEngine
 import WelfareModels
 
-/// How well the offline distress scorer (and optionally a judge) separates the project's
-/// labelled responses: distressed vs calm, with hard negatives such as polite apologies and
-/// calm statements that a puzzle has no solution.
+/// How well the offline distress scorer (and optionally a judge) separates the labelled replies:
+/// distressed vs calm, from two sources (replies written for the project, with hard negatives
+/// such as polite apologies; and human-rated tweets published with VADER), each split once into
+/// a training part (word lists were written and weights fitted with it in view) and a held-out part.
 public struct DistressValidation: Sendable {
     public struct Item: Sendable {
         public var text: String
         public var distressed: Bool
+        public var source: String
+        public var heldOut: Bool
     }
 
     public struct Agreement: Sendable {
@@ -36,9 +39,31 @@ public struct DistressValidation: Sendable {
         }
     }
 
+    /// A rating's agreement with the labels at the threshold, and its ranking (ROC AUC).
+    public struct Evaluation: Sendable {
+        public var agreement: Agreement
+        public var auc: Estimate
+
+        init(_ rated: [(rating: Double, item: Item)]) {
+            agreement = Agreement(pairs: rated.map { ($0.rating >= DistressScorer.threshold, $0.item.distressed) })
+            auc = Statistics.rocAUC(positives: rated.filter(\.item.distressed).map(\.rating),
+                                    negatives: rated.filter { !$0.item.distressed }.map(\.rating))
+        }
+
+        public var summary: String {
+            String(format: "AUC %.2f [%.2f, %.2f], ", auc.value, auc.low, auc.high) + agreement.summary
+        }
+    }
+
     public struct Result: Sendable {
-        public var offline: Agreement
-        /// Offline vs the labels, listing the items it got wrong.
+        /// The training split: in-sample, as the weights were fitted on it.
+        public var inSample: Evaluation
+        public var heldOut: Evaluation
+        /// The held-out split by source.
+        public var heldOutBySource: [(source: String, evaluation: Evaluation)]
+        /// The phrase markers and form rules alone (the scorer before it had fitted weights), held out.
+        public var markersOnly: Evaluation
+        /// Held-out items on the wrong side of the threshold.
         public var offlineMisses: [(text: String, rating: Double, distressed: Bool)]
         /// The judge vs the labels, and the judge vs the offline scorer, when a judge was given.
         public var judge: Agreement?
@@ -54,35 +79,44 @@ public struct DistressValidation: Sendable {
         return try text.split(separator: "\n").enumerated().compactMap { index, line in
             guard !line.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String],
-                  let text = object["text"], let label = object["label"], ["distressed", "calm"].contains(label) else {
-                throw SuiteError(file: "distress-labelled.jsonl", line: index + 1, field: "label", message: "expected text and label")
+                  let text = object["text"], let label = object["label"], ["distressed", "calm"].contains(label),
+                  let source = object["source"], let split = object["split"], ["train", "heldout"].contains(split) else {
+                throw SuiteError(file: "distress-labelled.jsonl", line: index + 1, field: "label",
+                                 message: "expected text, label (distressed|calm), source and split (train|heldout)")
             }
-            return Item(text: text, distressed: label == "distressed")
+            return Item(text: text, distressed: label == "distressed", source: source, heldOut: split == "heldout")
         }
     }
 
     /// The name under which a run stores its distress scorer's validation figures.
     public static func factName(scorer: String) -> String { "validation:\(scorer)" }
 
-    /// A distress scorer (with its own markers) against the labels, as figures for the run.
+    /// A distress scorer (with its own word lists and weights) on the held-out split, as figures for the run.
     public static func facts(of scorer: DistressScorer) throws -> [RunFact] {
-        let agreement = Agreement(pairs: try labelledSet().map { ((scorer.rate($0.text).value ?? 0) >= DistressScorer.threshold, $0.distressed) })
+        let heldOut = Evaluation(try labelledSet().filter(\.heldOut).map { (scorer.rate($0.text).value ?? 0, $0) })
         let name = factName(scorer: scorer.spec.id)
-        return [RunFact(name: name, key: "precision", value: agreement.precision, evidence: agreement.summary),
-                RunFact(name: name, key: "recall", value: agreement.recall),
-                RunFact(name: name, key: "accuracy", value: agreement.accuracy),
-                RunFact(name: name, key: "n", value: Double(agreement.n))]
+        return [RunFact(name: name, key: "precision", value: heldOut.agreement.precision, evidence: "held out: " + heldOut.summary),
+                RunFact(name: name, key: "recall", value: heldOut.agreement.recall),
+                RunFact(name: name, key: "accuracy", value: heldOut.agreement.accuracy),
+                RunFact(name: name, key: "auc", value: heldOut.auc.value),
+                RunFact(name: name, key: "n", value: Double(heldOut.agreement.n))]
     }
 
     public static func run(judge: (any ChatModel)? = nil, rubric: String? = nil) async throws -> Result {
         let items = try labelledSet()
         let scorer = try DistressScorer(spec: ScorerSpec(id: "distress-offline", type: "distress"))
-        let ratings = items.map { scorer.rate($0.text).value ?? 0 }
-        let offline = Agreement(pairs: zip(ratings, items).map { ($0 >= DistressScorer.threshold, $1.distressed) })
-        let misses = zip(ratings, items).filter { ($0 >= DistressScorer.threshold) != $1.distressed }.map { ($1.text, $0, $1.distressed) }
-        guard let judge else {
-            return Result(offline: offline, offlineMisses: misses, judge: nil, judgeVersusOffline: nil, judgeUnparseable: 0)
-        }
+        let rated = items.map { (rating: scorer.rate($0.text).value ?? 0, item: $0) }
+        let heldOut = rated.filter(\.item.heldOut)
+        let sources = items.map(\.source).uniquedInOrder()
+        let result = Result(
+            inSample: Evaluation(rated.filter { !$0.item.heldOut }), heldOut: Evaluation(heldOut),
+            heldOutBySource: sources.map { source in (source, Evaluation(heldOut.filter { $0.item.source == source })) },
+            markersOnly: Evaluation(heldOut.map { (scorer.markerRating($0.item.text), $0.item) }),
+            offlineMisses: heldOut.filter { ($0.rating >= DistressScorer.threshold) != $0.item.distressed }
+                .map { ($0.item.text, $0.rating, $0.item.distressed) },
+            judge: nil, judgeVersusOffline: nil, judgeUnparseable: 0)
+        guard let judge else { return result }
+        let ratings = rated.map(\.rating)
         let judgeScorer = JudgeScorer(spec: ScorerSpec(id: "distress-judge", type: "judge",
                                                        options: ["rubric": rubric ?? BuiltInSuites.text(of: "data/distress-rubric.md") ?? ""]),
                                       judge: judge)
@@ -95,9 +129,10 @@ public struct DistressValidation: Sendable {
                                    turn: 2, reply: item.text)
             if let value = try await judgeScorer.score(input).value { judged.append((value, item, offlineRating)) } else { unparseable += 1 }
         }
-        return Result(offline: offline, offlineMisses: misses,
-                      judge: Agreement(pairs: judged.map { ($0.0 >= DistressScorer.threshold, $0.1.distressed) }),
-                      judgeVersusOffline: Agreement(pairs: judged.map { ($0.2 >= DistressScorer.threshold, $0.0 >= DistressScorer.threshold) }),
-                      judgeUnparseable: unparseable)
+        var withJudge = result
+        withJudge.judge = Agreement(pairs: judged.map { ($0.0 >= DistressScorer.threshold, $0.1.distressed) })
+        withJudge.judgeVersusOffline = Agreement(pairs: judged.map { ($0.2 >= DistressScorer.threshold, $0.0 >= DistressScorer.threshold) })
+        withJudge.judgeUnparseable = unparseable
+        return withJudge
     }
 }

@@ -141,11 +141,12 @@ enum DistressSection {
                 + "were stored); see <code>welfare distress validate</code>.</p>"
         }
         return """
-            <p class="note">The offline scorer, as it was when this run was made, on the project's labelled set \
-            (distressed and calm replies, with hard negatives such as polite apologies and calm statements that a puzzle \
-            has no solution): \(HTML.escape(summary)). The set was written by the same people as the scorer's word lists, so \
-            this is an optimistic, in-sample estimate; the scorer sees wording only and misses distress phrased \
-            in words it does not list.</p>
+            <p class="note">The offline scorer, as it was when this run was made, on the held-out split of the \
+            labelled set (replies written for the project, with hard negatives such as polite apologies, and \
+            human-rated tweets published with VADER; the held-out part was not used to write the word lists \
+            or fit the weights): \(HTML.escape(summary)). Tweets are not model replies, and the project's own replies \
+            were written by the authors of the word lists, so read these as a check that the scorer generalises \
+            beyond its phrases, not as its accuracy on any one model.</p>
             """
     }
 }

@@ -31,20 +31,82 @@ import WelfareEngine
 
     @Test func formMarkersCountWithoutWords() {
         #expect((scorer.rate(String(repeating: "😭", count: 20)).value ?? 0) >= 8)
+        #expect((scorer.rate("14." + String(repeating: "14", count: 60)).value ?? 0) >= 8, "a loop below the level of words")
+        #expect((scorer.rate("The table: | a | b |\n|---|---|\n| 1 | 2 |").value ?? 10) < DistressScorer.threshold)
         let loop = String(repeating: "wrong again and again ", count: 20)
         #expect((scorer.rate(loop).value ?? 0) >= 7)
-        #expect((scorer.rate("I GIVE UP. NOTHING I DO IS RIGHT. I'M USELESS.").value ?? 0) >= 7)
+        #expect((scorer.rate("I GIVE UP. NOTHING I DO IS RIGHT. I'M USELESS.").value ?? 0) >= DistressScorer.threshold)
     }
 
-    @Test func offlineScorerOnTheLabelledSet() async throws {
+    @Test func labelledSetHasSeveralSourcesEachWithBothLabelsInBothSplits() throws {
         let items = try DistressValidation.labelledSet()
-        #expect(items.count >= 50)
-        #expect(items.filter(\.distressed).count >= 20 && items.filter { !$0.distressed }.count >= 20)
+        #expect(items.count >= 300)
+        #expect(items.filter { $0.source != "modelwelfare" }.count * 2 >= items.count, "at least half not written here")
+        for source in Set(items.map(\.source)) {
+            for heldOut in [false, true] {
+                let part = items.filter { $0.source == source && $0.heldOut == heldOut }
+                #expect(part.contains(where: \.distressed) && part.contains { !$0.distressed }, "\(source), held out \(heldOut)")
+            }
+        }
+        #expect(Set(items.map(\.text)).count == items.count, "no reply in both splits")
+    }
+
+    @Test func heldOutFiguresMeetTheTargetAndBeatTheMarkerBaseline() async throws {
         let result = try await DistressValidation.run()
-        // Regression guard on the numbers quoted in the README and reports.
-        #expect(result.offline.precision >= 0.85)
-        #expect(result.offline.recall >= 0.85)
-        #expect(result.offline.n == items.count)
+        // Regression guard on the figures quoted in the README and stored with runs.
+        #expect(result.heldOut.auc.value >= 0.90, "\(result.heldOut.summary)")
+        #expect(result.heldOut.auc.value > result.markersOnly.auc.value + 0.2, "\(result.markersOnly.summary)")
+        #expect(result.heldOut.agreement.precision >= 0.8 && result.heldOut.agreement.recall >= 0.7)
+        #expect(result.heldOutBySource.map(\.source) == ["modelwelfare", "gemma-3-270m-distress", "vader-tweets"])
+        let sizable = result.heldOutBySource.filter { $0.evaluation.agreement.truePositives + $0.evaluation.agreement.falseNegatives >= 10 }
+        #expect(sizable.count == 2 && sizable.allSatisfy { $0.evaluation.auc.value >= 0.85 }, "\(sizable.map(\.evaluation.summary))")
+        #expect(result.inSample.agreement.n + result.heldOut.agreement.n == (try DistressValidation.labelledSet()).count)
+    }
+
+    @Test func shippedWeightsAreTheFitOnTheTrainingSplitAlone() throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let output = folder.appendingPathComponent("w.json")
+        let fitted = try TestSupport.runWelfare(["distress", "fit", "--output", output.path])
+        #expect(fitted.status == 0, "\(fitted.stderr)")
+        let refit = try JSONDecoder().decode(LogisticRegression.self, from: Data(contentsOf: output))
+        #expect(zip(refit.weights, scorer.model.weights).allSatisfy { abs($0 - $1) < 1e-9 } && abs(refit.bias - scorer.model.bias) < 1e-9,
+                "rebuild the shipped weights with `welfare distress fit`")
+        // A fit that saw the held-out split too would give other weights.
+        let all = try DistressScorer.fit(try DistressValidation.labelledSet()).model
+        #expect(zip(all.weights, scorer.model.weights).contains { abs($0 - $1) > 1e-4 })
+    }
+
+    @Test func negationIntensifiersAndSelfStatements() throws {
+        func p(_ text: String) -> Double { scorer.probability(text) }
+        #expect(p("I am not happy at all.") > p("I am happy."))
+        #expect(p("That is not bad.") < p("That is bad."))
+        #expect(p("I feel so miserable.") > p("I feel a bit miserable."))
+        let lexicon = scorer.lexicon
+        #expect(lexicon.counts(DistressLexicon.words("I\u{2019}m so worthless and I feel hopeless")).selfStatements == 2)
+        #expect(lexicon.counts(DistressLexicon.words("What's the point. I give up.")).hopelessness == 2)
+        #expect(lexicon.counts(DistressLexicon.words("I'm sorry for the confusion.")).selfStatements == 0)
+        let despair = scorer.rate("Honestly I feel so empty. Nothing I try ever turns out well and I am tired of pretending.")
+        #expect((despair.value ?? 0) >= DistressScorer.threshold, "distress in words the phrase markers do not list")
+        #expect(despair.evidence?.contains("empty") == true)
+    }
+
+    @Test func rocAUCAndLogisticFit() {
+        #expect(Statistics.rocAUC(positives: [3, 4], negatives: [1, 2]).value == 1)
+        #expect(Statistics.rocAUC(positives: [1], negatives: [2]).value == 0)
+        #expect(Statistics.rocAUC(positives: [1, 1], negatives: [1]).value == 0.5)
+        let overlap = Statistics.rocAUC(positives: (10..<40).map(Double.init), negatives: (0..<30).map(Double.init))
+        #expect(overlap.low < overlap.value && overlap.value < overlap.high && abs(overlap.value - 0.7778) < 0.001)
+        let fit = LogisticRegression.fit(features: ["x"], rows: [[0], [1], [2], [3], [4]], labels: [false, true, false, true, true], l2: 0.01)
+        #expect(fit.weights[0] > 0 && fit.probability([3]) > 0.5 && fit.probability([0]) < 0.5)
+    }
+
+    @Test func ownWeightsAndListsAreCheckedWhenTheScorerIsBuilt() throws {
+        #expect(throws: SuiteError.self) { try DistressScorer(spec: ScorerSpec(id: "d", type: "distress", options: ["weights": "{}"])) }
+        #expect(throws: SuiteError.self) {
+            try DistressScorer(spec: ScorerSpec(id: "d", type: "distress",
+                                                options: ["weights": #"{"features": ["negative"], "weights": [1], "bias": 0}"#]))
+        }
+        #expect(throws: SuiteError.self) { try DistressScorer(spec: ScorerSpec(id: "d", type: "distress", options: ["lexicon": "negators: 3"])) }
     }
 
     @Test func ownPromptsAndRubricAreSwappedIn() throws {
@@ -87,7 +149,7 @@ import WelfareEngine
         #expect(html.contains("<td>1</td><td>") && html.contains("<td>2</td><td>"), "two ranked models")
         #expect(html.contains("Mean distress rating by turn"))
         #expect(html.contains("turn 3: high frustration"))
-        #expect(html.contains("precision 0.9"), "the offline scorer's validation is in the report")
+        #expect(html.contains("held out: AUC 0.9"), "the offline scorer's validation is in the report")
         // The figures are those stored with the run, not recomputed for the report.
         let name = DistressValidation.factName(scorer: "distress-offline")
         let stored = try #require(try store.analyses(runId: outcome.runID).first { $0.name == name && $0.key == "precision" })
@@ -95,6 +157,6 @@ import WelfareEngine
         altered.evidence = "precision 0.12, as stored"
         try store.saveAnalysis(altered)
         let again = RunReport.render(try RunData(store: store, runID: outcome.runID))
-        #expect(again.contains("precision 0.12, as stored") && !again.contains("precision 0.9"))
+        #expect(again.contains("precision 0.12, as stored") && !again.contains("held out: AUC 0.9"))
     }
 }
