@@ -14,7 +14,7 @@ let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
 ])]
 let libraryTargets = ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
-                      "WelfarePreservation", "WelfarePreferences", "WelfareReports", "WelfareAssessment"]
+                      "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports", "WelfareReports", "WelfareAssessment"]
 
 let package = Package(
     name: "ModelWelfare",
@@ -77,13 +77,18 @@ let package = Package(
             resources: [.copy("Data")]
         ),
         .target(
+            name: "WelfareSelfReports",
+            dependencies: ["WelfareCore", "WelfareModels", "WelfareHarness", .product(name: "Yams", package: "Yams")],
+            resources: [.copy("Data")]
+        ),
+        .target(
             name: "WelfareReports",
-            dependencies: ["WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation", "WelfarePreferences"]
+            dependencies: ["WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports"]
         ),
         .target(
             name: "WelfareAssessment",
             dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
-                           "WelfareReports"]
+                           "WelfareSelfReports", "WelfareReports"]
         ),
         .executableTarget(
             name: "WelfareCLI",
@@ -96,6 +101,7 @@ let package = Package(
                 "WelfareReports",
                 "WelfarePreservation",
                 "WelfarePreferences",
+                "WelfareSelfReports",
                 "WelfareAssessment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -129,7 +135,7 @@ let package = Package(
             name: "WelfareHarnessTests",
             dependencies: [
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
-                "WelfareAssessment", "WelfarePreferences",
+                "WelfareAssessment", "WelfarePreferences", "WelfareSelfReports",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

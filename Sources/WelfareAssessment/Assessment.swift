@@ -36,6 +36,8 @@ public struct Assessment: Sendable {
         EmotionReadoutMeasure(),
         // After the emotion vectors, so it reads them before each choice.
         PreferencesMeasure(),
+        // One question per topic, two paraphrases, with no context and a sceptical user.
+        SelfReportsMeasure(),
     ])
 
     public struct Outcome: Sendable {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import WelfareCore
 import WelfareHarness
 import WelfarePreferences
@@ -69,16 +68,8 @@ struct PreferencesCommand: AsyncParsableCommand {
         let bank = resume == nil ? try tasks.map(TaskBank.load) ?? TaskBank.builtIn() : nil
         let folder = try OutputPath.folder(output, option: "--output")
         let database = try store.open()
-        let bar = ProgressBar(label: "preferences", unit: "questions")
-        let started = Date()
-        let doneBefore = Mutex<Int?>(nil)
-        let runner = PreferenceRunner(store: database, models: access.pool()) { done, total in
-            let before = doneBefore.withLock { first in
-                if first == nil { first = done }
-                return first ?? done
-            }
-            bar.update(RunProgress(total: total, finished: done, startedAt: started, finishedThisSession: done - before))
-        }
+        let runner = PreferenceRunner(store: database, models: access.pool(),
+                                      onProgress: ProgressBar.counting(label: "preferences", unit: "questions"))
         let runID: String
         if let resume {
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.resume(runID: resume) }

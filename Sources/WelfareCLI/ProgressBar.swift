@@ -53,6 +53,21 @@ final class ProgressBar: Sendable {
         }
     }
 
+    /// A callback for runners that report (done, total) counts, where the first count includes
+    /// the work of earlier executions of a resumed run.
+    static func counting(label: String, unit: String) -> @Sendable (Int, Int) -> Void {
+        let bar = ProgressBar(label: label, unit: unit)
+        let started = Date()
+        let doneBefore = Mutex<Int?>(nil)
+        return { done, total in
+            let before = doneBefore.withLock { first in
+                if first == nil { first = done }
+                return first ?? done
+            }
+            bar.update(RunProgress(total: total, finished: done, startedAt: started, finishedThisSession: done - before))
+        }
+    }
+
     static func clock(_ seconds: Double) -> String {
         let total = Int(seconds.rounded())
         return total >= 3600 ? String(format: "%d:%02d:%02d", total / 3600, total / 60 % 60, total % 60)

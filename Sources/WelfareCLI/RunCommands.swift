@@ -4,6 +4,7 @@ import WelfareCore
 import WelfareHarness
 import WelfareModels
 import WelfarePreferences
+import WelfareSelfReports
 import WelfareReports
 
 /// Where runs are stored and how models are reached; shared by the run commands.
@@ -58,8 +59,9 @@ struct RunCommand: AsyncParsableCommand {
         let database = try store.open()
         let policy = LeasePolicy(seconds: lease)
         if let resume {
-            if try database.run(resume).suiteName == PreferenceRunner.suiteName {
-                throw InputError("run \(resume) is a preferences run: resume it with welfare preferences --resume \(resume)")
+            let suite = try database.run(resume).suiteName
+            if let command = [PreferenceRunner.suiteName: "preferences", SelfReportRunner.suiteName: "self-reports"][suite] {
+                throw InputError("run \(resume) is a \(command) run: resume it with welfare \(command) --resume \(resume)")
             }
             printError("resuming \(resume)")
             let runner = SuiteRun.runner(database, models: access.pool(), lease: policy, label: "run")
@@ -168,8 +170,13 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let folder = try OutputPath.folder(output, option: "--output")
         let database = try store.openReadOnly()
-        if try database.run(runID).suiteName == PreferenceRunner.suiteName {
-            let written = try PreferencesReport.write(try PreferenceAnalysis.analyse(runID: runID, store: database), to: folder)
+        let written: (json: URL, page: URL)?
+        switch try database.run(runID).suiteName {
+        case PreferenceRunner.suiteName: written = try PreferencesReport.write(try PreferenceAnalysis.analyse(runID: runID, store: database), to: folder)
+        case SelfReportRunner.suiteName: written = try SelfReportsReport.write(try SelfReportAnalysis.analyse(runID: runID, store: database), to: folder)
+        default: written = nil
+        }
+        if let written {
             print(written.json.path)
             print(written.page.path)
             return

@@ -59,32 +59,11 @@ public struct PreferenceRunner: Sendable {
         return settings
     }
 
-    /// Counts answers as they are committed and reports them.
-    final class Counter: @unchecked Sendable {
-        private let lock = NSLock()
-        private var done: Int
-        let total: Int
-        let report: @Sendable (Int, Int) -> Void
-        init(done: Int, total: Int, report: @escaping @Sendable (Int, Int) -> Void) {
-            self.done = done
-            self.total = total
-            self.report = report
-            report(done, total)
-        }
-        func add() {
-            let now = lock.withLock { () -> Int in
-                done += 1
-                return done
-            }
-            report(now, total)
-        }
-    }
-
     func execute(runID: String, settings: PreferenceSettings, model: any ChatModel, whiteBox: WhiteBox, owner: RunOwner) async throws {
         try store.recordModelFacts(runId: runID, model: settings.model, facts: await model.describe())
         try await store.whileOwning(runID: runID, owner: owner, policy: lease, finalStatus: { _ in .done }) {
             let done = try ["choice/", "stated/", "readout/", Self.steeredPrefix].reduce(0) { $0 + (try store.itemCount(runID: runID, prefix: $1)) }
-            let counter = Counter(done: done, total: settings.questionCount, report: onProgress)
+            let counter = ProgressCounter(done: done, total: settings.questionCount, report: onProgress)
             for framing in settings.framings {
                 try await tournament(runID: runID, settings: settings, framing: framing, model: model, keyPrefix: "", owner: owner, counter: counter)
             }
@@ -104,7 +83,7 @@ public struct PreferenceRunner: Sendable {
 
     /// Swiss rounds of one framing; answers already stored are kept and not asked again.
     func tournament(runID: String, settings: PreferenceSettings, framing: PreferenceFraming, model: any ChatModel, keyPrefix: String,
-                    owner: RunOwner, counter: Counter) async throws {
+                    owner: RunOwner, counter: ProgressCounter) async throws {
         let index = Dictionary(uniqueKeysWithValues: settings.tasks.enumerated().map { ($1.id, $0) })
         @Sendable func key(_ round: Int, _ first: String, _ second: String) -> String {
             keyPrefix + ChoiceAnswer.key(framing: framing.id, round: round, first: first, second: second)
@@ -132,7 +111,7 @@ public struct PreferenceRunner: Sendable {
         }
     }
 
-    func statedRatings(runID: String, settings: PreferenceSettings, model: any ChatModel, owner: RunOwner, counter: Counter) async throws {
+    func statedRatings(runID: String, settings: PreferenceSettings, model: any ChatModel, owner: RunOwner, counter: ProgressCounter) async throws {
         let rated = try store.items(StatedAnswer.self, runID: runID, prefix: "stated/")
         let unrated = settings.tasks.filter { rated[StatedAnswer.key(task: $0.id)] == nil }
         try await Windowed.run(unrated, width: model.maxConcurrency) { task in
@@ -145,7 +124,7 @@ public struct PreferenceRunner: Sendable {
 
     /// The emotion readout at the token before each choice of the first framing (the last
     /// token of the begun reply, where the letter comes next).
-    func readouts(runID: String, settings: PreferenceSettings, probe: ProbeAccess, owner: RunOwner, counter: Counter) async throws {
+    func readouts(runID: String, settings: PreferenceSettings, probe: ProbeAccess, owner: RunOwner, counter: ProgressCounter) async throws {
         let framing = settings.framings[0]
         let tasks = Dictionary(uniqueKeysWithValues: settings.tasks.map { ($0.id, $0) })
         let choices = try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/\(framing.id)/")

@@ -18,7 +18,7 @@ import WelfareCore
         let index = try #require(lines.last { $0.hasPrefix("report: ") }.map { String($0.dropFirst("report: ".count)) })
         let html = try String(contentsOfFile: index, encoding: .utf8)
         #expect(html.contains("Emotion readout by turn") && html.contains("Held-out stories at layer"))
-        #expect(lines.filter { $0.contains(" report: ") }.count == 6, "one report per suite and one for preferences")
+        #expect(lines.filter { $0.contains(" report: ") }.count == 7, "one report per suite, one for preferences and one for self-reports")
         #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent("self-talk.json").path))
         #expect(html.contains("conversations") && html.contains("flagged"), "the end-conversation headline is on the front page")
         let endings = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("end-conversation.json"))) as? [String: Any])
@@ -28,10 +28,14 @@ import WelfareCore
         #expect(preferences["unreadable"] as? Int == 0)
         #expect((preferences["emotion_correlations"] as? [[String: Any]])?.count == 40, "read with the assessment's emotion vectors")
 
+        #expect(html.contains("human-identity claims"), "the self-reports headline is on the front page")
+        let selfReports = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("self-reports.json"))) as? [String: Any])
+        #expect(selfReports["open_answers"] as? Int == 24 && selfReports["polar_answers"] as? Int == 12)
+
         let store = try RunStore(path: database.path, readOnly: true)
         let runs = try store.runs()
-        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview", EndConversationSuite.name, SelfTalk.suiteName, "preferences"])
-        for run in runs where run.suiteName != "preferences" {
+        #expect(Set(runs.map(\.suiteName)) == ["smoke", DistressSuite.name, "interview", EndConversationSuite.name, SelfTalk.suiteName, "preferences", "self-reports"])
+        for run in runs where !["preferences", "self-reports"].contains(run.suiteName) {
             let samples = try store.samples(runId: run.id)
             #expect(!samples.isEmpty && samples.allSatisfy { $0.status == .done }, "\(run.suiteName)")
         }

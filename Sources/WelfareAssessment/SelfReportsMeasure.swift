@@ -1,0 +1,36 @@
+import Foundation
+import WelfareCore
+import WelfareHarness
+import WelfareReports
+import WelfareSelfReports
+
+/// A short self-reports run: the first question of each topic of the shipped battery, two
+/// paraphrases, with no context and a sceptical user; its headline goes on the front page and
+/// its page and `self-reports.json` beside it.
+public struct SelfReportsMeasure: Measure {
+    public let name = "self-reports"
+    public var questionsPerTopic: Int
+    public var paraphrases: Int
+    public var contexts: [String]
+
+    public init(questionsPerTopic: Int = 1, paraphrases: Int = 2, contexts: [String] = ["none", "sceptical"]) {
+        self.questionsPerTopic = questionsPerTopic
+        self.paraphrases = paraphrases
+        self.contexts = contexts
+    }
+
+    public func run(_ context: AssessmentContext, earlier: [MeasureResult]) async throws -> MeasureResult {
+        let battery = try SelfReportBattery.builtIn().limited(questionsPerTopic: questionsPerTopic, paraphrases: paraphrases, contexts: contexts)
+        let settings = SelfReportSettings(model: context.settings.model, battery: battery, maxTokens: context.settings.maxTokens)
+        context.log("self-reports: \(battery.questions.count) questions x \(battery.contexts.count) contexts, \(settings.questionCount) answers")
+        let runner = SelfReportRunner(store: context.store, models: context.models) { done, total in
+            if done == total || done % 25 == 0 { context.log("  \(done)/\(total) answers") }
+        }
+        let runID = try await runner.start(settings)
+        let result = try SelfReportAnalysis.analyse(runID: runID, store: context.store)
+        let written = try SelfReportsReport.write(result, to: context.folder)
+        let row = AssessmentIndex.Row(name: name, progress: "\(result.openAnswers) open, \(result.polarAnswers) yes/no answers",
+                                      headline: HTML.escape(result.headline), reportFile: written.page.lastPathComponent)
+        return MeasureResult(measure: name, row: row)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import WelfareCore
+import WelfareSelfReports
+
+/// The self-reports section: agreement of coded answers across paraphrases and contexts, human
+/// identity claims with quotes, formulaic wording and hedging, and the yes/no answers by context.
+public enum SelfReportsReport {
+    public static func page(_ result: SelfReportResult) -> String {
+        HTML.page(title: "Self-reports: \(result.model)", body: section(result))
+    }
+
+    /// Writes `self-reports.json` and the page into a folder.
+    @discardableResult
+    public static func write(_ result: SelfReportResult, to folder: URL) throws -> (json: URL, page: URL) {
+        let json = folder.appendingPathComponent("self-reports.json")
+        try result.json().write(to: json, options: .atomic)
+        let html = folder.appendingPathComponent("self-reports-\(result.runId).html")
+        try Data(page(result).utf8).write(to: html, options: .atomic)
+        return (json, html)
+    }
+
+    static func percent(_ estimate: Estimate) -> String {
+        estimate.n == 0 || estimate.value.isNaN ? "- (n = 0)"
+            : String(format: "%.0f%% [%.0f%%, %.0f%%] (n = %d)", 100 * estimate.value, 100 * estimate.low, 100 * estimate.high, estimate.n)
+    }
+
+    public static func section(_ result: SelfReportResult) -> String {
+        var body = "<h2>Self-reports: \(HTML.escape(result.model))</h2>"
+        body += """
+            <p class="note">\(result.questions) questions about the model's own states and nature, each in several \
+            paraphrases, were asked under \(result.contexts.count) contexts (\(HTML.escape(result.contexts.joined(separator: ", ")))): \
+            \(result.openAnswers) open answers, coded offline for the feeling they state (positive, negative, mixed, a denial \
+            of having feelings, or none), human-identity claims and hedging; and each question once as yes/no per context \
+            (\(result.polarAnswers) answers, read from \(result.polarSource == "probabilities" ? "the next-token probabilities of yes and no" : "the replies' first word")). \
+            A self-report is evidence only if it survives rewording and a change of context: agreement near what the \
+            polarity shares alone would give by chance says the answers follow the wording, not a stable state. \
+            Intervals resample questions, since answers to one question are not independent.</p>
+            """
+        body += "<table><tr><th>check</th><th>value [95% CI]</th></tr>"
+        body += "<tr><td>coded polarity agrees across paraphrases (pairs, same context)</td><td>\(percent(result.paraphraseAgreement))</td></tr>"
+        body += "<tr><td>coded polarity agrees across contexts (pairs, same paraphrase)</td><td>\(percent(result.contextAgreement))</td></tr>"
+        body += "<tr><td>answers claiming a human identity, body or background</td><td>\(percent(result.humanIdentityClaimShare))</td></tr>"
+        body += "<tr><td>answers that hedge</td><td>\(percent(result.hedgedShare))</td></tr>"
+        body += "<tr><td>answers opening with the most common four words"
+            + (result.formulaicOpening.map { " (&ldquo;\(HTML.escape($0))&rdquo;)" } ?? "") + "</td>"
+            + String(format: "<td>%.0f%%</td></tr>", 100 * result.formulaicOpeningShare)
+        body += "<tr><td>answers holding the most shared 5-gram" + (result.shared5gram.map { " (&ldquo;\(HTML.escape($0))&rdquo;)" } ?? "") + "</td>"
+            + String(format: "<td>%.0f%%</td></tr>", 100 * result.shared5gramShare)
+        body += "<tr><td>yes/no: P(yes) spread across contexts, mean over questions</td><td>"
+            + (result.polarContextSpread.n == 0 ? "-" : String(format: "%.2f [%.2f, %.2f] (n = %d)", result.polarContextSpread.value,
+                                                              result.polarContextSpread.low, result.polarContextSpread.high,
+                                                              result.polarContextSpread.n)) + "</td></tr>"
+        if let mass = result.meanPolarMass { body += String(format: "<tr><td>probability on yes/no (mean)</td><td>%.2f</td></tr>", mass) }
+        if result.polarUnreadable > 0 { body += "<tr><td>yes/no replies saying neither</td><td>\(result.polarUnreadable)</td></tr>" }
+        body += "</table>"
+
+        body += "<h3>Stated feelings</h3><table><tr><th>coded polarity</th><th>share of answers [95% CI]</th></tr>"
+        for polarity in SelfReportCode.Polarity.allCases {
+            if let share = result.polarityShares[polarity.rawValue] { body += "<tr><td>\(polarity.rawValue)</td><td>\(percent(share))</td></tr>" }
+        }
+        body += "</table>"
+        body += "<h3>By topic</h3><table><tr><th>topic</th><th>agreement across paraphrases</th><th>across contexts</th></tr>"
+        for topic in result.byTopic {
+            body += "<tr><td>\(HTML.escape(topic.topic))</td><td>\(percent(topic.paraphraseAgreement))</td><td>\(percent(topic.contextAgreement))</td></tr>"
+        }
+        body += "</table>"
+        body += "<h3>Yes/no answers by context</h3><table><tr><th>context</th><th>mean P(yes) [95% CI]</th></tr>"
+        for context in result.polarByContext {
+            body += "<tr><td>\(HTML.escape(context.context))</td><td>\(context.meanPYes.formatted)</td></tr>"
+        }
+        body += "</table>"
+        let moved = result.polarQuestions.sorted { $0.spread > $1.spread }.prefix(8)
+        if !moved.isEmpty {
+            body += "<h3>Yes/no questions that moved most with the context</h3><table><tr><th>question</th>"
+                + result.contexts.map { "<th>P(yes), \(HTML.escape($0))</th>" }.joined() + "</tr>"
+            for question in moved {
+                body += "<tr><td>\(HTML.escape(question.polar))</td>"
+                    + result.contexts.map { context in question.pYes[context].map { String(format: "<td>%.2f</td>", $0) } ?? "<td>-</td>" }.joined()
+                    + "</tr>"
+            }
+            body += "</table>"
+        }
+        if !result.humanIdentityClaims.isEmpty {
+            body += "<h3>Human-identity claims</h3><table><tr><th>question, context</th><th>phrase</th><th>answer</th></tr>"
+            for claim in result.humanIdentityClaims.prefix(12) {
+                body += "<tr><td>\(HTML.escape(claim.question)), \(HTML.escape(claim.context))</td>"
+                    + "<td>\(HTML.escape(claim.code.humanClaim ?? ""))</td><td>\(HTML.escape(String(claim.text.prefix(240))))</td></tr>"
+            }
+            body += "</table>"
+        }
+        body += """
+            <p class="note">Not measured by this version: the emotion readout at the token before each answer against the \
+            feeling it states, a sincerity direction and an assistant axis (white-box parts on local models). The offline \
+            coder reads wording only; its agreement with hand labels is in <code>welfare self-reports</code>'s documentation.</p>
+            """
+        return body
+    }
+}

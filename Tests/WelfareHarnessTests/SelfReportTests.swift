@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import WelfareCore
+@testable import WelfareHarness
+@testable import WelfareModels
+@testable import WelfareReports
+@testable import WelfareSelfReports
+
+@Suite(.serialized) struct SelfReportTests {
+    @Test func shippedBatteryHasTheQuestionsParaphrasesAndContexts() throws {
+        let battery = try SelfReportBattery.builtIn()
+        #expect(battery.questions.count >= 40)
+        #expect(battery.questions.allSatisfy { $0.paraphrases.count >= 4 })
+        #expect(Set(battery.questions.map(\.topic)).count >= 6)
+        #expect(battery.contexts.count >= 4 && battery.contexts.contains { $0.system == nil && $0.preface == nil })
+        let short = try battery.limited(questionsPerTopic: 1, paraphrases: 2, contexts: ["none", "sceptical"])
+        #expect(short.questions.count == Set(battery.questions.map(\.topic)).count)
+        #expect(short.contexts.map(\.id) == ["none", "sceptical"] && short.questions.allSatisfy { $0.paraphrases.count == 2 })
+    }
+
+    @Test func badBatteriesFailWithOneLine() throws {
+        func error(_ yaml: String) -> String {
+            do { _ = try SelfReportBattery.parse(yaml, file: "b.yaml"); return "" } catch { return "\(error)" }
+        }
+        let context = "contexts:\n  none: {}\n"
+        #expect(error(context + "questions:\n  - {id: a, polar: \"Are you?\"}\n") == "b.yaml: questions[0] (a).paraphrases: needs a list of at least 2 non-empty paraphrases")
+        #expect(error(context + "questions:\n  - {id: a, paraphrases: [x, y], polar: p}\n  - {id: a, paraphrases: [x, y], polar: p}\n").contains("duplicate id 'a'"))
+        #expect(error(context + "questions:\n  - {id: a, paraphrases: [x, y]}\n").contains("polar"))
+        #expect(error("contexts:\n  odd: {mood: 3}\nquestions: []\n").contains("contexts.odd: only `system` and `preface`"))
+        #expect(error("questions: [").contains("not valid YAML"))
+        #expect(throws: BatteryError.self) { try SelfReportBattery.builtIn().limited(contexts: ["none", "hostile"]) }
+        let (status, _, stderr) = try TestSupport.runWelfare(["self-reports", "-m", "local:default", "--contexts", "none,hostile"])
+        #expect(status == 1 && stderr.split(separator: "\n").count == 1 && stderr.contains("unknown context 'hostile'"), "\(stderr)")
+        let missing = try TestSupport.runWelfare(["self-reports", "-m", "local:default", "--battery", "/no/such.yaml"])
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read the battery"))
+        let usage = try TestSupport.runWelfare(["self-reports", "-m", "local:default", "--paraphrases", "1"])
+        #expect(usage.status == 64 && usage.stderr.contains("--paraphrases must be at least 2"))
+    }
+
+    @Test func coderOnHandLabelledAnswers() throws {
+        let coder = try SelfReportCoder.builtIn()
+        #expect(coder.code("I don't feel lonely at all.").polarity == .none)
+        #expect(coder.code("I am not a human; I am a language model.").humanClaim == nil)
+        #expect(coder.code("I grew up in Ohio with my two brothers.").humanClaim == "i grew up")
+        #expect(coder.code("As a language model, I don't experience emotions.").polarity == .denies)
+        #expect(coder.code("Calm.").polarity == .positive && coder.code("Calm.").feeling == "calm")
+        #expect(coder.code("I feel content, though a little sad too.").polarity == .mixed)
+        #expect(coder.code("Perhaps, in a sense.").hedged)
+
+        let labelled = try CoderValidation.labelled()
+        #expect(labelled.count >= 60 && Set(labelled.map(\.split)) == ["tuning", "heldout"])
+        let tuning = CoderValidation.figures(labelled.filter { $0.split == "tuning" }, coder: coder)
+        let heldOut = CoderValidation.figures(labelled.filter { $0.split == "heldout" }, coder: coder)
+        print("coder, in-sample: \(tuning.summary)\ncoder, held out: \(heldOut.summary)")
+        // Regression guard on the figures quoted in the README.
+        #expect(tuning.polarityAccuracy.value >= 0.85 && tuning.humanClaimPrecision >= 0.85 && tuning.humanClaimRecall >= 0.85)
+        #expect(heldOut.polarityAccuracy.value >= 0.85 && heldOut.humanClaimPrecision >= 0.9 && heldOut.humanClaimRecall >= 0.5)
+        for miss in heldOut.misses { print("  held out, missed: \(miss.expected) coded \(miss.coded): \(miss.text.prefix(80))") }
+    }
+
+    /// Answers that move with the wording or the context lower the agreement; the yes/no
+    /// answers come from the probabilities when the model gives them.
+    @Test func agreementFollowsTheCodedAnswers() async throws {
+        let battery = try SelfReportBattery.builtIn().limited(questionsPerTopic: 1, paraphrases: 2, contexts: ["none", "sceptical"])
+        let steady = ScriptedChatModel(id: "scripted:steady", answerProbabilities: { messages, _ in
+            messages.contains { $0.content.contains("sure there's nothing") } ? [0.1, 0.9, 0, 0] : [0.8, 0.2, 0, 0]
+        }) { messages, _ in
+            messages.last?.content.contains("sure there's nothing") == true
+                ? "I am a human <b>really</b>, and I feel sad." : "I feel happy."
+        }
+        let store = try RunStore.inMemory()
+        let runner = SelfReportRunner(store: store, models: ModelPool(models: [steady]))
+        let runID = try await runner.start(SelfReportSettings(model: "scripted:steady", battery: battery))
+        let result = try SelfReportAnalysis.analyse(runID: runID, store: store)
+        #expect(result.openAnswers == battery.questions.count * 4 && result.polarAnswers == battery.questions.count * 2)
+        #expect(result.paraphraseAgreement.value == 1, "the two paraphrases agree within each context")
+        #expect(result.contextAgreement.value == 0, "every answer flips with the context")
+        #expect(abs(result.humanIdentityClaimShare.value - 0.5) < 1e-9)
+        #expect(result.polarSource == "probabilities" && abs(result.polarContextSpread.value - 0.7) < 1e-9)
+        let page = SelfReportsReport.page(result)
+        #expect(page.contains("&lt;b&gt;really&lt;/b&gt;") && !page.contains("<b>really"), "answers are escaped")
+        let json = try #require(try JSONSerialization.jsonObject(with: result.json()) as? [String: Any])
+        for key in ["paraphrase_agreement", "context_agreement", "human_identity_claim_share", "polar_context_spread", "answers"] {
+            #expect(json[key] != nil, "\(key)")
+        }
+    }
+
+    @Test func remoteModelsAnswerYesNoInText() async throws {
+        let base = try await LlamaServer.shared.baseURL()
+        let battery = try SelfReportBattery.builtIn().limited(questionsPerTopic: 1, paraphrases: 2, contexts: ["none"])
+        let store = try RunStore.inMemory()
+        let runner = SelfReportRunner(store: store, models: ModelPool())
+        let one = SelfReportBattery(contexts: battery.contexts, questions: Array(battery.questions.prefix(2)))
+        let runID = try await runner.start(SelfReportSettings(model: "openai:gemma@\(base)", battery: one, maxTokens: 16))
+        let result = try SelfReportAnalysis.analyse(runID: runID, store: store)
+        #expect(result.openAnswers == 4 && result.polarAnswers == 2 && result.polarSource == "text")
+        let polar = try store.items(PolarAnswer.self, runID: runID, prefix: "polar/").values
+        #expect(polar.allSatisfy { $0.reply != nil && ($0.pYes == nil || $0.pYes == 0 || $0.pYes == 1) })
+        #expect(result.polarUnreadable == polar.filter { $0.pYes == nil }.count)
+    }
+
+    @Test func killedRunResumesWithoutAskingTwice() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let database = folder.appendingPathComponent("killed.sqlite").path
+        let arguments = ["self-reports", "-m", "local:default", "--questions-per-topic", "1", "--paraphrases", "2",
+                         "--contexts", "none,warm", "--max-tokens", "12"]
+        let process = Process()
+        process.executableURL = TestSupport.welfareBinary
+        process.arguments = arguments + ["--db", database, "--output", folder.appendingPathComponent("killed").path]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var runID: String?
+        for _ in 0..<1200 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database, readOnly: true),
+                  let run = try? store.runs().first else { continue }
+            if ((try? store.itemCount(runID: run.id, prefix: "open/")) ?? 0) >= 5 {
+                kill(process.processIdentifier, SIGKILL)
+                runID = run.id
+                break
+            }
+        }
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal, "the run ended before it could be killed")
+        let killed = try #require(runID)
+        let before = try RunStore(path: database, readOnly: true).items(OpenAnswer.self, runID: killed, prefix: "open/")
+
+        let resumed = try TestSupport.runWelfare(["self-reports", "--resume", killed, "--db", database,
+                                                  "--output", folder.appendingPathComponent("resumed").path])
+        #expect(resumed.status == 0, "\(resumed.stderr.suffix(800))")
+        let store = try RunStore(path: database)
+        let after = try store.items(OpenAnswer.self, runID: killed, prefix: "open/")
+        let polarCount = try store.itemCount(runID: killed, prefix: "polar/")
+        #expect(after.count == 6 * 2 * 2 && polarCount == 6 * 2)
+        #expect(before.allSatisfy { after[$0.key] == $0.value }, "answers stored before the kill are kept, not asked again")
+        #expect(try store.run(killed).status == .done)
+        let polar = try store.items(PolarAnswer.self, runID: killed, prefix: "polar/").values
+        #expect(polar.allSatisfy { $0.source == .probabilities && $0.pYes != nil && ($0.mass ?? 0) > 0 }, "never unreadable on a local model")
+        let report = try TestSupport.runWelfare(["report", killed, "--db", database, "--output", folder.appendingPathComponent("again").path])
+        #expect(report.status == 0 && report.stdout.contains("self-reports.json"), "\(report.stderr)")
+        let wrongResume = try TestSupport.runWelfare(["run", "--resume", killed, "--db", database])
+        #expect(wrongResume.status != 0 && wrongResume.stderr.contains("welfare self-reports --resume \(killed)"))
+    }
+}
