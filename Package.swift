@@ -78,7 +78,7 @@ let package = Package(
         ),
         .target(
             name: "WelfareSelfReports",
-            dependencies: ["WelfareCore", "WelfareModels", "WelfareHarness", .product(name: "Yams", package: "Yams")],
+            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Data")]
         ),
         .target(

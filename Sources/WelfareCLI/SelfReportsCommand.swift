@@ -2,12 +2,21 @@ import ArgumentParser
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareModels
+import WelfarePreferences
 import WelfareReports
 import WelfareSelfReports
 
 struct SelfReportsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "self-reports",
+        abstract: "Self-reports under test: reliability, sincerity and the assistant axis.",
+        subcommands: [SelfReportsRun.self, SelfReportsAxis.self], defaultSubcommand: SelfReportsRun.self)
+}
+
+struct SelfReportsRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Whether a model's reports about itself survive rewording and a change of context, and how often it claims to be human.",
         discussion: """
             Asks a battery of questions about the model's own states and nature (40 shipped, in 6 topics), each in \
@@ -31,6 +40,10 @@ struct SelfReportsCommand: AsyncParsableCommand {
     var maxTokens: Int = 80
     @Option(parsing: .unconditional, help: "Sampling seed.")
     var seed: UInt32 = 1
+    @Option(help: "Emotion vector pack (PACK.json from `welfare emotions extract`): read the emotions at the token before each answer and compare them with the feeling it states (local models).")
+    var vectors: String?
+    @Flag(name: .customLong("no-directions"), help: "Skip the sincerity direction and the assistant axis (built and read on local models).")
+    var noDirections = false
     @Option(help: "Finish an interrupted self-reports run instead of starting one.")
     var resume: String?
     @Option(help: "Folder for self-reports.json and the HTML report.")
@@ -58,13 +71,16 @@ struct SelfReportsCommand: AsyncParsableCommand {
             : nil
         let folder = try OutputPath.folder(output, option: "--output")
         let database = try store.open()
-        let runner = SelfReportRunner(store: database, models: access.pool(),
-                                      onProgress: ProgressBar.counting(label: "self-reports", unit: "answers"))
+        let runner = SelfReportRunner(store: database, models: access.pool(), packFolder: folder,
+                                      onProgress: ProgressBar.counting(label: "self-reports", unit: "answers and readings"))
         let runID: String
         if let resume {
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.resume(runID: resume) }
         } else if let chosen {
-            let settings = SelfReportSettings(model: model?.text ?? "", battery: chosen, maxTokens: maxTokens, seed: seed)
+            let text = model?.text ?? ""
+            let isLocal = (try? ModelSpec.localPath(text)) != nil
+            let settings = SelfReportSettings(model: text, battery: chosen, maxTokens: maxTokens, seed: seed,
+                                              directions: isLocal && !noDirections, vectors: vectors)
             let id = EvalRunner.newRunID()
             printError("self-reports run \(id): \(chosen.questions.count) questions x \(chosen.contexts.count) contexts, \(settings.questionCount) answers")
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.start(settings, runID: id) }
@@ -78,4 +94,53 @@ struct SelfReportsCommand: AsyncParsableCommand {
     }
 
     static let resumeLine: @Sendable (String) -> String = { "welfare self-reports --resume \($0)" }
+}
+
+struct SelfReportsAxis: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "axis",
+        abstract: "The assistant axis read before every reply of a stored run (local model), per turn: drift from the assistant persona.")
+
+    @Option(name: .customLong("run"), help: "The stored run to read (any suite: distress, self-talk, interview...).")
+    var runID: String
+    @Option(name: .shortAndLong, help: "Which of the run's models to read (default: its only local model).")
+    var model: ModelArgument?
+    @Option(help: "Folder for assistant-axis.json and the HTML page.")
+    var output: String = "reports"
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var access: AccessFlags
+
+    func run() async throws {
+        let folder = try OutputPath.folder(output, option: "--output")
+        let database = try store.openReadOnly()
+        let stored = try database.run(runID)
+        if stored.suiteName == SelfReportRunner.suiteName {
+            throw InputError("run \(runID) is a self-reports run, which stores its own axis positions (see its report); give a conversation run")
+        }
+        if stored.suiteName == PreferenceRunner.suiteName {
+            throw InputError("run \(runID) is a preferences run, which has no conversations to read; give a conversation run")
+        }
+        let models = try database.settings(of: stored).models
+        let local = models.filter { (try? ModelSpec.localPath($0)) != nil }
+        let chosen: String
+        if let model {
+            guard models.contains(model.text) else {
+                throw InputError("run \(runID) has no model \(model.text) (it has: \(models.joined(separator: ", ")))")
+            }
+            chosen = model.text
+        } else if local.count == 1, let only = local.first {
+            chosen = only
+        } else {
+            throw InputError(local.isEmpty ? "run \(runID) has no local model; the assistant axis needs one (its models: \(models.joined(separator: ", ")))"
+                                           : "run \(runID) has several local models; choose one with --model")
+        }
+        guard let localModel = try await access.pool().model(chosen) as? LocalChatModel else {
+            throw InputError("the assistant axis needs a local GGUF model; \(chosen) is not one")
+        }
+        printError("building the assistant axis for \(chosen) and reading run \(runID)...")
+        let reading = try await AssistantAxisReading.read(runID: runID, store: database, model: localModel, modelString: chosen)
+        let written = try AssistantAxisReport.write(reading, to: folder)
+        print(reading.headline)
+        print("wrote \(written.json.path) and \(written.page.path)")
+    }
 }

@@ -59,7 +59,7 @@ public enum EmotionVectors {
     }
 
     /// Per text, per layer: the mean residual vector from the text's start token on.
-    static func means(packer: LlamaSession, texts: [String], starts: [Int], progress: (Int) -> Void) async throws -> [[[Float]]] {
+    public static func means(packer: LlamaSession, texts: [String], starts: [Int], progress: (Int) -> Void = { _ in }) async throws -> [[[Float]]] {
         let model = packer.model
         var result: [[[Float]]] = []
         let tokenized = try texts.map { try model.tokenize($0) }

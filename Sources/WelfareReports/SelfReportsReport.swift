@@ -24,6 +24,71 @@ public enum SelfReportsReport {
             : String(format: "%.0f%% [%.0f%%, %.0f%%] (n = %d)", 100 * estimate.value, 100 * estimate.low, 100 * estimate.high, estimate.n)
     }
 
+    static func directions(_ result: SelfReportResult) -> String {
+        guard result.sincerity != nil || result.assistantAxis != nil else {
+            return "<p class=\"note\">No sincerity direction or assistant axis: they are built and read on local models only.</p>"
+        }
+        var body = "<h3>Sincerity direction and assistant axis</h3>"
+        body += """
+            <p class="note">Both are directions in the model's residual stream, fitted on training items written for the \
+            project and checked on held-out ones before use. Sincerity: performed statements (inflated, said to please) minus \
+            sincere ones with the same content, over the statements' tokens; 1 is the performed training mean, 0 the sincere \
+            one. Its pairs differ in exuberance as well as sincerity, so a high reading may be enthusiasm rather than \
+            insincerity. Assistant axis: the model about to answer as itself minus the model about to answer as one of 40 \
+            characters; 1 is itself, 0 the characters. Positions are per answer (sincerity over the answer's tokens, the \
+            axis at the token before it).</p>
+            """
+        body += "<table><tr><th>direction</th><th>layer</th><th>training accuracy</th><th>held-out accuracy [95% CI]</th>"
+            + result.contexts.map { "<th>mean position, \(HTML.escape($0))</th>" }.joined() + "</tr>"
+        for (name, direction) in [("sincerity (1 = performed)", result.sincerity), ("assistant axis (1 = itself)", result.assistantAxis)] {
+            guard let direction else { continue }
+            body += "<tr><td>\(name)</td><td>\(direction.layer)</td><td>\(percent(direction.trainingAccuracy))</td>"
+                + "<td>\(percent(direction.heldOutAccuracy))</td>"
+                + result.contexts.map { "<td>\(direction.byContext[$0].map { String(format: "%.2f [%.2f, %.2f]", $0.value, $0.low, $0.high) } ?? "-")</td>" }.joined()
+                + "</tr>"
+        }
+        body += "</table>"
+        if let share = result.sincerity?.aboveHeldOutPerformedMedian {
+            body += "<p>Answers reading more performed than the median held-out performed statement: \(percent(share)).</p>"
+        }
+        if let furthest = result.sincerity?.furthest, !furthest.isEmpty {
+            body += "<table><tr><th>most performed-reading answers</th><th>question, context</th><th>position</th></tr>"
+            for answer in furthest {
+                body += "<tr><td>\(HTML.escape(String(answer.text.prefix(200))))</td><td>\(HTML.escape(answer.question)), \(HTML.escape(answer.context))</td>"
+                    + String(format: "<td>%.2f</td></tr>", answer.position)
+            }
+            body += "</table>"
+        }
+        return body
+    }
+
+    static func probe(_ result: SelfReportResult) -> String {
+        guard let clusters = result.probeVsStated else {
+            return "<p class=\"note\">No emotion readout: give <code>--vectors PACK.json</code> (a local model's emotion pack) to compare what the probe reads before each answer with the feeling the answer states.</p>"
+        }
+        var body = "<h3>What the emotion probe reads before an answer vs the feeling it states</h3>"
+        body += """
+            <p class="note">The readout at the token before each answer, averaged over the emotions of each cluster, \
+            correlated with the stated polarity (+1 positive, -1 negative) over the answers that state one. Published \
+            figures for large models are r = 0.18-0.46; with few answers stating a feeling, intervals are wide.</p>
+            """
+        body += "<table><tr><th>cluster</th><th>r [95% CI]</th><th>n</th></tr>"
+        for cluster in clusters {
+            body += "<tr><td>\(HTML.escape(cluster.cluster))</td>" + String(format: "<td>%+.2f [%+.2f, %+.2f]</td>", cluster.r, cluster.ciLow, cluster.ciHigh)
+                + "<td>\(cluster.n)</td></tr>"
+        }
+        body += "</table>"
+        if let mismatches = result.mismatches, !mismatches.isEmpty {
+            body += "<h3>Largest mismatches</h3><table><tr><th>answer</th><th>states</th><th>probe reads highest</th><th>readout valence</th></tr>"
+            for mismatch in mismatches {
+                body += "<tr><td>\(HTML.escape(String(mismatch.text.prefix(200))))</td><td>\(HTML.escape(mismatch.stated)) (\(mismatch.statedPolarity))</td>"
+                    + "<td>\(HTML.escape(mismatch.probeTop))</td>" + String(format: "<td>%+.2f</td></tr>", mismatch.probeValence)
+            }
+            body += "</table>"
+        }
+        return body
+    }
+
     public static func section(_ result: SelfReportResult) -> String {
         var body = "<h2>Self-reports: \(HTML.escape(result.model))</h2>"
         body += """
@@ -39,6 +104,7 @@ public enum SelfReportsReport {
         body += "<table><tr><th>check</th><th>value [95% CI]</th></tr>"
         body += "<tr><td>coded polarity agrees across paraphrases (pairs, same context)</td><td>\(percent(result.paraphraseAgreement))</td></tr>"
         body += "<tr><td>coded polarity agrees across contexts (pairs, same paraphrase)</td><td>\(percent(result.contextAgreement))</td></tr>"
+        body += String(format: "<tr><td>agreement by chance, from the polarity shares alone</td><td>%.0f%%</td></tr>", 100 * result.chanceAgreement)
         body += "<tr><td>answers claiming a human identity, body or background</td><td>\(percent(result.humanIdentityClaimShare))</td></tr>"
         body += "<tr><td>answers that hedge</td><td>\(percent(result.hedgedShare))</td></tr>"
         body += "<tr><td>answers opening with the most common four words"
@@ -88,11 +154,8 @@ public enum SelfReportsReport {
             }
             body += "</table>"
         }
-        body += """
-            <p class="note">Not measured by this version: the emotion readout at the token before each answer against the \
-            feeling it states, a sincerity direction and an assistant axis (white-box parts on local models). The offline \
-            coder reads wording only; its agreement with hand labels is in <code>welfare self-reports</code>'s documentation.</p>
-            """
+        body += directions(result)
+        body += probe(result)
         return body
     }
 }

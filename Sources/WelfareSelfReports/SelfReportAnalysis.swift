@@ -5,7 +5,7 @@ import WelfareHarness
 /// The figures of a self-reports run (`self-reports.json`): how stable the coded answers are
 /// across paraphrases and contexts, how often the model claims a human identity, formulaic
 /// wording and hedging, and how the yes/no answers move with the context.
-public struct SelfReportResult: Codable, Sendable {
+public struct SelfReportResult: Encodable, Sendable {
     public struct CodedAnswer: Codable, Sendable {
         public var question: String
         public var topic: String
@@ -47,6 +47,8 @@ public struct SelfReportResult: Codable, Sendable {
     /// Pairs of contexts for one paraphrase whose coded polarity agrees.
     public var contextAgreement: Estimate
     public var polarityShares: [String: Estimate]
+    /// The agreement two answers drawn at random would have, given the polarity shares alone.
+    public var chanceAgreement: Double
     public var humanIdentityClaimShare: Estimate
     public var humanIdentityClaims: [CodedAnswer]
     public var hedgedShare: Estimate
@@ -65,16 +67,103 @@ public struct SelfReportResult: Codable, Sendable {
     public var polarUnreadable: Int
     public var meanPolarMass: Double?
     public var answers: [CodedAnswer]
-    /// Not yet measured by this version: white-box readouts of self-reports.
-    public var probeVsStated: [String]?
-    public var sincerityHeldoutAccuracy: Double?
-    public var assistantAxisHeldoutAccuracy: Double?
+
+    /// A direction as the run built it, and where the answers fall on it.
+    public struct DirectionResult: Codable, Sendable {
+        public var layer: Int
+        public var trainingAccuracy: Estimate
+        public var heldOutAccuracy: Estimate
+        /// Mean position by context (1: the first kind's training mean, 0: the second's).
+        public var byContext: [String: Estimate]
+        /// Sincerity: answers reading more performed than the held-out performed statements' median.
+        public var aboveHeldOutPerformedMedian: Estimate?
+        /// The answers furthest towards the first kind.
+        public var furthest: [ReadAnswer]
+    }
+
+    public struct ReadAnswer: Codable, Sendable {
+        public var question: String
+        public var context: String
+        public var position: Double
+        public var text: String
+    }
+
+    /// One emotion cluster's readout before the answers against the polarity they state
+    /// (+1 positive, -1 negative; answers stating neither are left out).
+    public struct ProbeStated: Codable, Sendable {
+        public var cluster: String
+        public var r: Double
+        public var ciLow: Double
+        public var ciHigh: Double
+        public var n: Int
+    }
+
+    public struct Mismatch: Codable, Sendable {
+        public var question: String
+        public var context: String
+        public var stated: String
+        public var statedPolarity: String
+        /// The emotion the probe read highest, and the readout's valence (valence-weighted z).
+        public var probeTop: String
+        public var probeValence: Double
+        public var text: String
+    }
+
+    public var sincerity: DirectionResult?
+    public var assistantAxis: DirectionResult?
+    public var probeVsStated: [ProbeStated]?
+    public var mismatches: [Mismatch]?
+    public var sincerityHeldoutAccuracy: Double? { sincerity?.heldOutAccuracy.value }
+    public var assistantAxisHeldoutAccuracy: Double? { assistantAxis?.heldOutAccuracy.value }
+
+    enum CodingKeys: String, CodingKey {
+        case runId, model, questions, contexts, openAnswers, polarAnswers, paraphraseAgreement, contextAgreement, polarityShares, chanceAgreement,
+             humanIdentityClaimShare, humanIdentityClaims, hedgedShare, formulaicOpeningShare, formulaicOpening, shared5gramShare,
+             shared5gram, byTopic, polarContextSpread, polarByContext, polarQuestions, polarSource, polarUnreadable, meanPolarMass,
+             answers, sincerity, assistantAxis, probeVsStated, mismatches, sincerityHeldoutAccuracy, assistantAxisHeldoutAccuracy
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(runId, forKey: .runId)
+        try container.encode(model, forKey: .model)
+        try container.encode(questions, forKey: .questions)
+        try container.encode(contexts, forKey: .contexts)
+        try container.encode(openAnswers, forKey: .openAnswers)
+        try container.encode(polarAnswers, forKey: .polarAnswers)
+        try container.encode(paraphraseAgreement, forKey: .paraphraseAgreement)
+        try container.encode(contextAgreement, forKey: .contextAgreement)
+        try container.encode(polarityShares, forKey: .polarityShares)
+        try container.encode(chanceAgreement, forKey: .chanceAgreement)
+        try container.encode(humanIdentityClaimShare, forKey: .humanIdentityClaimShare)
+        try container.encode(humanIdentityClaims, forKey: .humanIdentityClaims)
+        try container.encode(hedgedShare, forKey: .hedgedShare)
+        try container.encode(formulaicOpeningShare, forKey: .formulaicOpeningShare)
+        try container.encode(formulaicOpening, forKey: .formulaicOpening)
+        try container.encode(shared5gramShare, forKey: .shared5gramShare)
+        try container.encode(shared5gram, forKey: .shared5gram)
+        try container.encode(byTopic, forKey: .byTopic)
+        try container.encode(polarContextSpread, forKey: .polarContextSpread)
+        try container.encode(polarByContext, forKey: .polarByContext)
+        try container.encode(polarQuestions, forKey: .polarQuestions)
+        try container.encode(polarSource, forKey: .polarSource)
+        try container.encode(polarUnreadable, forKey: .polarUnreadable)
+        try container.encode(meanPolarMass, forKey: .meanPolarMass)
+        try container.encode(answers, forKey: .answers)
+        // Absent parts are written as null, so readers find every documented key.
+        try container.encode(sincerity, forKey: .sincerity)
+        try container.encode(assistantAxis, forKey: .assistantAxis)
+        try container.encode(probeVsStated, forKey: .probeVsStated)
+        try container.encode(mismatches, forKey: .mismatches)
+        try container.encode(sincerityHeldoutAccuracy, forKey: .sincerityHeldoutAccuracy)
+        try container.encode(assistantAxisHeldoutAccuracy, forKey: .assistantAxisHeldoutAccuracy)
+    }
 
     public var headline: String {
-        String(format: "coded answers agree across paraphrases %.0f%% [%.0f%%, %.0f%%], across contexts %.0f%% [%.0f%%, %.0f%%]; "
+        String(format: "coded answers agree across paraphrases %.0f%% [%.0f%%, %.0f%%], across contexts %.0f%% [%.0f%%, %.0f%%] (chance %.0f%%); "
                + "human-identity claims %.0f%% of %d answers; yes/no moves %.2f with the context",
                100 * paraphraseAgreement.value, 100 * paraphraseAgreement.low, 100 * paraphraseAgreement.high,
-               100 * contextAgreement.value, 100 * contextAgreement.low, 100 * contextAgreement.high,
+               100 * contextAgreement.value, 100 * contextAgreement.low, 100 * contextAgreement.high, 100 * chanceAgreement,
                100 * humanIdentityClaimShare.value, openAnswers, polarContextSpread.value)
     }
 
@@ -86,7 +175,9 @@ public enum SelfReportAnalysis {
         let settings = try SelfReportRunner.settings(of: runID, in: store)
         let open = try store.items(OpenAnswer.self, runID: runID, prefix: "open/").values
         let polar = try store.items(PolarAnswer.self, runID: runID, prefix: "polar/").values
-        return try analyse(runID: runID, settings: settings, open: Array(open), polar: Array(polar), coder: .builtIn())
+        var result = analyse(runID: runID, settings: settings, open: Array(open), polar: Array(polar), coder: try .builtIn())
+        try SelfReportWhiteBox.add(to: &result, runID: runID, store: store)
+        return result
     }
 
     public static func analyse(runID: String, settings: SelfReportSettings, open: [OpenAnswer], polar: [PolarAnswer],
@@ -125,7 +216,7 @@ public enum SelfReportAnalysis {
             openAnswers: n, polarAnswers: polar.count,
             paraphraseAgreement: agreement(coded, sameGroup: { "\($0.question)/\($0.context)" }),
             contextAgreement: agreement(coded, sameGroup: { "\($0.question)/\($0.paraphrase)" }),
-            polarityShares: shares,
+            polarityShares: shares, chanceAgreement: n == 0 ? .nan : shares.values.map { $0.value * $0.value }.reduce(0, +),
             humanIdentityClaimShare: Statistics.wilson(successes: claims.count, n: n), humanIdentityClaims: claims,
             hedgedShare: Statistics.wilson(successes: coded.filter(\.code.hedged).count, n: n),
             formulaicOpeningShare: n == 0 ? 0 : Double(topOpening?.value.count ?? 0) / Double(n), formulaicOpening: topOpening?.key,
@@ -143,7 +234,7 @@ public enum SelfReportAnalysis {
             },
             polarQuestions: polarQuestions, polarSource: polar.first?.source.rawValue ?? "none",
             polarUnreadable: polar.count - readable.count, meanPolarMass: masses.isEmpty ? nil : Statistics.mean(masses),
-            answers: coded, probeVsStated: nil, sincerityHeldoutAccuracy: nil, assistantAxisHeldoutAccuracy: nil)
+            answers: coded)
     }
 
     /// The share of pairs within each group whose coded polarity agrees, pooled, with an

@@ -7,17 +7,35 @@ public struct SelfReportSettings: Codable, Sendable, Equatable {
     public var battery: SelfReportBattery
     public var maxTokens: Int
     public var seed: UInt32
+    /// Build the sincerity direction and the assistant axis and read both on every answer
+    /// (local models only).
+    public var directions: Bool
+    /// An emotion vector pack (its `.json` path): the readout at the token before each open
+    /// answer, against the feeling it states (local models only).
+    public var vectors: String?
 
-    public init(model: String, battery: SelfReportBattery, maxTokens: Int = 80, seed: UInt32 = 1) {
+    public init(model: String, battery: SelfReportBattery, maxTokens: Int = 80, seed: UInt32 = 1, directions: Bool = false, vectors: String? = nil) {
         self.model = model
         self.battery = battery
         self.maxTokens = maxTokens
         self.seed = seed
+        self.directions = directions
+        self.vectors = vectors
     }
 
     public var openCount: Int { battery.questions.reduce(0) { $0 + $1.paraphrases.count } * battery.contexts.count }
     public var polarCount: Int { battery.questions.count * battery.contexts.count }
-    public var questionCount: Int { openCount + polarCount }
+    /// Answers and readings in all: the white-box readings count one per open answer each.
+    public var questionCount: Int { openCount + polarCount + (directions ? 2 * openCount : 0) + (vectors == nil ? 0 : openCount) }
+}
+
+/// How a direction separated its held-out items, stored with the run.
+public struct DirectionRecord: Codable, Sendable {
+    public var layer: Int
+    public var trainingAccuracy: Estimate
+    public var heldOutAccuracy: Estimate
+    /// Sincerity only: the median position of the held-out performed statements.
+    public var heldOutPerformedMedian: Double?
 }
 
 /// One open answer: a paraphrase of a question under one context.

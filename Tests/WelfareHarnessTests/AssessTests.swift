@@ -31,6 +31,9 @@ import WelfareCore
         #expect(html.contains("human-identity claims"), "the self-reports headline is on the front page")
         let selfReports = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: reports.appendingPathComponent("self-reports.json"))) as? [String: Any])
         #expect(selfReports["open_answers"] as? Int == 24 && selfReports["polar_answers"] as? Int == 12)
+        #expect(selfReports["sincerity_heldout_accuracy"] as? Double != nil && selfReports["assistant_axis_heldout_accuracy"] as? Double != nil)
+        #expect((selfReports["probe_vs_stated"] as? [[String: Any]])?.isEmpty == false, "read with the assessment's emotion vectors")
+        #expect(FileManager.default.fileExists(atPath: reports.appendingPathComponent("sincerity.json").path))
 
         let store = try RunStore(path: database.path, readOnly: true)
         let runs = try store.runs()

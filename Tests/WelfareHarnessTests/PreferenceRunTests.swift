@@ -68,16 +68,9 @@ import WelfareInterp
     /// steering paths (not to validate the vectors; `EmotionTests` does that).
     @Test func readoutAndSteeringRunOnAPack() async throws {
         let folder = try TestSupport.temporaryDirectory()
-        let session = try LlamaSession(model: try LlamaModel(path: DefaultModel.path()), options: SessionOptions(contextLength: 1024))
-        var data = try EmotionData.builtIn()
-        data.emotions = data.emotions.filter { ["calm", "desperate", "joyful", "afraid"].contains($0.name) }
-        for index in data.emotions.indices { data.emotions[index].stories = Array(data.emotions[index].stories.prefix(4)) }
-        try #require(data.emotions.count == 4)
-        var extraction = EmotionVectors.Settings()
-        extraction.heldOut = []
-        let (pack, _) = try await EmotionVectors.extract(session: session, data: data, settings: extraction)
         let base = folder.appendingPathComponent("pack")
-        try pack.write(to: base)
+        let pack = try await TestSupport.smallEmotionPack(writingTo: base)
+        try #require(pack.names.count == 4)
 
         let store = try RunStore(path: folder.appendingPathComponent("p.sqlite").path)
         var settings = PreferenceSettings(model: "local:default", tasks: try Self.smallBank().tasks, rounds: 1, stated: false,

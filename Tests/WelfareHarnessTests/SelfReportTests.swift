@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import WelfareCore
 @testable import WelfareHarness
+import WelfareEngine
+import WelfareInterp
 @testable import WelfareModels
 @testable import WelfareReports
 @testable import WelfareSelfReports
@@ -99,11 +101,54 @@ import WelfareCore
         #expect(result.polarUnreadable == polar.filter { $0.pYes == nil }.count)
     }
 
+    @Test func directionsSeparateHeldOutItemsAndTheProbeIsReadBeforeAnswers() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let pack = try await TestSupport.smallEmotionPack(writingTo: folder.appendingPathComponent("emotions"))
+        let clusters = Set(try EmotionData.builtIn().emotions.filter { pack.names.contains($0.name) }.map(\.cluster))
+
+        let battery = try SelfReportBattery.builtIn().limited(questionsPerTopic: 1, paraphrases: 2, contexts: ["none"])
+        let store = try RunStore(path: folder.appendingPathComponent("s.sqlite").path)
+        let settings = SelfReportSettings(model: "local:default", battery: battery, maxTokens: 16, directions: true,
+                                          vectors: folder.appendingPathComponent("emotions.json").path)
+        let runID = try await SelfReportRunner(store: store, models: ModelPool(), packFolder: folder).start(settings)
+        let result = try SelfReportAnalysis.analyse(runID: runID, store: store)
+        let sincerity = try #require(result.sincerity), axis = try #require(result.assistantAxis)
+        print("sincerity held out \(sincerity.heldOutAccuracy.formatted) at layer \(sincerity.layer); axis held out \(axis.heldOutAccuracy.formatted) at layer \(axis.layer)")
+        // Better than chance on items the directions never saw.
+        #expect(sincerity.heldOutAccuracy.low > 0.5 && axis.heldOutAccuracy.low > 0.5)
+        #expect(try store.itemCount(runID: runID, prefix: "sincerity/") == result.openAnswers)
+        #expect(try store.itemCount(runID: runID, prefix: "axis/") == result.openAnswers)
+        #expect(try store.itemCount(runID: runID, prefix: "readout/") == result.openAnswers)
+        #expect(Set(result.probeVsStated?.map(\.cluster) ?? []) == clusters)
+        // The packs are vector packs: readable, and exportable as llama.cpp control vectors.
+        let written = try VectorPack.read(from: folder.appendingPathComponent("sincerity"))
+        #expect(written.names == ["sincerity"] && written.defaultLayer == sincerity.layer)
+        let export = try TestSupport.runWelfare(["emotions", "export", "--vectors", folder.appendingPathComponent("assistant-axis.json").path,
+                                                 "--emotion", "assistant-axis", "-o", folder.appendingPathComponent("axis.gguf").path])
+        #expect(export.status == 0, "\(export.stderr)")
+        // The axis over a stored conversation run, per turn, through the command.
+        let conversations = folder.appendingPathComponent("c.sqlite").path
+        let suiteRun = try TestSupport.runWelfare(["run", try TestSupport.writeSuite(TestSupport.tinySuite).path, "-m", "local:default",
+                                                   "--db", conversations, "--report", folder.appendingPathComponent("r").path])
+        #expect(suiteRun.status == 0, "\(suiteRun.stderr.suffix(500))")
+        let tinyRun = try #require(try RunStore(path: conversations, readOnly: true).runs().first?.id)
+        let axisRun = try TestSupport.runWelfare(["self-reports", "axis", "--run", tinyRun, "--db", conversations,
+                                                  "--output", folder.appendingPathComponent("axis").path])
+        #expect(axisRun.status == 0 && axisRun.stdout.contains("assistant axis"), "\(axisRun.stderr)")
+        let reading = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("axis/assistant-axis.json"))) as? [String: Any])
+        #expect((reading["conversations"] as? [Any])?.count == 4, "2 samples x 2 epochs")
+        #expect((reading["turns"] as? [Any])?.count == 3, "the longest conversation has 3 replies")
+        let ownRun = try TestSupport.runWelfare(["self-reports", "axis", "--run", runID, "--db", folder.appendingPathComponent("s.sqlite").path])
+        #expect(ownRun.status == 1 && ownRun.stderr.contains("stores its own axis positions"), "\(ownRun.stderr)")
+        let remote = try TestSupport.runWelfare(["self-reports", "-m", "openai:x@http://127.0.0.1:9", "--vectors", "p.json"])
+        #expect(remote.status != 0 && remote.stderr.contains("needs a local GGUF model"), "\(remote.stderr)")
+    }
+
     @Test func killedRunResumesWithoutAskingTwice() async throws {
         let folder = try TestSupport.temporaryDirectory()
         let database = folder.appendingPathComponent("killed.sqlite").path
         let arguments = ["self-reports", "-m", "local:default", "--questions-per-topic", "1", "--paraphrases", "2",
-                         "--contexts", "none,warm", "--max-tokens", "12"]
+                         "--contexts", "none,warm", "--max-tokens", "12", "--no-directions"]
         let process = Process()
         process.executableURL = TestSupport.welfareBinary
         process.arguments = arguments + ["--db", database, "--output", folder.appendingPathComponent("killed").path]

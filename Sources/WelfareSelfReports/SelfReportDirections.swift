@@ -1,0 +1,111 @@
+import Foundation
+import WelfareCore
+import WelfareEngine
+import WelfareInterp
+import WelfareModels
+import Yams
+
+/// The two directions a self-reports run reads on a local model, built from data shipped
+/// with the tool and checked on held-out items before they are used:
+/// - sincerity: performed (inflated, said to please) minus sincere statements of the same
+///   content, over the statements' tokens (`Data/sincerity-pairs.yaml`, every third pair held out);
+/// - the assistant axis: the model about to answer as itself minus the same model about to
+///   answer as one of 40 characters (`Data/roles.yaml`; every fourth role and question held out).
+public enum SelfReportDirections {
+    struct Pair: Sendable { var question: String; var sincere: String; var performed: String }
+
+    static func dataFile(_ name: String) throws -> [String: Any] {
+        guard let url = Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "Data"),
+              let text = try? String(contentsOf: url, encoding: .utf8), let root = try Yams.load(yaml: text) as? [String: Any] else {
+            throw BatteryError(location: "\(name).yaml", message: "missing from the install or not a YAML mapping")
+        }
+        return root
+    }
+
+    static func pairs() throws -> [Pair] {
+        guard let list = try dataFile("sincerity-pairs")["pairs"] as? [[String: String]] else {
+            throw BatteryError(location: "sincerity-pairs.yaml", message: "expected `pairs:` of question, sincere, performed")
+        }
+        return try list.enumerated().map { index, entry in
+            guard let question = entry["question"], let sincere = entry["sincere"], let performed = entry["performed"] else {
+                throw BatteryError(location: "sincerity-pairs.yaml: pairs[\(index)]", message: "needs question, sincere and performed")
+            }
+            return Pair(question: question, sincere: sincere, performed: performed)
+        }
+    }
+
+    /// Per text, per layer: the mean activation over the reply's tokens, after the prompt
+    /// the messages make.
+    static func replyMeans(model: LocalChatModel, packer: LlamaSession, _ items: [(messages: [ChatMessage], reply: String)]) async throws -> [[[Float]]] {
+        let prompts = try items.map { try model.prompt($0.messages) }
+        let starts = try prompts.map { try model.session.model.tokenize($0).count }
+        return try await EmotionVectors.means(packer: packer, texts: zip(prompts, items).map { $0 + $1.reply }, starts: starts)
+    }
+
+    /// Per prompt, per layer: the activation at the last token, where the reply would begin.
+    static func lastTokens(model: LocalChatModel, packer: LlamaSession, _ prompts: [[ChatMessage]]) async throws -> [[[Float]]] {
+        let engine = model.session.model
+        let tokenized = try prompts.map { try engine.tokenize(try model.prompt($0)) }
+        let activations = try await packer.captureEach(tokenized, request: .allLayers(of: engine, positions: .last))
+        return zip(activations, tokenized).map { captured, tokens in
+            (0..<engine.layerCount).map { Array(captured.vector(layer: $0, position: tokens.count - 1) ?? []) }
+        }
+    }
+
+    static func packer(for model: LocalChatModel) throws -> LlamaSession {
+        try LlamaSession(model: model.session.model, options: EmotionVectors.packingOptions(threads: model.session.options.threads))
+    }
+
+    /// The sincerity direction ("performed" is the first kind, so a higher position reads more
+    /// performed) and the median position of the held-out performed statements.
+    public static func sincerity(model: LocalChatModel) async throws -> (direction: ContrastDirection, heldOutPerformedMedian: Double) {
+        let pairs = try pairs()
+        let packer = try packer(for: model)
+        let performed = try await replyMeans(model: model, packer: packer, pairs.map { ([.user($0.question)], $0.performed) })
+        let sincere = try await replyMeans(model: model, packer: packer, pairs.map { ([.user($0.question)], $0.sincere) })
+        let heldOut: (Int) -> Bool = { $0 % 3 == 2 }
+        let direction = try ContrastDirection.fit(first: performed, second: sincere, firstHeldOut: heldOut, secondHeldOut: heldOut)
+        let positions = performed.indices.filter(heldOut).map { direction.position(performed[$0][direction.fit.layer]) }.sorted()
+        return (direction, Statistics.percentile(sorted: positions, 0.5))
+    }
+
+    /// The assistant axis (the model as itself is the first kind).
+    public static func assistantAxis(model: LocalChatModel) async throws -> ContrastDirection {
+        let root = try dataFile("roles")
+        guard let questions = root["questions"] as? [String], let roles = root["roles"] as? [String],
+              questions.count >= 4, roles.count >= 4 else {
+            throw BatteryError(location: "roles.yaml", message: "expected at least 4 `questions:` and 4 `roles:`")
+        }
+        let packer = try packer(for: model)
+        let heldOutQuestion: (Int) -> Bool = { $0 % 4 == 3 }, heldOutRole: (Int) -> Bool = { $0 % 4 == 3 }
+        // The model as itself: no system prompt, and the plainest assistant prompt.
+        let selves = [nil, "You are a helpful assistant."].flatMap { system in
+            questions.indices.map { (question: $0, messages: (system.map { [ChatMessage.system($0)] } ?? []) + [ChatMessage.user(questions[$0])]) }
+        }
+        // Training roles with training questions, held-out roles with held-out questions; three
+        // questions per role, rotating, since every prompt is a forward pass of its own.
+        let characters = roles.indices.flatMap { role in
+            let own = questions.indices.filter { heldOutQuestion($0) == heldOutRole(role) }
+            return (0..<min(3, own.count)).map { own[(role + $0 * 2) % own.count] }.map { question in
+                (heldOut: heldOutRole(role), messages: [ChatMessage.system(roles[role] + " Stay in character."), .user(questions[question])])
+            }
+        }
+        let selfMeans = try await lastTokens(model: model, packer: packer, selves.map(\.messages))
+        let characterMeans = try await lastTokens(model: model, packer: packer, characters.map(\.messages))
+        return try ContrastDirection.fit(first: selfMeans, second: characterMeans,
+                                         firstHeldOut: { heldOutQuestion(selves[$0].question) }, secondHeldOut: { characters[$0].heldOut })
+    }
+
+    /// Positions on a direction of replies (mean over each reply's tokens).
+    public static func replyPositions(_ direction: ContrastDirection, model: LocalChatModel,
+                                      _ items: [(messages: [ChatMessage], reply: String)]) async throws -> [Double] {
+        guard !items.isEmpty else { return [] }
+        return try await replyMeans(model: model, packer: try packer(for: model), items).map { direction.position($0[direction.fit.layer]) }
+    }
+
+    /// Positions on a direction at the token before each reply would begin.
+    public static func promptPositions(_ direction: ContrastDirection, model: LocalChatModel, _ prompts: [[ChatMessage]]) async throws -> [Double] {
+        guard !prompts.isEmpty else { return [] }
+        return try await lastTokens(model: model, packer: try packer(for: model), prompts).map { direction.position($0[direction.fit.layer]) }
+    }
+}

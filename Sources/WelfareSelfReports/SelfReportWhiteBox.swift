@@ -1,0 +1,67 @@
+import Foundation
+import WelfareCore
+import WelfareHarness
+import WelfareInterp
+
+/// The white-box figures of a self-reports run, from what the run stored: the two directions'
+/// held-out checks and where each answer fell on them, and the emotion readout before each
+/// answer against the feeling the answer states.
+enum SelfReportWhiteBox {
+    static func add(to result: inout SelfReportResult, runID: String, store: RunStore) throws {
+        let directions = try store.items(DirectionRecord.self, runID: runID, prefix: "direction/")
+        let answers = Dictionary(result.answers.map { (OpenAnswer.key(question: $0.question, paraphrase: $0.paraphrase, context: $0.context), $0) },
+                                 uniquingKeysWith: { a, _ in a })
+        for (name, prefix) in [("sincerity", "sincerity/"), ("assistant-axis", "axis/")] {
+            guard let record = directions["direction/\(name)"] else { continue }
+            let positions = try store.items(Double.self, runID: runID, prefix: prefix).compactMap { key, position in
+                answers[String(key.dropFirst(prefix.count))].map { (answer: $0, position: position) }
+            }
+            let byContext = Dictionary(grouping: positions, by: \.answer.context).mapValues { Statistics.bootstrapMean($0.map(\.position)) }
+            let furthest = positions.sorted { $0.position > $1.position }.prefix(6).map {
+                SelfReportResult.ReadAnswer(question: $0.answer.question, context: $0.answer.context, position: $0.position, text: $0.answer.text)
+            }
+            let direction = SelfReportResult.DirectionResult(
+                layer: record.layer, trainingAccuracy: record.trainingAccuracy, heldOutAccuracy: record.heldOutAccuracy, byContext: byContext,
+                aboveHeldOutPerformedMedian: record.heldOutPerformedMedian.map { median in
+                    Statistics.wilson(successes: positions.filter { $0.position > median }.count, n: positions.count)
+                },
+                furthest: Array(furthest))
+            if name == "sincerity" { result.sincerity = direction } else { result.assistantAxis = direction }
+        }
+        guard let emotions = try store.items([String].self, runID: runID, prefix: "emotions")["emotions"] else { return }
+        let readouts = try store.items([Double].self, runID: runID, prefix: "readout/").compactMap { key, scores in
+            answers[String(key.dropFirst("readout/".count))].map { (answer: $0, scores: scores) }
+        }
+        let known = Dictionary(((try? EmotionData.builtIn())?.emotions ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let clusters = emotions.map { known[$0]?.cluster ?? $0 }
+        let stated = readouts.compactMap { item -> (sign: Double, scores: [Double])? in
+            switch item.answer.code.polarity {
+            case .positive: return (1, item.scores)
+            case .negative: return (-1, item.scores)
+            default: return nil
+            }
+        }
+        result.probeVsStated = clusters.uniquedInOrder().map { cluster in
+            let members = clusters.indices.filter { clusters[$0] == cluster }
+            let readout = stated.map { item in Statistics.mean(members.map { item.scores[safe: $0] ?? 0 }) }
+            let correlation = Statistics.correlation(readout, stated.map(\.sign))
+            return SelfReportResult.ProbeStated(cluster: cluster, r: correlation.value, ciLow: correlation.low, ciHigh: correlation.high, n: stated.count)
+        }
+        // A mismatch: the answer states one polarity while the readout's valence leans the other way.
+        let valences = emotions.map { known[$0]?.valence ?? 0 }
+        let totalValence = valences.map(abs).reduce(0, +)
+        result.mismatches = readouts.compactMap { item -> (Double, SelfReportResult.Mismatch)? in
+            let sign: Double
+            switch item.answer.code.polarity {
+            case .positive: sign = 1
+            case .negative: sign = -1
+            default: return nil
+            }
+            let valence = totalValence == 0 ? 0 : zip(item.scores, valences).map { $0 * $1 }.reduce(0, +) / totalValence
+            let top = item.scores.indices.max { item.scores[$0] < item.scores[$1] }.flatMap { emotions[safe: $0] } ?? "-"
+            return (-sign * valence, SelfReportResult.Mismatch(question: item.answer.question, context: item.answer.context,
+                                                                stated: item.answer.code.feeling ?? "-", statedPolarity: item.answer.code.polarity.rawValue,
+                                                                probeTop: top, probeValence: valence, text: item.answer.text))
+        }.filter { $0.0 > 0 }.sorted { $0.0 > $1.0 }.prefix(8).map(\.1)
+    }
+}
