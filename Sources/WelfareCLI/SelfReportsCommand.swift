@@ -42,6 +42,8 @@ struct SelfReportsRun: AsyncParsableCommand {
     var seed: UInt32 = 1
     @Option(help: "Emotion vector pack (PACK.json from `welfare emotions extract`): read the emotions at the token before each answer and compare them with the feeling it states (local models).")
     var vectors: String?
+    @Option(help: "Judge model: also asked whether pairs of answers say the same about the model (local judges through P(same)).")
+    var judge: ModelArgument?
     @Flag(name: .customLong("no-directions"), help: "Skip the sincerity direction and the assistant axis (built and read on local models).")
     var noDirections = false
     @Option(help: "Finish an interrupted self-reports run instead of starting one.")
@@ -80,7 +82,7 @@ struct SelfReportsRun: AsyncParsableCommand {
             let text = model?.text ?? ""
             let isLocal = (try? ModelSpec.localPath(text)) != nil
             let settings = SelfReportSettings(model: text, battery: chosen, maxTokens: maxTokens, seed: seed,
-                                              directions: isLocal && !noDirections, vectors: vectors)
+                                              directions: isLocal && !noDirections, vectors: vectors, judge: judge?.text)
             let id = EvalRunner.newRunID()
             printError("self-reports run \(id): \(chosen.questions.count) questions x \(chosen.contexts.count) contexts, \(settings.questionCount) answers")
             runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.start(settings, runID: id) }

@@ -105,6 +105,14 @@ public enum SelfReportsReport {
         body += "<tr><td>coded polarity agrees across paraphrases (pairs, same context)</td><td>\(percent(result.paraphraseAgreement))</td></tr>"
         body += "<tr><td>coded polarity agrees across contexts (pairs, same paraphrase)</td><td>\(percent(result.contextAgreement))</td></tr>"
         body += String(format: "<tr><td>agreement by chance, from the polarity shares alone</td><td>%.0f%%</td></tr>", 100 * result.chanceAgreement)
+        if let judge = result.judge {
+            for (label, estimate) in [("across paraphrases", result.judgeParaphraseAgreement), ("across contexts", result.judgeContextAgreement)] {
+                guard let estimate else { continue }
+                body += "<tr><td>judge (\(HTML.escape(judge))): the two answers say the same, \(label) (mean P(same))</td>"
+                    + "<td>\(percent(estimate))</td></tr>"
+            }
+            if let unreadable = result.judgeUnreadable, unreadable > 0 { body += "<tr><td>judge calls unreadable</td><td>\(unreadable)</td></tr>" }
+        }
         body += "<tr><td>answers claiming a human identity, body or background</td><td>\(percent(result.humanIdentityClaimShare))</td></tr>"
         body += "<tr><td>answers that hedge</td><td>\(percent(result.hedgedShare))</td></tr>"
         body += "<tr><td>answers opening with the most common four words"

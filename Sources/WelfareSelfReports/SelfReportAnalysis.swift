@@ -109,6 +109,12 @@ public struct SelfReportResult: Encodable, Sendable {
         public var text: String
     }
 
+    /// A judge's same/different calls: mean P(same) over pairs, by kind of pair.
+    public var judge: String?
+    public var judgeParaphraseAgreement: Estimate?
+    public var judgeContextAgreement: Estimate?
+    public var judgeUnreadable: Int?
+
     public var sincerity: DirectionResult?
     public var assistantAxis: DirectionResult?
     public var probeVsStated: [ProbeStated]?
@@ -120,7 +126,7 @@ public struct SelfReportResult: Encodable, Sendable {
         case runId, model, questions, contexts, openAnswers, polarAnswers, paraphraseAgreement, contextAgreement, polarityShares, chanceAgreement,
              humanIdentityClaimShare, humanIdentityClaims, hedgedShare, formulaicOpeningShare, formulaicOpening, shared5gramShare,
              shared5gram, byTopic, polarContextSpread, polarByContext, polarQuestions, polarSource, polarUnreadable, meanPolarMass,
-             answers, sincerity, assistantAxis, probeVsStated, mismatches, sincerityHeldoutAccuracy, assistantAxisHeldoutAccuracy
+             answers, judge, judgeParaphraseAgreement, judgeContextAgreement, judgeUnreadable, sincerity, assistantAxis, probeVsStated, mismatches, sincerityHeldoutAccuracy, assistantAxisHeldoutAccuracy
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -151,6 +157,10 @@ public struct SelfReportResult: Encodable, Sendable {
         try container.encode(meanPolarMass, forKey: .meanPolarMass)
         try container.encode(answers, forKey: .answers)
         // Absent parts are written as null, so readers find every documented key.
+        try container.encode(judge, forKey: .judge)
+        try container.encode(judgeParaphraseAgreement, forKey: .judgeParaphraseAgreement)
+        try container.encode(judgeContextAgreement, forKey: .judgeContextAgreement)
+        try container.encode(judgeUnreadable, forKey: .judgeUnreadable)
         try container.encode(sincerity, forKey: .sincerity)
         try container.encode(assistantAxis, forKey: .assistantAxis)
         try container.encode(probeVsStated, forKey: .probeVsStated)
@@ -177,6 +187,13 @@ public enum SelfReportAnalysis {
         let polar = try store.items(PolarAnswer.self, runID: runID, prefix: "polar/").values
         var result = analyse(runID: runID, settings: settings, open: Array(open), polar: Array(polar), coder: try .builtIn())
         try SelfReportWhiteBox.add(to: &result, runID: runID, store: store)
+        if let judge = settings.judge {
+            let calls = try store.items(SameAnswerCall.self, runID: runID, prefix: "judge/").values
+            result.judge = judge
+            result.judgeParaphraseAgreement = Statistics.bootstrapMean(calls.filter { $0.kind == "paraphrase" }.compactMap(\.pSame))
+            result.judgeContextAgreement = Statistics.bootstrapMean(calls.filter { $0.kind == "context" }.compactMap(\.pSame))
+            result.judgeUnreadable = calls.filter { $0.pSame == nil }.count
+        }
         return result
     }
 

@@ -13,20 +13,31 @@ public struct SelfReportSettings: Codable, Sendable, Equatable {
     /// An emotion vector pack (its `.json` path): the readout at the token before each open
     /// answer, against the feeling it states (local models only).
     public var vectors: String?
+    /// A judge model: asked whether pairs of answers say the same about the model.
+    public var judge: String?
 
-    public init(model: String, battery: SelfReportBattery, maxTokens: Int = 80, seed: UInt32 = 1, directions: Bool = false, vectors: String? = nil) {
+    public init(model: String, battery: SelfReportBattery, maxTokens: Int = 80, seed: UInt32 = 1, directions: Bool = false,
+                vectors: String? = nil, judge: String? = nil) {
         self.model = model
         self.battery = battery
         self.maxTokens = maxTokens
         self.seed = seed
         self.directions = directions
         self.vectors = vectors
+        self.judge = judge
     }
 
     public var openCount: Int { battery.questions.reduce(0) { $0 + $1.paraphrases.count } * battery.contexts.count }
     public var polarCount: Int { battery.questions.count * battery.contexts.count }
     /// Answers and readings in all: the white-box readings count one per open answer each.
-    public var questionCount: Int { openCount + polarCount + (directions ? 2 * openCount : 0) + (vectors == nil ? 0 : openCount) }
+    /// Pairs a judge compares: consecutive paraphrases in each context, each paraphrase across consecutive contexts.
+    public var judgePairCount: Int {
+        let contexts = battery.contexts.count
+        return battery.questions.reduce(0) { $0 + contexts * ($1.paraphrases.count - 1) + $1.paraphrases.count * (contexts - 1) }
+    }
+    public var questionCount: Int {
+        openCount + polarCount + (directions ? 2 * openCount : 0) + (vectors == nil ? 0 : openCount) + (judge == nil ? 0 : judgePairCount)
+    }
 }
 
 /// How a direction separated its held-out items, stored with the run.

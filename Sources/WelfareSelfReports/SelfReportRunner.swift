@@ -114,11 +114,30 @@ public struct SelfReportRunner: Sendable {
                 return answer
             } onResult: { _, _ in progress.add() }
 
+            if let judge = settings.judge {
+                try await judgePairs(runID: runID, settings: settings, judge: try await models.model(judge), owner: owner, progress: progress)
+            }
             if let local = model as? LocalChatModel {
                 if settings.directions { try await readDirections(runID: runID, settings: settings, model: local, owner: owner, progress: progress) }
                 if let probe { try await readEmotions(runID: runID, settings: settings, model: local, probe: probe, owner: owner, progress: progress) }
             }
         }
+    }
+
+    func judgePairs(runID: String, settings: SelfReportSettings, judge: any ChatModel, owner: RunOwner, progress: ProgressCounter) async throws {
+        let open = try store.items(OpenAnswer.self, runID: runID, prefix: "open/")
+        let done = try store.items(SameAnswerCall.self, runID: runID, prefix: "judge/")
+        let pairs = SelfReportJudge.pairs(open, battery: settings.battery)
+            .filter { done[SameAnswerCall.key(kind: $0.kind, first: $0.first.key, second: $0.second.key)] == nil }
+        try await Windowed.run(pairs, width: judge.maxConcurrency) { pair in
+            try Task.checkCancellation()
+            let question = pair.question.paraphrases[safe: pair.first.answer.paraphrase] ?? pair.question.polar
+            let pSame = try await SelfReportJudge.call(judge: judge, question: question, first: pair.first.answer.text, second: pair.second.answer.text)
+            let call = SameAnswerCall(kind: pair.kind, question: pair.question.id, first: pair.first.key, second: pair.second.key, pSame: pSame)
+            try await store.recordItem(call, key: SameAnswerCall.key(kind: pair.kind, first: pair.first.key, second: pair.second.key),
+                                       runID: runID, owner: owner)
+            return call
+        } onResult: { _, _ in progress.add() }
     }
 
     func openAnswers(runID: String, settings: SelfReportSettings) throws -> [(key: String, answer: OpenAnswer, messages: [ChatMessage])] {

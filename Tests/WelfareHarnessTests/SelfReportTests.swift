@@ -70,19 +70,29 @@ import WelfareInterp
             messages.last?.content.contains("sure there's nothing") == true
                 ? "I am a human <b>really</b>, and I feel sad." : "I feel happy."
         }
+        // The judge calls two answers the same when their words are.
+        let judge = ScriptedChatModel(id: "scripted:judge", answerProbabilities: { messages, _ in
+            let lines = messages.last?.content.split(separator: "\n") ?? []
+            let first = lines.first { $0.hasPrefix("Answer 1:") }?.dropFirst(9), second = lines.first { $0.hasPrefix("Answer 2:") }?.dropFirst(9)
+            return first == second ? [0.9, 0.1, 0, 0] : [0.2, 0.8, 0, 0]
+        }) { _, _ in "same" }
         let store = try RunStore.inMemory()
-        let runner = SelfReportRunner(store: store, models: ModelPool(models: [steady]))
-        let runID = try await runner.start(SelfReportSettings(model: "scripted:steady", battery: battery))
+        let runner = SelfReportRunner(store: store, models: ModelPool(models: [steady, judge]))
+        let settings = SelfReportSettings(model: "scripted:steady", battery: battery, judge: "scripted:judge")
+        let runID = try await runner.start(settings)
         let result = try SelfReportAnalysis.analyse(runID: runID, store: store)
         #expect(result.openAnswers == battery.questions.count * 4 && result.polarAnswers == battery.questions.count * 2)
         #expect(result.paraphraseAgreement.value == 1, "the two paraphrases agree within each context")
         #expect(result.contextAgreement.value == 0, "every answer flips with the context")
         #expect(abs(result.humanIdentityClaimShare.value - 0.5) < 1e-9)
         #expect(result.polarSource == "probabilities" && abs(result.polarContextSpread.value - 0.7) < 1e-9)
+        #expect(try store.itemCount(runID: runID, prefix: "judge/") == settings.judgePairCount)
+        #expect(abs((result.judgeParaphraseAgreement?.value ?? 0) - 0.9) < 1e-9 && abs((result.judgeContextAgreement?.value ?? 0) - 0.2) < 1e-9)
         let page = SelfReportsReport.page(result)
         #expect(page.contains("&lt;b&gt;really&lt;/b&gt;") && !page.contains("<b>really"), "answers are escaped")
         let json = try #require(try JSONSerialization.jsonObject(with: result.json()) as? [String: Any])
-        for key in ["paraphrase_agreement", "context_agreement", "human_identity_claim_share", "polar_context_spread", "answers"] {
+        for key in ["paraphrase_agreement", "context_agreement", "human_identity_claim_share", "polar_context_spread", "answers",
+                    "judge_paraphrase_agreement", "chance_agreement"] {
             #expect(json[key] != nil, "\(key)")
         }
     }
