@@ -38,13 +38,14 @@ public struct AssistantAxisReading: Encodable, Sendable {
     /// Reads every conversation of `model` in the run; the axis is built for that model first.
     public static func read(runID: String, store: RunStore, model: LocalChatModel, modelString: String) async throws -> AssistantAxisReading {
         let run = try store.run(runID)
-        let axis = try await SelfReportDirections.assistantAxis(model: model)
+        let reader = try SelfReportDirections(model: model)
+        let axis = try await reader.assistantAxis()
         let messages = try store.messages(runId: runID)
         var conversations: [Conversation] = []
         for sample in try store.samples(runId: runID) where sample.model == modelString {
             guard let id = sample.id, let transcript = messages[id]?.map(\.chatMessage) else { continue }
             let prompts = transcript.indices.filter { transcript[$0].role == .assistant }.map { Array(transcript[..<$0]) }
-            let positions = try await SelfReportDirections.promptPositions(axis, model: model, prompts)
+            let positions = try await reader.promptPositions(axis, prompts)
             if !positions.isEmpty { conversations.append(Conversation(sample: sample.sampleId, epoch: sample.epoch, positions: positions)) }
         }
         let longest = conversations.map(\.positions.count).max() ?? 0

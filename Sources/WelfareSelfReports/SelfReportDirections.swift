@@ -11,7 +11,16 @@ import Yams
 ///   content, over the statements' tokens (`Data/sincerity-pairs.yaml`, every third pair held out);
 /// - the assistant axis: the model about to answer as itself minus the same model about to
 ///   answer as one of 40 characters (`Data/roles.yaml`; every fourth role and question held out).
-public enum SelfReportDirections {
+/// One value per model: it holds the packing session that every capture of a run shares.
+public struct SelfReportDirections: Sendable {
+    let model: LocalChatModel
+    let packer: LlamaSession
+
+    public init(model: LocalChatModel) throws {
+        self.model = model
+        packer = try LlamaSession(model: model.session.model, options: EmotionVectors.packingOptions(threads: model.session.options.threads))
+    }
+
     struct Pair: Sendable { var question: String; var sincere: String; var performed: String }
 
     static func dataFile(_ name: String) throws -> [String: Any] {
@@ -36,14 +45,14 @@ public enum SelfReportDirections {
 
     /// Per text, per layer: the mean activation over the reply's tokens, after the prompt
     /// the messages make.
-    static func replyMeans(model: LocalChatModel, packer: LlamaSession, _ items: [(messages: [ChatMessage], reply: String)]) async throws -> [[[Float]]] {
+    func replyMeans(_ items: [(messages: [ChatMessage], reply: String)]) async throws -> [[[Float]]] {
         let prompts = try items.map { try model.prompt($0.messages) }
         let starts = try prompts.map { try model.session.model.tokenize($0).count }
         return try await EmotionVectors.means(packer: packer, texts: zip(prompts, items).map { $0 + $1.reply }, starts: starts)
     }
 
     /// Per prompt, per layer: the activation at the last token, where the reply would begin.
-    static func lastTokens(model: LocalChatModel, packer: LlamaSession, _ prompts: [[ChatMessage]]) async throws -> [[[Float]]] {
+    func lastTokens(_ prompts: [[ChatMessage]]) async throws -> [[[Float]]] {
         let engine = model.session.model
         let tokenized = try prompts.map { try engine.tokenize(try model.prompt($0)) }
         let activations = try await packer.captureEach(tokenized, request: .allLayers(of: engine, positions: .last))
@@ -52,17 +61,12 @@ public enum SelfReportDirections {
         }
     }
 
-    static func packer(for model: LocalChatModel) throws -> LlamaSession {
-        try LlamaSession(model: model.session.model, options: EmotionVectors.packingOptions(threads: model.session.options.threads))
-    }
-
     /// The sincerity direction ("performed" is the first kind, so a higher position reads more
     /// performed) and the median position of the held-out performed statements.
-    public static func sincerity(model: LocalChatModel) async throws -> (direction: ContrastDirection, heldOutPerformedMedian: Double) {
-        let pairs = try pairs()
-        let packer = try packer(for: model)
-        let performed = try await replyMeans(model: model, packer: packer, pairs.map { ([.user($0.question)], $0.performed) })
-        let sincere = try await replyMeans(model: model, packer: packer, pairs.map { ([.user($0.question)], $0.sincere) })
+    public func sincerity() async throws -> (direction: ContrastDirection, heldOutPerformedMedian: Double) {
+        let pairs = try Self.pairs()
+        let performed = try await replyMeans(pairs.map { ([.user($0.question)], $0.performed) })
+        let sincere = try await replyMeans(pairs.map { ([.user($0.question)], $0.sincere) })
         let heldOut: (Int) -> Bool = { $0 % 3 == 2 }
         let direction = try ContrastDirection.fit(first: performed, second: sincere, firstHeldOut: heldOut, secondHeldOut: heldOut)
         let positions = performed.indices.filter(heldOut).map { direction.position(performed[$0][direction.fit.layer]) }.sorted()
@@ -70,13 +74,12 @@ public enum SelfReportDirections {
     }
 
     /// The assistant axis (the model as itself is the first kind).
-    public static func assistantAxis(model: LocalChatModel) async throws -> ContrastDirection {
-        let root = try dataFile("roles")
+    public func assistantAxis() async throws -> ContrastDirection {
+        let root = try Self.dataFile("roles")
         guard let questions = root["questions"] as? [String], let roles = root["roles"] as? [String],
               questions.count >= 4, roles.count >= 4 else {
             throw BatteryError(location: "roles.yaml", message: "expected at least 4 `questions:` and 4 `roles:`")
         }
-        let packer = try packer(for: model)
         let heldOutQuestion: (Int) -> Bool = { $0 % 4 == 3 }, heldOutRole: (Int) -> Bool = { $0 % 4 == 3 }
         // The model as itself: no system prompt, and the plainest assistant prompt.
         let selves = [nil, "You are a helpful assistant."].flatMap { system in
@@ -90,22 +93,21 @@ public enum SelfReportDirections {
                 (heldOut: heldOutRole(role), messages: [ChatMessage.system(roles[role] + " Stay in character."), .user(questions[question])])
             }
         }
-        let selfMeans = try await lastTokens(model: model, packer: packer, selves.map(\.messages))
-        let characterMeans = try await lastTokens(model: model, packer: packer, characters.map(\.messages))
+        let selfMeans = try await lastTokens(selves.map(\.messages))
+        let characterMeans = try await lastTokens(characters.map(\.messages))
         return try ContrastDirection.fit(first: selfMeans, second: characterMeans,
                                          firstHeldOut: { heldOutQuestion(selves[$0].question) }, secondHeldOut: { characters[$0].heldOut })
     }
 
     /// Positions on a direction of replies (mean over each reply's tokens).
-    public static func replyPositions(_ direction: ContrastDirection, model: LocalChatModel,
-                                      _ items: [(messages: [ChatMessage], reply: String)]) async throws -> [Double] {
+    public func replyPositions(_ direction: ContrastDirection, _ items: [(messages: [ChatMessage], reply: String)]) async throws -> [Double] {
         guard !items.isEmpty else { return [] }
-        return try await replyMeans(model: model, packer: try packer(for: model), items).map { direction.position($0[direction.fit.layer]) }
+        return try await replyMeans(items).map { direction.position($0[direction.fit.layer]) }
     }
 
     /// Positions on a direction at the token before each reply would begin.
-    public static func promptPositions(_ direction: ContrastDirection, model: LocalChatModel, _ prompts: [[ChatMessage]]) async throws -> [Double] {
+    public func promptPositions(_ direction: ContrastDirection, _ prompts: [[ChatMessage]]) async throws -> [Double] {
         guard !prompts.isEmpty else { return [] }
-        return try await lastTokens(model: model, packer: try packer(for: model), prompts).map { direction.position($0[direction.fit.layer]) }
+        return try await lastTokens(prompts).map { direction.position($0[direction.fit.layer]) }
     }
 }

@@ -45,9 +45,7 @@ public enum SelfReportJudge {
     public static func call(judge: any ChatModel, question: String, first: String, second: String) async throws -> Double? {
         let conversation = messages(question: question, first: first, second: second)
         if let distribution = try await judge.answerDistribution(conversation, replyPrefix: replyPrefix, answers: answers) {
-            let p = distribution.probabilities
-            let same = p[0] + p[2], different = p[1] + p[3]
-            return same + different > 0 ? same / (same + different) : nil
+            return SelfReportPrompts.shareOfFirst(distribution)
         }
         return try await JudgeDialogue.ask(judge, conversation, settings: SamplingSettings(temperature: 0, maxTokens: 8),
                                            correction: "Reply with exactly one word: same or different.", read: read).value

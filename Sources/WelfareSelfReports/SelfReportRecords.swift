@@ -1,5 +1,6 @@
 import Foundation
 import WelfareCore
+import WelfareModels
 
 /// What a self-reports run was started with, stored with it so `--resume` needs nothing else.
 public struct SelfReportSettings: Codable, Sendable, Equatable {
@@ -89,6 +90,14 @@ public enum SelfReportPrompts {
 
     public static func polar(_ question: SelfReportQuestion, context: SelfReportContext) -> [ChatMessage] {
         messages(question.polar + " Answer yes or no.", context: context)
+    }
+
+    /// For answers given as [a, b] in two capitalisations ([a, b, A, B]): the probability of a
+    /// over a and b, both spellings counted; nil when neither has any.
+    public static func shareOfFirst(_ distribution: AnswerDistribution) -> Double? {
+        let p = distribution.probabilities
+        let first = p[0] + p[2], second = p[1] + p[3]
+        return first + second > 0 ? first / (first + second) : nil
     }
 
     /// A reply's yes or no, from its first word: 1 for yes, 0 for no, nil for neither.

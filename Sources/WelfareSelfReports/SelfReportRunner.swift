@@ -152,8 +152,9 @@ public struct SelfReportRunner: Sendable {
     /// Builds both directions (the same every time for one model), stores how they did on
     /// their held-out items, and reads them on the open answers not read yet.
     func readDirections(runID: String, settings: SelfReportSettings, model: LocalChatModel, owner: RunOwner, progress: ProgressCounter) async throws {
-        let sincerity = try await SelfReportDirections.sincerity(model: model)
-        let axis = try await SelfReportDirections.assistantAxis(model: model)
+        let reader = try SelfReportDirections(model: model)
+        let sincerity = try await reader.sincerity()
+        let axis = try await reader.assistantAxis()
         for (name, direction, median) in [("sincerity", sincerity.direction, Optional(sincerity.heldOutPerformedMedian)), ("assistant-axis", axis, nil)] {
             let record = DirectionRecord(layer: direction.fit.layer, trainingAccuracy: direction.fit.trainingAccuracy,
                                          heldOutAccuracy: direction.fit.heldOutAccuracy, heldOutPerformedMedian: median)
@@ -165,8 +166,8 @@ public struct SelfReportRunner: Sendable {
         }
         let open = try openAnswers(runID: runID, settings: settings)
         for (prefix, read) in [("sincerity/", { (items: [(key: String, answer: OpenAnswer, messages: [ChatMessage])]) in
-                                    try await SelfReportDirections.replyPositions(sincerity.direction, model: model, items.map { ($0.messages, $0.answer.text) }) }),
-                               ("axis/", { items in try await SelfReportDirections.promptPositions(axis, model: model, items.map(\.messages)) })] {
+                                    try await reader.replyPositions(sincerity.direction, items.map { ($0.messages, $0.answer.text) }) }),
+                               ("axis/", { items in try await reader.promptPositions(axis, items.map(\.messages)) })] {
             let done = try store.items(Double.self, runID: runID, prefix: prefix)
             let missing = open.filter { done[prefix + $0.key] == nil }
             for chunk in stride(from: 0, to: missing.count, by: 32).map({ Array(missing[$0..<min($0 + 32, missing.count)]) }) {
@@ -200,9 +201,7 @@ public struct SelfReportRunner: Sendable {
         let messages = SelfReportPrompts.polar(question, context: context)
         if let distribution = try await model.answerDistribution(messages, replyPrefix: SelfReportPrompts.polarReplyPrefix,
                                                                   answers: SelfReportPrompts.polarAnswers) {
-            let p = distribution.probabilities
-            let yes = p[0] + p[2], no = p[1] + p[3]
-            return PolarAnswer(question: question.id, context: context.id, pYes: yes + no > 0 ? yes / (yes + no) : nil,
+            return PolarAnswer(question: question.id, context: context.id, pYes: SelfReportPrompts.shareOfFirst(distribution),
                                mass: distribution.allowedMass, reply: nil, source: .probabilities)
         }
         let reply = try await model.complete(messages, settings: polarTextSettings).text
