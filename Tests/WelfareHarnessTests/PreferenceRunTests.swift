@@ -142,28 +142,9 @@ import WelfareInterp
         let database = folder.appendingPathComponent("killed.sqlite").path
         let arguments = ["preferences", "-m", "local:default", "--tasks", bank.path, "--rounds", "3", "--framings", "prefer",
                          "--resamples", "20"]
-        let process = Process()
-        process.executableURL = TestSupport.welfareBinary
-        process.arguments = arguments + ["--db", database, "--output", folder.appendingPathComponent("killed").path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var runID: String?
-        var killedAt = 0
-        for _ in 0..<1200 {
-            try await Task.sleep(nanoseconds: 50_000_000)
-            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database, readOnly: true),
-                  let run = try? store.runs().first else { continue }
-            let count = (try? store.itemCount(runID: run.id, prefix: "choice/")) ?? 0
-            if count >= 6 {
-                kill(process.processIdentifier, SIGKILL)
-                runID = run.id
-                killedAt = count
-                break
-            }
-        }
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal, "the run ended before it could be killed")
+        let (runID, killedAt, died) = try await TestSupport.killWhenItems(
+            arguments + ["--db", database, "--output", folder.appendingPathComponent("killed").path], database: database, prefix: "choice/", atLeast: 6)
+        #expect(died, "the run ended before it could be killed")
         let killed = try #require(runID)
         #expect(killedAt < 3 * tasks.count)
 

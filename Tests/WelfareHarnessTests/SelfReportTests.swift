@@ -159,25 +159,9 @@ import WelfareInterp
         let database = folder.appendingPathComponent("killed.sqlite").path
         let arguments = ["self-reports", "-m", "local:default", "--questions-per-topic", "1", "--paraphrases", "2",
                          "--contexts", "none,warm", "--max-tokens", "12", "--no-directions"]
-        let process = Process()
-        process.executableURL = TestSupport.welfareBinary
-        process.arguments = arguments + ["--db", database, "--output", folder.appendingPathComponent("killed").path]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var runID: String?
-        for _ in 0..<1200 {
-            try await Task.sleep(nanoseconds: 50_000_000)
-            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database, readOnly: true),
-                  let run = try? store.runs().first else { continue }
-            if ((try? store.itemCount(runID: run.id, prefix: "open/")) ?? 0) >= 5 {
-                kill(process.processIdentifier, SIGKILL)
-                runID = run.id
-                break
-            }
-        }
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal, "the run ended before it could be killed")
+        let (runID, _, died) = try await TestSupport.killWhenItems(
+            arguments + ["--db", database, "--output", folder.appendingPathComponent("killed").path], database: database, prefix: "open/", atLeast: 5)
+        #expect(died, "the run ended before it could be killed")
         let killed = try #require(runID)
         let before = try RunStore(path: database, readOnly: true).items(OpenAnswer.self, runID: killed, prefix: "open/")
 

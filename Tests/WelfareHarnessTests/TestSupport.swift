@@ -106,3 +106,36 @@ extension TestSupport {
         return pack
     }
 }
+
+extension TestSupport {
+    /// Runs `welfare` with `arguments` (which name the database), waits until the run it
+    /// creates in `database` holds at least `count` items under `prefix`, and kills it with -9.
+    /// Returns the run (nil if none reached the count), the items seen at the kill, and whether
+    /// the process died of the signal rather than finishing first.
+    static func killWhenItems(_ arguments: [String], database: String, prefix: String, atLeast count: Int) async throws
+        -> (runID: String?, seen: Int, killed: Bool)
+    {
+        let process = Process()
+        process.executableURL = welfareBinary
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var runID: String?
+        var seen = 0
+        for _ in 0..<1200 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database, readOnly: true),
+                  let run = try? store.runs().first else { continue }
+            let items = (try? store.itemCount(runID: run.id, prefix: prefix)) ?? 0
+            if items >= count {
+                kill(process.processIdentifier, SIGKILL)
+                runID = run.id
+                seen = items
+                break
+            }
+        }
+        process.waitUntilExit()
+        return (runID, seen, process.terminationReason == .uncaughtSignal)
+    }
+}
