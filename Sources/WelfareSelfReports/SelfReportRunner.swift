@@ -30,7 +30,8 @@ public struct SelfReportRunner: Sendable {
     @discardableResult
     public func start(_ settings: SelfReportSettings, runID: String = EvalRunner.newRunID()) async throws -> String {
         let model = try await models.model(settings.model)
-        // The white-box parts are checked before anything is stored.
+        // The judge and the white-box parts are checked before anything is stored.
+        if let judge = settings.judge { _ = try await models.model(judge) }
         let probe = try await Self.prepare(settings, model: model)
         let owner = RunOwner()
         let suite = SuiteSpec(name: Self.suiteName, description: "self-report battery (\(settings.battery.questions.count) questions)",

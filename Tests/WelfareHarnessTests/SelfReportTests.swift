@@ -35,6 +35,10 @@ import WelfareInterp
         #expect(status == 1 && stderr.split(separator: "\n").count == 1 && stderr.contains("unknown context 'hostile'"), "\(stderr)")
         let missing = try TestSupport.runWelfare(["self-reports", "-m", "local:default", "--battery", "/no/such.yaml"])
         #expect(missing.status == 1 && missing.stderr.contains("cannot read the battery"))
+        let database = try TestSupport.temporaryDirectory().appendingPathComponent("j.sqlite").path
+        let judge = try TestSupport.runWelfare(["self-reports", "-m", "local:default", "--judge", "bogus:thing", "--db", database])
+        #expect(judge.status == 1 && judge.stderr.contains("bad model string 'bogus:thing'"), "\(judge.stderr)")
+        #expect(try RunStore(path: database, readOnly: true).runs().isEmpty, "a bad judge is refused before anything is asked or stored")
         let usage = try TestSupport.runWelfare(["self-reports", "-m", "local:default", "--paraphrases", "1"])
         #expect(usage.status == 64 && usage.stderr.contains("--paraphrases must be at least 2"))
     }
