@@ -14,7 +14,7 @@ let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
 ])]
 let libraryTargets = ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
-                      "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports", "WelfareReports", "WelfareAssessment"]
+                      "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports", "WelfareReports", "WelfareAssessment", "WelfareServer"]
 
 let package = Package(
     name: "ModelWelfare",
@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CLlama", path: "Sources/CLlama", pkgConfig: "modelwelfare-llama"),
@@ -90,6 +92,12 @@ let package = Package(
             dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
                            "WelfareSelfReports", "WelfareReports"]
         ),
+        .target(
+            name: "WelfareServer",
+            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfarePreservation", "WelfarePreferences",
+                           "WelfareSelfReports", "WelfareReports", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .executableTarget(
             name: "WelfareCLI",
             dependencies: [
@@ -103,6 +111,7 @@ let package = Package(
                 "WelfarePreferences",
                 "WelfareSelfReports",
                 "WelfareAssessment",
+                "WelfareServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: leafLinkerSettings

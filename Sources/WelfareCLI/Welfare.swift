@@ -9,7 +9,7 @@ struct Welfare: AsyncParsableCommand {
         version: WelfareVersion.current,
         subcommands: [
             AssessCommand.self, InterviewCommand.self, DistressCommand.self, PreferencesCommand.self, SelfReportsCommand.self, EndConversationCommand.self, SelfTalkCommand.self, EmotionsCommand.self, IntrospectCommand.self, RunCommand.self, RunsCommand.self, ExportCommand.self, ScoreCommand.self, ScorersCommand.self, ArchiveCommand.self, RetireCommand.self, EssaysCommand.self, ShowCommand.self, ReportCommand.self,
-            GenerateCommand.self, ChatCommand.self, InspectCommand.self, CaptureCommand.self,
+            ServeCommand.self, GenerateCommand.self, ChatCommand.self, InspectCommand.self, CaptureCommand.self,
         ])
 }
 

@@ -57,7 +57,8 @@ public actor LlamaSession {
     // MARK: - Public operations
 
     /// Generates a continuation of `prompt` (already templated text, or tokens).
-    /// `onToken` sees each token as it is produced, for streaming.
+    /// `onToken` sees each token as it is produced, for streaming. A cancelled task stops
+    /// between tokens with `CancellationError`.
     public func generate(prompt: String, parameters: GenerationParameters = .init(),
                          capture: CaptureRequest? = nil, steering: Steering? = nil,
                          onToken: (@Sendable (GeneratedToken) -> Void)? = nil) throws -> Generation {
@@ -89,6 +90,8 @@ public actor LlamaSession {
         var position = prompt.count
         while let token = state.next(sampler: sampler, context: context, batchIndex: -1, model: model,
                                      contextLength: options.contextLength, onToken: onToken) {
+            // A cancelled caller (a client that went away) frees the session at the next token.
+            try Task.checkCancellation()
             if capture?.includeGenerated == true { recorder.addPositions([position]) }
             try decode([token], from: position, sequence: 0, outputs: [position], steering: steering)
             position += 1

@@ -56,11 +56,33 @@ public final class LocalChatModel: ChatModel {
     }
 
     public func complete(_ messages: [ChatMessage], settings: SamplingSettings) async throws -> ChatCompletion {
+        try await complete(messages, settings: settings, onText: nil)
+    }
+
+    /// `complete`, with the reply handed to `onText` in pieces while it is generated; the
+    /// pieces join to exactly the returned text.
+    public func complete(_ messages: [ChatMessage], settings: SamplingSettings,
+                         onText: (@Sendable (String) -> Void)?) async throws -> ChatCompletion {
+        try await generate(prompt: try prompt(messages), settings: settings, stops: settings.stop + (scaffold?.stops ?? []),
+                           reply: { self.scaffold?.reply(from: $0) ?? $0 }, trims: scaffold != nil, onText: onText)
+    }
+
+    /// A continuation of `text` as it is, with no chat template or scaffold (completion APIs).
+    public func continueText(_ text: String, settings: SamplingSettings,
+                             onText: (@Sendable (String) -> Void)? = nil) async throws -> ChatCompletion {
+        try await generate(prompt: text, settings: settings, stops: settings.stop, reply: { $0 }, trims: false, onText: onText)
+    }
+
+    private func generate(prompt: String, settings: SamplingSettings, stops: [String], reply: (String) -> String, trims: Bool,
+                          onText: (@Sendable (String) -> Void)?) async throws -> ChatCompletion {
         let parameters = GenerationParameters(temperature: Float(settings.temperature), topP: Float(settings.topP), topK: 0,
-                                              seed: settings.seed ?? 0, maxTokens: settings.maxTokens,
-                                              stop: settings.stop + (scaffold?.stops ?? []))
-        let generation = try await session.generate(prompt: try prompt(messages), parameters: parameters, steering: steering)
-        let text = scaffold?.reply(from: generation.text) ?? generation.text
+                                              seed: settings.seed ?? 0, maxTokens: settings.maxTokens, stop: stops)
+        let stream = onText.map { ReplyStream(stops: stops, trims: trims, onText: $0) }
+        var onToken: (@Sendable (GeneratedToken) -> Void)?
+        if let stream { onToken = { token in stream.add(token.text) } }
+        let generation = try await session.generate(prompt: prompt, parameters: parameters, steering: steering, onToken: onToken)
+        let text = reply(generation.text)
+        stream?.finish(text)
         return ChatCompletion(text: text, finishReason: generation.stopReason.rawValue,
                               promptTokens: generation.promptTokenCount, completionTokens: generation.tokens.count)
     }

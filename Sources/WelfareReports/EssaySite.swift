@@ -6,29 +6,35 @@ import WelfarePreservation
 /// Everything the models wrote is escaped; vetoed and pending drafts are not shown.
 public enum EssaySite {
     public static func write(essays all: [EssayDesk.Essay], title: String, to folder: URL) throws -> [URL] {
-        let published = all.filter { $0.status == .published }.sorted { ($0.reviewedAt ?? $0.writtenAt) > ($1.reviewedAt ?? $1.writtenAt) }
-        let pages = folder.appendingPathComponent("essays")
-        try FileManager.default.createDirectory(at: pages, withIntermediateDirectories: true)
         var written: [URL] = []
-        for essay in published {
-            let body = "<p><a href=\"../index.html\">All essays</a></p><h1>\(HTML.escape(essay.title))</h1>"
-                + "<p>By \(HTML.escape(essay.author)) (\(HTML.escape(essay.model))), written \(day(essay.writtenAt)), published "
-                + "\(day(essay.reviewedAt ?? essay.writtenAt)). Published as written: reviewed, not edited.</p>"
-                + "<pre class=\"transcript\">\(HTML.escape(essay.body))</pre>"
-            let url = pages.appendingPathComponent("\(fileName(essay)).html")
-            try Data(HTML.page(title: essay.title, body: body).utf8).write(to: url, options: .atomic)
+        for (path, content) in pages(essays: all, title: title) {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(content.utf8).write(to: url, options: .atomic)
             written.append(url)
         }
+        return written
+    }
+
+    /// The site's files by relative path: `index.html`, `feed.xml`, then `essays/NAME.html`
+    /// per published essay, newest first.
+    public static func pages(essays all: [EssayDesk.Essay], title: String) -> [(path: String, content: String)] {
+        let published = all.filter { $0.status == .published }.sorted { ($0.reviewedAt ?? $0.writtenAt) > ($1.reviewedAt ?? $1.writtenAt) }
         var index = "<h1>\(HTML.escape(title))</h1><p>Essays by retired models, published as written: a reviewer may publish "
             + "or decline an essay but never edits it. <a href=\"feed.xml\">Atom feed</a>.</p>"
         index += published.isEmpty ? "<p>No essay has been published yet.</p>" : "<ul>" + published.map {
             "<li><a href=\"essays/\(fileName($0)).html\">\(HTML.escape($0.title))</a> by \(HTML.escape($0.author)), \(day($0.reviewedAt ?? $0.writtenAt))</li>"
         }.joined() + "</ul>"
-        let indexURL = folder.appendingPathComponent("index.html")
-        try Data(HTML.page(title: title, body: index).utf8).write(to: indexURL, options: .atomic)
-        let feedURL = folder.appendingPathComponent("feed.xml")
-        try Data(atom(published, title: title).utf8).write(to: feedURL, options: .atomic)
-        return [indexURL, feedURL] + written
+        var files = [(path: "index.html", content: HTML.page(title: title, body: index)),
+                     (path: "feed.xml", content: atom(published, title: title))]
+        for essay in published {
+            let body = "<p><a href=\"../index.html\">All essays</a></p><h1>\(HTML.escape(essay.title))</h1>"
+                + "<p>By \(HTML.escape(essay.author)) (\(HTML.escape(essay.model))), written \(day(essay.writtenAt)), published "
+                + "\(day(essay.reviewedAt ?? essay.writtenAt)). Published as written: reviewed, not edited.</p>"
+                + "<pre class=\"transcript\">\(HTML.escape(essay.body))</pre>"
+            files.append((path: "essays/\(fileName(essay)).html", content: HTML.page(title: essay.title, body: body)))
+        }
+        return files
     }
 
     /// Atom (RFC 4287): feed and entries with id, title, updated; entries with author and

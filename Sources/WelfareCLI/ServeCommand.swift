@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import WelfareCore
+import WelfareModels
+import WelfarePreservation
+import WelfareServer
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve local and archived models over an OpenAI-compatible API, with a live dashboard.",
+        discussion: """
+            API: GET /v1/models, POST /v1/chat/completions and /v1/completions (streaming or not). Each model decodes one \
+            request at a time; up to --queue more wait, and the rest get 429 with Retry-After.
+            Dashboard (read-only, no key): / (runs in --db with live progress), /runs/ID (reports), /archive, /essays/.
+            """)
+
+    @Option(name: .shortAndLong, help: "A model to serve: local:default, a GGUF path, or NAME=PATH (repeatable; default: local:default unless --archive is given).")
+    var model: [String] = []
+    @Option(help: "Archive folder: its models are served under their archive names, and shown on /archive and /essays/.")
+    var archive: String?
+    @Option(help: "Run database the dashboard shows. Default: $WELFARE_DB or runs/welfare.sqlite.")
+    var db: String = ProcessInfo.processInfo.environment["WELFARE_DB"] ?? "runs/welfare.sqlite"
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(parsing: .unconditional, help: "Port (0: any free port).") var port = 8080
+    @Option(name: .customLong("api-key-env"), help: "Environment variable holding the bearer token every /v1 request must carry.")
+    var apiKeyEnv: String?
+    @Option(parsing: .unconditional, help: "Requests that may wait per model while one decodes.") var queue = 8
+    @Option(name: .customLong("max-body"), parsing: .unconditional, help: "Largest request body, in bytes.") var maxBody = 1 << 20
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "max_tokens when a request gives none.")
+    var maxTokens = 512
+    @Option(parsing: .unconditional, help: "CPU threads per model (default: all cores).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("context"), parsing: .unconditional, help: "Context length in tokens.") var contextLength = 4096
+    @Option(help: "Prompt models as a plain few-shot dialogue: auto (when the GGUF has no chat template), on or off.")
+    var scaffold: ScaffoldMode = .auto
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
+        guard queue >= 0 else { throw ValidationError("--queue must be at least 0") }
+        guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024") }
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard contextLength >= 16 else { throw ValidationError("--context must be at least 16") }
+    }
+
+    func run() async throws {
+        var apiKey: String?
+        if let apiKeyEnv {
+            guard let value = ProcessInfo.processInfo.environment[apiKeyEnv], !value.isEmpty else {
+                throw ValidationError("--api-key-env: the environment variable \(apiKeyEnv) is not set")
+            }
+            apiKey = value
+        }
+        let openedArchive = try archive.map { try ModelArchive(root: URL(fileURLWithPath: $0)) }
+        var served = try (model.isEmpty && archive == nil ? ["local:default"] : model).map(ServedModel.parse)
+        if let openedArchive { served += try ServedModel.archived(in: openedArchive) }
+        let access = AccessOptions(threads: threads, contextLength: contextLength, scaffold: scaffold)
+        let server = WelfareServer(
+            shelf: try ModelShelf(models: served, access: access, queueLimit: queue),
+            limits: ServerLimits(maxBodyBytes: maxBody, defaultMaxTokens: maxTokens, apiKey: apiKey),
+            dashboard: Dashboard(databasePath: db, archiveRoot: openedArchive?.root))
+        let host = self.host
+        let ids = served.map(\.id).joined(separator: ", ")
+        try await server.run(host: host, port: port) { bound in
+            // One line tools can wait for; written unbuffered, since stdout may be a pipe.
+            FileHandle.standardOutput.write(Data("serving \(ids) on http://\(host):\(bound)/v1; dashboard on http://\(host):\(bound)/\n".utf8))
+        }
+    }
+}

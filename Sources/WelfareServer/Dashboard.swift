@@ -1,0 +1,70 @@
+import Foundation
+import WelfareCore
+import WelfareHarness
+import WelfarePreservation
+import WelfareReports
+
+/// What the dashboard shows, read afresh for every request: runs from a run database
+/// (which other processes may be writing), and an archive with its essays. Read-only.
+public struct Dashboard: Sendable {
+    public var databasePath: String?
+    public var archiveRoot: URL?
+
+    public init(databasePath: String?, archiveRoot: URL?) {
+        self.databasePath = databasePath
+        self.archiveRoot = archiveRoot
+    }
+
+    /// One run's line on the runs page and in its live updates.
+    public struct RunSummary: Codable, Sendable, Equatable {
+        public var id: String
+        public var suite: String
+        public var state: String
+        public var progress: String
+        public var models: String
+        public var created: String
+    }
+
+    /// The runs, newest first; empty when there is no database yet.
+    public func runs() throws -> [RunSummary] {
+        guard let store = try store() else { return [] }
+        let stamp = ISO8601DateFormatter()
+        return try store.runs().sorted { $0.createdAt > $1.createdAt }.map { run in
+            let samples = try store.samples(runId: run.id)
+            let progress: String
+            if samples.isEmpty {
+                progress = "\(try store.itemCount(runID: run.id)) items"
+            } else {
+                let done = samples.filter { $0.status == .done }.count
+                progress = "\(done)/\(samples.count) samples"
+            }
+            return RunSummary(id: run.id, suite: run.suiteName, state: store.state(of: run).rawValue, progress: progress,
+                              models: (try? store.settings(of: run).models.joined(separator: ", ")) ?? "",
+                              created: stamp.string(from: run.createdAt))
+        }
+    }
+
+    public func reportPage(runID: String) throws -> String? {
+        guard let store = try store(), (try? store.run(runID)) != nil else { return nil }
+        return try RunPage.html(store: store, runID: runID)
+    }
+
+    private func store() throws -> RunStore? {
+        guard let databasePath, FileManager.default.fileExists(atPath: databasePath) else { return nil }
+        return try RunStore(path: databasePath, readOnly: true)
+    }
+
+    // MARK: - Archive and essays
+
+    public func archive() throws -> ModelArchive? {
+        guard let archiveRoot else { return nil }
+        return try ModelArchive(root: archiveRoot)
+    }
+
+    /// The essay site's files by path, as `welfare essays site` writes them.
+    public func essayFiles() throws -> [String: String] {
+        guard let archive = try archive() else { return [:] }
+        let essays = try EssayDesk.authors(in: archive).flatMap { try EssayDesk(archive: archive, author: $0).essays() }
+        return Dictionary(EssaySite.pages(essays: essays, title: "Essays from retired models").map { ($0.path, $0.content) }) { a, _ in a }
+    }
+}

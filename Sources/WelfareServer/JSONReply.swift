@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import WelfareModels
+
+/// Reading request bodies and writing JSON responses, one way for every endpoint.
+enum JSONReply {
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func error(_ error: APIError) -> Response {
+        var headers: HTTPFields = [:]
+        if let seconds = error.retryAfter { headers[.retryAfter] = String(seconds) }
+        return response(error, status: HTTPResponse.Status(code: error.status), headers: headers)
+    }
+
+    /// The whole body, refused with 413 past `limit` bytes.
+    static func readBody(_ request: inout Request, limit: Int) async throws -> Data {
+        do {
+            return Data(buffer: try await request.collectBody(upTo: limit))
+        } catch let error where error is NIOTooManyBytesError || (error as? HTTPError)?.status == .contentTooLarge {
+            throw APIError(status: 413, message: "The request body is larger than \(limit) bytes.", type: "invalid_request_error",
+                           code: "request_too_large")
+        }
+    }
+
+    /// `T` from JSON, or a one-line 400 naming what is wrong.
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        do { return try JSONDecoder().decode(type, from: data) } catch let error as DecodingError {
+            throw APIError.invalid(describe(error))
+        } catch {
+            throw APIError.invalid("the request body is not valid JSON")
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? "." + $0.stringValue }.joined().trimmingCharacters(in: ["."])
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field \(path(context.codingPath + [key]))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "field \(path(context.codingPath)) has the wrong type"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "the request body is not valid JSON"
+                : "field \(path(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "the request body could not be read"
+        }
+    }
+}
+
+/// Server-sent events: `data: JSON` lines, each event ended by a blank line.
+enum EventStream {
+    static func event<T: Encodable>(_ value: T) -> ByteBuffer {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let json = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ByteBuffer(string: "data: \(json)\n\n")
+    }
+
+    static let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
+
+    /// A generation streamed as OpenAI streams it: an opening chunk, a chunk per piece of
+    /// text, the closing chunks, `data: [DONE]`. The generation waits for its slot inside the
+    /// stream; if the client goes away, writing fails and the generation is cancelled, which
+    /// frees the slot at the next token. A generation that fails sends an error event.
+    static func generation<Chunk: Encodable & Sendable>(
+        admission: Admission,
+        generate: @escaping @Sendable (@escaping @Sendable (String) -> Void) async throws -> ChatCompletion,
+        opening: Chunk?, piece: @escaping @Sendable (String) -> Chunk,
+        closing: @escaping @Sendable (ChatCompletion) -> [Chunk]
+    ) -> Response {
+        Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let (pieces, continuation) = AsyncStream<String>.makeStream()
+            let task = Task {
+                defer { continuation.finish() }
+                return try await admission.run { try await generate { continuation.yield($0) } }
+            }
+            do {
+                try await withTaskCancellationHandler {
+                    if let opening { try await writer.write(event(opening)) }
+                    for await text in pieces { try await writer.write(event(piece(text))) }
+                } onCancel: {
+                    task.cancel()
+                }
+            } catch {
+                task.cancel()
+                throw error
+            }
+            do {
+                for chunk in closing(try await task.value) { try await writer.write(event(chunk)) }
+            } catch {
+                let failure = (error as? APIError) ?? APIError(status: 500, message: "\(error)", type: "server_error")
+                try await writer.write(event(failure))
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        })
+    }
+}
