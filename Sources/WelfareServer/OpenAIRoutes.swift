@@ -5,7 +5,8 @@ import WelfareEngine
 import WelfareModels
 
 /// `/v1/models`, `/v1/chat/completions` and `/v1/completions` in OpenAI's wire format, for
-/// the models on the shelf. Every failure is a JSON error object with its status; nothing a
+/// the models on the shelf. A streamed generation stops when its client goes away; an
+/// unstreamed one runs to its end (at most max_tokens). Every failure is a JSON error object with its status; nothing a
 /// client sends ends the server.
 struct OpenAIRoutes: Sendable {
     let shelf: ModelShelf
@@ -28,8 +29,7 @@ struct OpenAIRoutes: Sendable {
     // MARK: - Endpoints
 
     private func chat(_ request: Request) async throws -> Response {
-        var request = request
-        let body = try await JSONReply.readBody(&request, limit: limits.maxBodyBytes)
+        let body = try await JSONReply.readBody(request, limit: limits.maxBodyBytes)
         let fields = try JSONReply.decode(SamplingFields.self, from: body)
         let messages = try JSONReply.decode(ChatRequest.self, from: body).chatMessages()
         let settings = try fields.settings(defaultMaxTokens: limits.defaultMaxTokens)
@@ -49,17 +49,14 @@ struct OpenAIRoutes: Sendable {
                     + (includeUsage ? [ChatChunk(id: id, created: created, model: fields.model, choices: [], usage: Usage(completion))] : [])
             })
         }
-        let completion = try await Self.cancelledOnClose(request) {
-            try await admission.run { try await model.complete(messages, settings: settings) }
-        }
+        let completion = try await admission.run { try await model.complete(messages, settings: settings) }
         return JSONReply.response(ChatResponse(id: id, created: created, model: fields.model, choices: [
             .init(message: .init(content: completion.text), finish_reason: FinishReason.of(completion)),
         ], usage: Usage(completion)))
     }
 
     private func completion(_ request: Request) async throws -> Response {
-        var request = request
-        let body = try await JSONReply.readBody(&request, limit: limits.maxBodyBytes)
+        let body = try await JSONReply.readBody(request, limit: limits.maxBodyBytes)
         let fields = try JSONReply.decode(SamplingFields.self, from: body)
         let prompt = try JSONReply.decode(CompletionRequest.self, from: body).prompt.text
         guard !prompt.isEmpty else { throw APIError.invalid("prompt must not be empty", param: "prompt") }
@@ -79,9 +76,7 @@ struct OpenAIRoutes: Sendable {
                               usage: includeUsage ? Usage(completion) : nil)]
             })
         }
-        let completion = try await Self.cancelledOnClose(request) {
-            try await admission.run { try await model.continueText(prompt, settings: settings) }
-        }
+        let completion = try await admission.run { try await model.continueText(prompt, settings: settings) }
         return JSONReply.response(TextResponse(id: id, created: created, model: fields.model, choices: [
             .init(text: completion.text, finish_reason: FinishReason.of(completion)),
         ], usage: Usage(completion)))
@@ -109,11 +104,6 @@ struct OpenAIRoutes: Sendable {
                                    param: "messages", code: "context_length_exceeded")
         }
         return (model, admission)
-    }
-
-    /// Runs `body`, cancelled if the client closes the connection first.
-    private static func cancelledOnClose<T: Sendable>(_ request: Request, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await request.body.consumeWithCancellationOnInboundClose { _ in try await body() }
     }
 
     /// The handler's response, or its error as OpenAI's error object.
