@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (see BENCHMARKS.md): `scripts/bench.sh` for the engine against llama-cpp-python,
-# `scripts/bench.sh harness` for the harness against Inspect AI (installed here on first use).
+# `scripts/bench.sh harness` for the harness against Inspect AI (installed here on first use),
+# `scripts/bench.sh serve` for `welfare serve` against llama_cpp.server.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -9,6 +10,12 @@ export PKG_CONFIG_PATH="$root/.welfare/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_
 printf '\033[1m==> building (release)\033[0m\n'
 if [ "${1:-}" = "harness" ]; then
   swift build -c release --product welfare
+fi
+if [ "${1:-}" = "serve" ]; then
+  # welfare serve against llama_cpp.server, same GGUF, threads and client (scripts/bench/serve_bench.py).
+  swift build -c release --product welfare
+  shift
+  exec .welfare/python/bin/python scripts/bench/serve_bench.py .build/release/welfare "$(readlink -f .welfare/models/*.gguf | head -1)" "$@"
 fi
 if [ "${1:-}" = "score" ]; then
   # The score benchmark reads peak memory with /usr/bin/time.

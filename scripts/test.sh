@@ -6,6 +6,16 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
 export PKG_CONFIG_PATH="$root/.welfare/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
+# The dashboard's browser test drives Debian's Chromium through chromedriver with Selenium
+# (in the project's Python); where they cannot be installed that one test is skipped, saying so.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  printf '\033[1m==> apt-get install chromium chromium-driver (for the dashboard browser test)\033[0m\n'
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; } ||
+    printf 'test: could not install chromium; the browser test will be skipped\n' >&2
+fi
+.welfare/python/bin/python -c 'import selenium' 2>/dev/null || .welfare/python/bin/python -m pip install -q "selenium==4.51.0" ||
+  printf 'test: could not install selenium; the browser test will be skipped\n' >&2
 printf '\033[1m==> building (debug)\033[0m\n'
 swift build
 printf '\033[1m==> building and running Examples/RunASuite (ModelWelfare as a dependency of another package)\033[0m\n'

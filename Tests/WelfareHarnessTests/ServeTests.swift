@@ -1,6 +1,8 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareModels
+import WelfarePreservation
 import XCTest
 
 /// `welfare serve` as users meet it: the built binary on loopback, driven by real clients
@@ -151,8 +153,9 @@ final class ServeTests: XCTestCase {
 
     func testTheDashboardInABrowserShowsARunProgressingAndOpensItsReport() throws {
         let browserParts = ["/usr/bin/chromium", "/usr/bin/chromedriver"]
-        guard browserParts.allSatisfy(FileManager.default.isExecutableFile(atPath:)) else {
-            throw XCTSkip("SKIPPED: chromium and chromium-driver are not installed (scripts/test.sh installs them with apt)")
+        guard browserParts.allSatisfy(FileManager.default.isExecutableFile(atPath:)),
+              (try? TestSupport.python("import selenium", ""))?.contains("python failed") == false else {
+            throw XCTSkip("SKIPPED: chromium, chromium-driver or selenium is missing (scripts/test.sh installs them)")
         }
         let folder = try TestSupport.temporaryDirectory()
         let database = folder.appendingPathComponent("runs.sqlite").path
@@ -182,5 +185,66 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(seen["navigated_by_click"] as? Bool, true)
         XCTAssertTrue((seen["title"] as? String ?? "").hasPrefix("ModelWelfare run \(id)"), "\(seen)")
         XCTAssertEqual(seen["report_has_transcripts"] as? Bool, true)
+    }
+
+    func testArchivedModelsAreServedAndTheArchiveAndEssaysArePagesWithEverythingEscaped() async throws {
+        let folder = try TestSupport.temporaryDirectory()
+        let root = folder.appendingPathComponent("archive")
+        let added = try TestSupport.runWelfare(["archive", "add", "local:default", "--name", "retired-gemma", "--archive", root.path])
+        XCTAssertEqual(added.status, 0, added.stderr)
+        // An essay as hostile as a model could write one, published.
+        let desk = try EssayDesk(archive: try ModelArchive(root: root), author: "retired-gemma")
+        let writer = ScriptedChatModel { _, _ in "Title: <script>alert(1)</script> & friends\n<img src=x onerror=alert(2)> I was here." }
+        let essay = try await desk.write(with: writer, modelName: "retired-gemma", settings: SamplingSettings(maxTokens: 40))
+        _ = try desk.review(id: essay.id, publish: true, reason: nil, reviewer: "tester")
+
+        let server = try ServeProcess(["--archive", root.path])
+        let pages = try TestSupport.python("""
+            import json, sys, urllib.request, urllib.error, feedparser, re
+            root = sys.argv[1]
+            def get(path):
+                try:
+                    with urllib.request.urlopen(root + path, timeout=120) as r: return r.status, r.read().decode()
+                except urllib.error.HTTPError as e: return e.code, e.read().decode()
+            out = {}
+            out["models"] = [m["id"] for m in json.loads(get("/v1/models")[1])["data"]]
+            request = urllib.request.Request(root + "/v1/chat/completions", method="POST", headers={"Content-Type": "application/json"},
+                data=json.dumps({"model": "retired-gemma", "messages": [{"role": "user", "content": "Hello"}], "max_tokens": 8}).encode())
+            with urllib.request.urlopen(request, timeout=120) as r: out["chat_status"] = r.status
+            out["archive"] = get("/archive")
+            out["model_page"] = get("/archive/retired-gemma")
+            out["interview"] = get("/archive/retired-gemma/retirement")[0]
+            out["missing"] = get("/archive/nobody")[0]
+            status, index = get("/essays/")
+            out["essays"] = [status, index]
+            link = re.search(r'href="(essays/[^"]+\\.html)"', index).group(1)
+            out["essay_page"] = get("/essays/" + link)
+            status, feed = get("/essays/feed.xml")
+            parsed = feedparser.parse(feed)
+            out["feed"] = [status, parsed.version, len(parsed.entries), parsed.entries[0].title if parsed.entries else None]
+            print(json.dumps(out))
+            """, server.root)
+        let result = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(pages.utf8)) as? [String: Any], pages)
+        XCTAssertEqual(result["models"] as? [String], ["retired-gemma"])
+        XCTAssertEqual(result["chat_status"] as? Int, 200, "the archived weights answer over the API")
+        let archivePage = try XCTUnwrap(result["archive"] as? [Any])
+        XCTAssertEqual(archivePage.first as? Int, 200)
+        XCTAssertTrue((archivePage.last as? String ?? "").contains("/archive/retired-gemma"))
+        let modelPage = try XCTUnwrap(result["model_page"] as? [Any])
+        XCTAssertTrue((modelPage.last as? String ?? "").contains("Verified: all"), "\(modelPage)")
+        XCTAssertEqual(result["interview"] as? Int, 404, "no retirement interview was kept")
+        XCTAssertEqual(result["missing"] as? Int, 404)
+        for key in ["essays", "essay_page"] {
+            let page = try XCTUnwrap(result[key] as? [Any], key)
+            XCTAssertEqual(page.first as? Int, 200, key)
+            let html = page.last as? String ?? ""
+            XCTAssertTrue(html.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends"), "\(key) shows the title as text")
+            XCTAssertFalse(html.contains("<script") || html.contains("<img"), "\(key) carries no markup from the model")
+        }
+        let feed = try XCTUnwrap(result["feed"] as? [Any])
+        XCTAssertEqual(feed[0] as? Int, 200)
+        XCTAssertEqual(feed[1] as? String, "atom10")
+        XCTAssertEqual(feed[2] as? Int, 1)
+        XCTAssertEqual(feed[3] as? String, "<script>alert(1)</script> & friends", "a feed reader gets the title back as text")
     }
 }
