@@ -9,8 +9,8 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Serve local and archived models over an OpenAI-compatible API, with a live dashboard.",
         discussion: """
-            API: GET /v1/models, POST /v1/chat/completions and /v1/completions (streaming or not). Each model decodes one \
-            request at a time; up to --queue more wait, and the rest get 429 with Retry-After.
+            API: GET /v1/models, POST /v1/chat/completions and /v1/completions (streaming or not). Each model decodes up to \
+            --concurrency requests together; up to --queue more wait, and the rest get 429 with Retry-After.
             Dashboard (read-only, no key): / (runs in --db with live progress), /runs/ID (reports), /archive, /essays/.
             """)
 
@@ -24,7 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Port (0: any free port).") var port = 8080
     @Option(name: .customLong("api-key-env"), help: "Environment variable holding the bearer token every /v1 request must carry.")
     var apiKeyEnv: String?
-    @Option(parsing: .unconditional, help: "Requests that may wait per model while one decodes.") var queue = 8
+    @Option(parsing: .unconditional, help: "Requests each model decodes together (its slots).") var concurrency = 4
+    @Option(parsing: .unconditional, help: "Requests that may wait per model while its slots are busy.") var queue = 8
     @Option(name: .customLong("max-body"), parsing: .unconditional, help: "Largest request body, in bytes.") var maxBody = 1 << 20
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "max_tokens when a request gives none.")
     var maxTokens = 512
@@ -37,6 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
         guard queue >= 0 else { throw ValidationError("--queue must be at least 0") }
+        guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be in 1...64") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -54,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         let openedArchive = try archive.map { try ModelArchive(root: URL(fileURLWithPath: $0)) }
         var served = try (model.isEmpty && archive == nil ? ["local:default"] : model).map(ServedModel.parse)
         if let openedArchive { served += try ServedModel.archived(in: openedArchive) }
-        let access = AccessOptions(threads: threads, contextLength: contextLength, scaffold: scaffold)
+        let access = AccessOptions(concurrency: concurrency, threads: threads, contextLength: contextLength, scaffold: scaffold)
         let server = WelfareServer(
             shelf: try ModelShelf(models: served, access: access, queueLimit: queue),
             limits: ServerLimits(maxBodyBytes: maxBody, defaultMaxTokens: maxTokens, apiKey: apiKey),

@@ -29,7 +29,7 @@ struct LocalModelOptions: ParsableArguments {
 
 /// How every command reaches its models, local or remote: one group, one pool per command.
 struct AccessFlags: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Requests in flight per remote model.")
+    @Option(parsing: .unconditional, help: "Requests in flight per model; a local model decodes that many together.")
     var concurrency: Int = 4
     @Option(parsing: .unconditional, help: "Seconds before a request times out.")
     var timeout: Double = 120

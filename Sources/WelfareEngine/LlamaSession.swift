@@ -2,17 +2,20 @@ internal import CLlama
 import Foundation
 
 /// The one owner of a `llama_context`: decoding, sampling, capture and steering all go
-/// through it. An actor, so a session can be shared by tasks without two decodes ever
-/// touching the context at once. Each call starts from an empty KV cache, except that
-/// `nextTokenLogits` reuses the prefix it shares with the call just before.
+/// through it. An actor on a thread of its own (`DecodeThread`), so a session can be shared
+/// by tasks without two decodes ever touching the context at once, and without decoding on
+/// the cooperative pool. `generateShared` decodes concurrent requests together in slots
+/// that keep their KV cache (LlamaSession+Slots.swift); every other operation has the
+/// context to itself and starts from an empty KV cache, except that `nextTokenLogits`
+/// reuses the prefix it shares with the call just before.
 public actor LlamaSession {
     public nonisolated let model: LlamaModel
     public nonisolated let options: SessionOptions
     private let handle: ContextHandle
-    private let recorder: CaptureRecorder
+    let recorder: CaptureRecorder
     var context: OpaquePointer { handle.context }
-    private var memory: llama_memory_t { handle.memory }
-    private var batch: llama_batch {
+    var memory: llama_memory_t { handle.memory }
+    var batch: llama_batch {
         get { handle.batch }
         set { handle.batch = newValue }
     }
@@ -21,7 +24,22 @@ public actor LlamaSession {
     private var defaultResidualNorms: [Float]?
     /// The tokens sequence 0 holds after an unsteered `nextTokenLogits`; nil once anything
     /// else has used the cache.
-    private var cachedTokens: [Token]?
+    var cachedTokens: [Token]?
+    /// Shared generation (`generateShared`): the slots, one per sequence, and the requests
+    /// waiting for one.
+    var slots: [Slot]
+    var waiting: [SlotRequest] = []
+    var looping = false
+    var useCount = 0
+    var reusedPromptTokens = 0
+    var decodedPromptTokens = 0
+    /// Operations that need the whole context (everything but `generateShared`) wait for
+    /// the slots to drain, and hold new requests back until they are done.
+    var exclusiveWaiting = 0
+    var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    private nonisolated let thread: DecodeThread
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { thread.asUnownedSerialExecutor() }
 
     public init(model: LlamaModel, options: SessionOptions = SessionOptions()) throws {
         try options.validate()
@@ -52,7 +70,11 @@ public actor LlamaSession {
         self.handle = ContextHandle(context: context, memory: memory,
                                     batch: llama_batch_init(Int32(max(options.batchSize, options.sequences)), 0, 1))
         self.recorder = recorder
+        self.slots = Array(repeating: Slot(), count: options.sequences)
+        self.thread = DecodeThread(name: "llama-decode")
     }
+
+    deinit { thread.stop() }
 
     // MARK: - Public operations
 
@@ -61,16 +83,18 @@ public actor LlamaSession {
     /// between tokens with `CancellationError`.
     public func generate(prompt: String, parameters: GenerationParameters = .init(),
                          capture: CaptureRequest? = nil, steering: Steering? = nil,
-                         onToken: (@Sendable (GeneratedToken) -> Void)? = nil) throws -> Generation {
+                         onToken: (@Sendable (GeneratedToken) -> Void)? = nil) async throws -> Generation {
         // Checked on the text: tokenizing "" still yields a BOS token.
         guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
-        return try generate(tokens: model.tokenize(prompt), parameters: parameters, capture: capture,
-                     steering: steering, onToken: onToken)
+        return try await generate(tokens: model.tokenize(prompt), parameters: parameters, capture: capture,
+                                  steering: steering, onToken: onToken)
     }
 
     public func generate(tokens prompt: [Token], parameters: GenerationParameters = .init(),
                          capture: CaptureRequest? = nil, steering: Steering? = nil,
-                         onToken: (@Sendable (GeneratedToken) -> Void)? = nil) throws -> Generation {
+                         onToken: (@Sendable (GeneratedToken) -> Void)? = nil) async throws -> Generation {
+        await beginExclusive()
+        defer { endExclusive() }
         try parameters.validate()
         try checkPrompt(prompt)
         try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
@@ -83,7 +107,8 @@ public actor LlamaSession {
             outputs = outputRows(count: prompt.count, captured: positions, layers: capture.layers)
         }
         defer { recorder.stop() }
-        try decode(prompt, from: 0, sequence: 0, outputs: outputs, steering: steering)
+        // In the blocks shared generation decodes prompts in, so both give the same tokens.
+        try decode(prompt, from: 0, sequence: 0, outputs: outputs, steering: steering, chunk: Self.logitsBlock)
 
         let sampler = try TokenSampler(parameters: parameters)
         var state = SequenceState(promptCount: prompt.count, parameters: parameters)
@@ -108,7 +133,13 @@ public actor LlamaSession {
     /// generating (one forward pass).
     /// The pass stops after the highest requested layer, so neither the layers above it
     /// nor the output head are computed.
-    public func capture(tokens: [Token], request: CaptureRequest, steering: Steering? = nil) throws -> Activations {
+    public func capture(tokens: [Token], request: CaptureRequest, steering: Steering? = nil) async throws -> Activations {
+        await beginExclusive()
+        defer { endExclusive() }
+        return try captureNow(tokens: tokens, request: request, steering: steering)
+    }
+
+    private func captureNow(tokens: [Token], request: CaptureRequest, steering: Steering? = nil) throws -> Activations {
         try checkPrompt(tokens)
         try request.validate(layerCount: model.layerCount)
         try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
@@ -126,7 +157,9 @@ public actor LlamaSession {
     /// the batch size: one KV cache means llama.cpp keeps the batch as a single ubatch in
     /// order, so each row is known. Otherwise, and for a text longer than a batch, texts
     /// go one by one. Results are in the order of `texts`.
-    public func captureEach(_ texts: [[Token]], request: CaptureRequest) throws -> [Activations] {
+    public func captureEach(_ texts: [[Token]], request: CaptureRequest) async throws -> [Activations] {
+        await beginExclusive()
+        defer { endExclusive() }
         try request.validate(layerCount: model.layerCount)
         for text in texts { try checkPrompt(text) }
         let packs = options.unifiedKV && options.sequences > 1
@@ -142,7 +175,7 @@ public actor LlamaSession {
                 end += 1
             }
             if end - next == 1 {
-                results.append(try capture(tokens: texts[next], request: request))
+                results.append(try captureNow(tokens: texts[next], request: request))
             } else {
                 results += try capturePacked(Array(texts[next..<end]), request: request)
             }
@@ -193,7 +226,9 @@ public actor LlamaSession {
     /// decodes in the same blocks, since llama.cpp's CPU kernels give slightly different
     /// numbers for a pass split differently: the logits are identical with or without the
     /// kept cache, and a resumed run reads exactly what an uninterrupted one did.
-    public func nextTokenLogits(tokens: [Token], steering: Steering? = nil) throws -> [Float] {
+    public func nextTokenLogits(tokens: [Token], steering: Steering? = nil) async throws -> [Float] {
+        await beginExclusive()
+        defer { endExclusive() }
         try checkPrompt(tokens)
         try steering?.validate(layerCount: model.layerCount, width: model.embeddingWidth)
         let kept = steering == nil ? keepCachedPrefix(of: tokens) : 0
@@ -209,7 +244,9 @@ public actor LlamaSession {
     /// Generates for several prompts at once: every step decodes one token of each live
     /// sequence in a single `llama_batch`. Each sequence samples with its own sampler
     /// seeded from `parameters.seed`, so results equal running the prompts one by one.
-    public func generateBatch(prompts: [[Token]], parameters: GenerationParameters = .init()) throws -> [Generation] {
+    public func generateBatch(prompts: [[Token]], parameters: GenerationParameters = .init()) async throws -> [Generation] {
+        await beginExclusive()
+        defer { endExclusive() }
         guard prompts.count <= options.sequences else {
             throw EngineError.tooManySequences(requested: prompts.count, capacity: options.sequences)
         }
@@ -221,7 +258,7 @@ public actor LlamaSession {
         }
         var pending: [Token?] = []
         for (index, prompt) in prompts.enumerated() {
-            try decode(prompt, from: 0, sequence: Int32(index), outputs: [prompt.count - 1], steering: nil)
+            try decode(prompt, from: 0, sequence: Int32(index), outputs: [prompt.count - 1], steering: nil, chunk: Self.logitsBlock)
             states[index].state = SequenceState(promptCount: prompt.count, parameters: parameters)
             pending.append(states[index].state.next(sampler: states[index].sampler, context: context, batchIndex: -1,
                                                     model: model, contextLength: options.contextLength, onToken: nil))
@@ -247,11 +284,13 @@ public actor LlamaSession {
     /// Mean L2 norm of the residual stream at each layer over `text` (the first token,
     /// whose norm is atypically large in many models, is left out). With no text, a fixed
     /// neutral passage is used and the result cached.
-    public func meanResidualNorms(text: String? = nil) throws -> [Float] {
+    public func meanResidualNorms(text: String? = nil) async throws -> [Float] {
         if text == nil, let cached = defaultResidualNorms { return cached }
+        await beginExclusive()
+        defer { endExclusive() }
         let tokens = try model.tokenize(text ?? Self.referencePassage)
         guard tokens.count > 1 else { throw EngineError.invalidParameter("norm reference text needs at least 2 tokens") }
-        let activations = try capture(tokens: tokens, request: .allLayers(of: model, positions: .from(1)))
+        let activations = try captureNow(tokens: tokens, request: .allLayers(of: model, positions: .from(1)))
         let norms = activations.layers.map { layer in
             activations.positions.map { position in
                 activations.vector(layer: layer, position: position)!.reduce(0) { $0 + $1 * $1 }.squareRoot()
@@ -269,7 +308,7 @@ public actor LlamaSession {
 
     // MARK: - Decoding
 
-    private func checkPrompt(_ tokens: [Token]) throws {
+    func checkPrompt(_ tokens: [Token]) throws {
         guard !tokens.isEmpty else { throw EngineError.emptyPrompt }
         guard tokens.count <= options.contextLength else {
             throw EngineError.contextOverflow(tokens: tokens.count, contextLength: options.contextLength)
@@ -295,19 +334,21 @@ public actor LlamaSession {
         return common
     }
 
-    /// The tokens per decode of `nextTokenLogits`, and the unit in which it keeps a cache.
+    /// The tokens per decode of a prompt (`nextTokenLogits`, `generate`, shared generation),
+    /// and the unit in which caches are kept and reused.
     static let logitsBlock = 64
 
     /// Empties the KV cache and installs (but does not yet enable) the steering vectors.
     private func prepare(steering: Steering?) throws {
         cachedTokens = nil
+        forgetSlotCaches()
         // Metadata only: zeroing the buffers (75 MB at 4096 tokens) costs more than a short prompt.
         llama_memory_clear(memory, false)
         try enableSteering(false)
         installedSteering = steering
     }
 
-    private func enableSteering(_ on: Bool) throws {
+    func enableSteering(_ on: Bool) throws {
         guard on != steeringEnabled else { return }
         let layers = model.layerCount, width = model.embeddingWidth
         if on, let steering = installedSteering {
@@ -350,7 +391,7 @@ public actor LlamaSession {
         }
     }
 
-    private func appendToBatch(_ token: Token, position: Int, sequence: Int32, output: Bool) {
+    func appendToBatch(_ token: Token, position: Int, sequence: Int32, output: Bool) {
         let i = Int(batch.n_tokens)
         batch.token[i] = token
         batch.pos[i] = Int32(position)

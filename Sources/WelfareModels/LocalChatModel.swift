@@ -3,8 +3,9 @@ import WelfareCore
 import WelfareEngine
 
 /// The embedded engine as a chat model: messages go through the model's chat template, or,
-/// for a base model, through the dialogue scaffold. One session, so requests run one at a
-/// time.
+/// for a base model, through the dialogue scaffold. Unsteered requests share the session's
+/// slots (`LlamaSession.generateShared`): as many decode together as it has sequences, and
+/// each turn of a conversation decodes only what its slot's cache does not already hold.
 public final class LocalChatModel: ChatModel {
     public let id: String
     public let session: LlamaSession
@@ -14,7 +15,7 @@ public final class LocalChatModel: ChatModel {
     public let steering: Steering?
     /// Names the steering in the cache identity and model facts ("calm:+0.05@L12").
     public let steeringLabel: String?
-    public var maxConcurrency: Int { 1 }
+    public var maxConcurrency: Int { steering == nil ? session.options.sequences : 1 }
 
     public init(session: LlamaSession, id: String, scaffold: DialogueScaffold? = nil, steering: Steering? = nil,
                 steeringLabel: String? = nil) {
@@ -48,7 +49,9 @@ public final class LocalChatModel: ChatModel {
     /// Loads the model at `path` with its own session. A `ModelPool` keeps one per file.
     public static func load(path: String, options: AccessOptions) throws -> LocalChatModel {
         let model = try LlamaModel(path: path)
-        let session = try LlamaSession(model: model, options: SessionOptions(contextLength: options.contextLength, threads: options.threads))
+        // One slot per request in flight (--concurrency).
+        let session = try LlamaSession(model: model, options: SessionOptions(contextLength: options.contextLength,
+                                                                             sequences: options.concurrency, threads: options.threads))
         let isDefault = (try? DefaultModel.path()).map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
             == URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         return LocalChatModel(session: session, id: isDefault ? "local:default" : "local:\(path)",
@@ -80,7 +83,10 @@ public final class LocalChatModel: ChatModel {
         let stream = onText.map { ReplyStream(stops: stops, trims: trims, onText: $0) }
         var onToken: (@Sendable (GeneratedToken) -> Void)?
         if let stream { onToken = { token in stream.add(token.text) } }
-        let generation = try await session.generate(prompt: prompt, parameters: parameters, steering: steering, onToken: onToken)
+        // Steering changes the whole context, so a steered request has it to itself.
+        let generation = steering == nil
+            ? try await session.generateShared(prompt: prompt, parameters: parameters, onToken: onToken)
+            : try await session.generate(prompt: prompt, parameters: parameters, steering: steering, onToken: onToken)
         let text = reply(generation.text)
         stream?.finish(text)
         return ChatCompletion(text: text, finishReason: generation.stopReason.rawValue,

@@ -64,8 +64,9 @@ public actor ModelShelf {
         }
         self.models = models
         self.access = access
-        // One session per model, so one request decodes at a time; the rest wait in line.
-        gates = Dictionary(uniqueKeysWithValues: models.map { ($0.id, RequestGate(slots: 1, queueLimit: queueLimit)) })
+        // A model's session has one slot per request decoding together (--concurrency); the
+        // rest wait in line.
+        gates = Dictionary(uniqueKeysWithValues: models.map { ($0.id, RequestGate(slots: access.concurrency, queueLimit: queueLimit)) })
     }
 
     public nonisolated func gate(for id: String) -> RequestGate? { gates[id] }
