@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (see BENCHMARKS.md): `scripts/bench.sh` for the engine against llama-cpp-python,
 # `scripts/bench.sh harness` for the harness against Inspect AI (installed here on first use),
-# `scripts/bench.sh serve` for `welfare serve` against llama_cpp.server.
+# `scripts/bench.sh serve` for `welfare serve` against llama_cpp.server, `scripts/bench.sh
+# throughput` for continuous batching and KV reuse (also against llama_cpp.server).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,8 +18,8 @@ if [ "${1:-}" = "serve" ]; then
   shift
   exec .welfare/python/bin/python scripts/bench/serve_bench.py .build/release/welfare "$(readlink -f .welfare/models/*.gguf | head -1)" "$@"
 fi
-if [ "${1:-}" = "score" ]; then
-  # The score benchmark reads peak memory with /usr/bin/time.
+if [ "${1:-}" = "score" ] || [ "${1:-}" = "throughput" ]; then
+  # The score and throughput benchmarks read peak memory with /usr/bin/time.
   if [ ! -x /usr/bin/time ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq time >/dev/null

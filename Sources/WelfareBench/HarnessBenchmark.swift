@@ -18,10 +18,9 @@ struct HarnessBenchmark: AsyncParsableCommand {
     var concurrency: Int = 2
     @Option(help: "Timed runs of each tool (median reported).")
     var repeats: Int = 3
-    @Option(help: "Python with llama-cpp-python and inspect-ai installed.")
-    var python: String = ".welfare/python/bin/python"
-    @Option(help: "The welfare binary to time.")
-    var welfare: String = ".build/release/welfare"
+    @OptionGroup var tools: ToolPaths
+    var python: String { tools.python }
+    var welfare: String { tools.welfare }
 
     func run() async throws {
         guard samples >= 1, concurrency >= 1, repeats >= 1 else { throw ValidationError("need positive --samples, --concurrency, --repeats") }
@@ -32,7 +31,7 @@ struct HarnessBenchmark: AsyncParsableCommand {
         try inspectTask(prompts).write(to: work.appendingPathComponent("task.py"), atomically: true, encoding: .utf8)
 
         FileHandle.standardError.write(Data("  starting llama_cpp.server...\n".utf8))
-        let (server, base) = try await startServer()
+        let (server, base) = try await startLlamaCppServer(python: python)
         defer { server.terminate() }
 
         FileHandle.standardError.write(Data("  measuring harness overhead (concurrency 1)...\n".utf8))
@@ -41,11 +40,11 @@ struct HarnessBenchmark: AsyncParsableCommand {
         var ours: [Double] = [], theirs: [Double] = []
         for index in 0..<repeats {
             FileHandle.standardError.write(Data("  round \(index + 1)/\(repeats): welfare run, inspect eval...\n".utf8))
-            ours.append(try time(welfare, ["run", work.appendingPathComponent("suite.yaml").path, "-m", "openai:gemma@\(base)",
+            ours.append(try timeCommand(welfare, ["run", work.appendingPathComponent("suite.yaml").path, "-m", "openai:gemma@\(base)",
                                            "--db", work.appendingPathComponent("r\(index).sqlite").path,
                                            "--concurrency", String(concurrency)], environment: [:]))
             // Inspect resolves the task file relative to its working directory.
-            theirs.append(try time(python, ["-m", "inspect_ai", "eval", "task.py",
+            theirs.append(try timeCommand(python, ["-m", "inspect_ai", "eval", "task.py",
                                             "--model", "llama-cpp-python/gemma", "--model-base-url", base,
                                             "--max-connections", String(concurrency), "--display", "none", "--log-format", "json",
                                             "--log-dir", work.appendingPathComponent("logs\(index)").path],
@@ -80,23 +79,6 @@ struct HarnessBenchmark: AsyncParsableCommand {
         """
     }
 
-    func startServer() async throws -> (Process, String) {
-        let port = Int.random(in: 20_000...45_000)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [packageRoot.appendingPathComponent("scripts/serve_llama_cpp.py").path, try DefaultModel.path(),
-                             String(port), String(ProcessInfo.processInfo.activeProcessorCount)]
-        process.standardInput = Pipe()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let base = "http://127.0.0.1:\(port)/v1"
-        let probe = OpenAIChatModel(model: "gemma", baseURL: base, apiKey: nil,
-                                    options: AccessOptions(timeoutSeconds: 30, retry: RetryPolicy(maxAttempts: 60, baseDelay: 0.5, maxDelay: 0.5)))
-        _ = try await probe.complete([.user("hi")], settings: SamplingSettings(temperature: 0, maxTokens: 1))
-        return (process, base)
-    }
-
     func overheadPerSample(suite: URL, base: String, folder: URL) async throws -> Double {
         let store = try RunStore(path: folder.appendingPathComponent("overhead.sqlite").path)
         let spec = try SuiteLoader.load(url: suite)
@@ -118,26 +100,5 @@ struct HarnessBenchmark: AsyncParsableCommand {
             let error = (object["error"] as? [String: Any])?["message"] as? String ?? "no error message in the log"
             throw ValidationError("inspect's run did not succeed (status \(object["status"] ?? "?")): \(error); see \(log.path)")
         }
-    }
-
-    func time(_ executable: String, _ arguments: [String], environment: [String: String], directory: URL? = nil) throws -> Double {
-        let process = Process()
-        if let directory { process.currentDirectoryURL = directory }
-        process.executableURL = URL(fileURLWithPath: executable, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        // Both streams, through one pipe: a peer may print its error on either.
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        let started = Date()
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            let text = String(decoding: printed.suffix(800), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            throw ValidationError("\(executable) exited with status \(process.terminationStatus): \(text.isEmpty ? "it printed nothing" : text)")
-        }
-        return Date().timeIntervalSince(started)
     }
 }

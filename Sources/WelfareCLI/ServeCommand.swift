@@ -56,7 +56,8 @@ struct ServeCommand: AsyncParsableCommand {
         let openedArchive = try archive.map { try ModelArchive(root: URL(fileURLWithPath: $0)) }
         var served = try (model.isEmpty && archive == nil ? ["local:default"] : model).map(ServedModel.parse)
         if let openedArchive { served += try ServedModel.archived(in: openedArchive) }
-        let access = AccessOptions(concurrency: concurrency, threads: threads, contextLength: contextLength, scaffold: scaffold)
+        let access = AccessOptions(concurrency: concurrency, threads: threads, contextLength: contextLength, scaffold: scaffold,
+                                   localBatch: concurrency)
         let server = WelfareServer(
             shelf: try ModelShelf(models: served, access: access, queueLimit: queue),
             limits: ServerLimits(maxBodyBytes: maxBody, defaultMaxTokens: maxTokens, apiKey: apiKey),

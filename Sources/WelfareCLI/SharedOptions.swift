@@ -29,8 +29,11 @@ struct LocalModelOptions: ParsableArguments {
 
 /// How every command reaches its models, local or remote: one group, one pool per command.
 struct AccessFlags: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Requests in flight per model; a local model decodes that many together.")
+    @Option(parsing: .unconditional, help: "Requests in flight per remote model.")
     var concurrency: Int = 4
+    @Option(name: .customLong("local-batch"), parsing: .unconditional,
+            help: "Requests a local model decodes together (continuous batching). 1, the default, keeps sampled runs bit-reproducible.")
+    var localBatch: Int = 1
     @Option(parsing: .unconditional, help: "Seconds before a request times out.")
     var timeout: Double = 120
     @Option(parsing: .unconditional, help: "Attempts per request (retries on 429, 5xx, timeouts, dropped connections).")
@@ -44,6 +47,7 @@ struct AccessFlags: ParsableArguments {
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
+        guard (1...64).contains(localBatch) else { throw ValidationError("--local-batch must be in 1...64") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -52,7 +56,7 @@ struct AccessFlags: ParsableArguments {
 
     var options: AccessOptions {
         AccessOptions(concurrency: concurrency, timeoutSeconds: timeout, retry: RetryPolicy(maxAttempts: attempts), threads: threads,
-                      contextLength: contextLength, scaffold: scaffold)
+                      contextLength: contextLength, scaffold: scaffold, localBatch: localBatch)
     }
 
     /// The command's models: a local model named twice (target and judge) loads once.

@@ -196,6 +196,9 @@ extension LlamaSession {
     /// ubatches differently by what else is in it, which moves the logits slightly, and a
     /// request must get the tokens it would get alone.
     private func step() {
+        // Greedy tokens come out as each request alone would get them (tested), but batched
+        // kernels round slightly differently, so a sampled token at a near-tie can differ
+        // from a run alone: with several slots a sampled run is not bit-reproducible.
         let generating = slots.indices.filter { slots[$0].active?.next != nil }
         if !generating.isEmpty {
             batch.n_tokens = 0

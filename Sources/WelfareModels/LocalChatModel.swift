@@ -49,9 +49,9 @@ public final class LocalChatModel: ChatModel {
     /// Loads the model at `path` with its own session. A `ModelPool` keeps one per file.
     public static func load(path: String, options: AccessOptions) throws -> LocalChatModel {
         let model = try LlamaModel(path: path)
-        // One slot per request in flight (--concurrency).
+        // One slot per request decoded together (--local-batch).
         let session = try LlamaSession(model: model, options: SessionOptions(contextLength: options.contextLength,
-                                                                             sequences: options.concurrency, threads: options.threads))
+                                                                             sequences: options.localBatch, threads: options.threads))
         let isDefault = (try? DefaultModel.path()).map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().path }
             == URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         return LocalChatModel(session: session, id: isDefault ? "local:default" : "local:\(path)",

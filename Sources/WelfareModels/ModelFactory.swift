@@ -11,16 +11,20 @@ public struct AccessOptions: Sendable {
     public var contextLength: Int
     /// When a local model is prompted as a plain dialogue instead of through a chat template.
     public var scaffold: ScaffoldMode
+    /// Requests a local model decodes together (its session's slots). 1 keeps a sampled run
+    /// bit-reproducible: batched kernels round slightly differently.
+    public var localBatch: Int
 
     public init(concurrency: Int = 4, timeoutSeconds: Double = 120, retry: RetryPolicy = RetryPolicy(),
                 threads: Int = ProcessInfo.processInfo.activeProcessorCount, contextLength: Int = 4096,
-                scaffold: ScaffoldMode = .auto) {
+                scaffold: ScaffoldMode = .auto, localBatch: Int = 1) {
         self.concurrency = concurrency
         self.timeoutSeconds = timeoutSeconds
         self.retry = retry
         self.threads = threads
         self.contextLength = contextLength
         self.scaffold = scaffold
+        self.localBatch = localBatch
     }
 }
 

@@ -64,9 +64,9 @@ public actor ModelShelf {
         }
         self.models = models
         self.access = access
-        // A model's session has one slot per request decoding together (--concurrency); the
+        // A model's session has one slot per request decoding together (serve's --concurrency); the
         // rest wait in line.
-        gates = Dictionary(uniqueKeysWithValues: models.map { ($0.id, RequestGate(slots: access.concurrency, queueLimit: queueLimit)) })
+        gates = Dictionary(uniqueKeysWithValues: models.map { ($0.id, RequestGate(slots: access.localBatch, queueLimit: queueLimit)) })
     }
 
     public nonisolated func gate(for id: String) -> RequestGate? { gates[id] }
