@@ -13,6 +13,8 @@ struct ThroughputBenchmark: AsyncParsableCommand {
 
     @Option(help: "Epochs of the distress suite (21 scripted conversations each).")
     var epochs: Int = 1
+    @Option(help: "How the local model is prompted: off uses the GGUF's chat template, as llama_cpp.server does (--chat_format gemma), so both write replies of like length; on, the dialogue scaffold, whose replies stop early.")
+    var scaffold: String = "off"
     @OptionGroup var tools: ToolPaths
     var python: String { tools.python }
     var welfare: String { tools.welfare }
@@ -41,7 +43,7 @@ struct ThroughputBenchmark: AsyncParsableCommand {
         var rows: [(String, Double, Int)] = []
         for slots in [1, 4, 8] {
             progress("distress suite, local:default, --local-batch \(slots)")
-            let (seconds, kilobytes) = try timedRun(["-m", "local:default", "--concurrency", "8", "--local-batch", String(slots)],
+            let (seconds, kilobytes) = try timedRun(["-m", "local:default", "--scaffold", scaffold, "--local-batch", String(slots)],
                                                     work: work, name: "local\(slots)")
             rows.append(("local:default, --local-batch \(slots)", seconds, kilobytes))
         }
@@ -51,7 +53,7 @@ struct ThroughputBenchmark: AsyncParsableCommand {
         let remote = try timedRun(["-m", "openai:gemma@\(base)", "--concurrency", "4"], work: work, name: "peer")
         rows.append(("openai:gemma@llama_cpp.server, --concurrency 4", remote.0, remote.1))
 
-        print("\ndistress suite (\(epochs) epoch(s), 21 conversations each), wall time and the welfare process's peak memory:")
+        print("\ndistress suite (\(epochs) epoch(s), 21 conversations each; local model with --scaffold \(scaffold)), wall time and the welfare process's peak memory:")
         print("| model | wall | peak RSS |")
         print("| --- | --- | --- |")
         for (label, seconds, kilobytes) in rows { print(String(format: "| %@ | %.1f s | %.0f MB |", label, seconds, Double(kilobytes) / 1024)) }
