@@ -49,13 +49,18 @@ struct ServeCommand: AsyncParsableCommand {
         var apiKey: String?
         if let apiKeyEnv {
             guard let value = ProcessInfo.processInfo.environment[apiKeyEnv], !value.isEmpty else {
-                throw ValidationError("--api-key-env: the environment variable \(apiKeyEnv) is not set")
+                throw InputError("--api-key-env: the environment variable \(apiKeyEnv) is not set")
             }
             apiKey = value
+        }
+        // Opening a folder as an archive would make one; the server only reads.
+        if let archive, !FileManager.default.fileExists(atPath: URL(fileURLWithPath: archive).appendingPathComponent("oci-layout").path) {
+            throw InputError("--archive \(archive): not an archive (no oci-layout file; `welfare archive add` makes one)")
         }
         let openedArchive = try archive.map { try ModelArchive(root: URL(fileURLWithPath: $0)) }
         var served = try (model.isEmpty && archive == nil ? ["local:default"] : model).map(ServedModel.parse)
         if let openedArchive { served += try ServedModel.archived(in: openedArchive) }
+        guard !served.isEmpty else { throw InputError("nothing to serve: the archive holds no model with weights, and no -m was given") }
         let access = AccessOptions(concurrency: concurrency, threads: threads, contextLength: contextLength, scaffold: scaffold,
                                    localBatch: concurrency)
         let server = WelfareServer(
