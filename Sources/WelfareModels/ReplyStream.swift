@@ -27,7 +27,7 @@ public final class ReplyStream: @unchecked Sendable {
 
     /// Sends whatever of `reply`, the final text, has not been sent.
     public func finish(_ reply: String) {
-        if reply.hasPrefix(sent) { send(upTo: reply) } else if !reply.isEmpty, sent.isEmpty { send(upTo: reply) }
+        send(upTo: reply)
     }
 
     private func send(upTo text: String) {

@@ -20,8 +20,7 @@ struct DashboardRoutes: Sendable {
     func add(to router: Router<BasicRequestContext>) {
         router.get("/") { _, _ in try await self.runsPage() }
         router.get("dashboard.js") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/javascript; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: DashboardPages.script)))
+            Self.text(DashboardPages.script, type: "text/javascript; charset=utf-8")
         }
         router.get("events") { _, _ in self.runEvents() }
         router.get("status") { _, _ in JSONReply.response(await self.modelLoads()) }
@@ -113,10 +112,14 @@ struct DashboardRoutes: Sendable {
             return Self.html(DashboardPages.message("Not found", "No essay page \(path)."), status: .notFound)
         }
         let type = path.hasSuffix(".xml") ? "application/atom+xml; charset=utf-8" : "text/html; charset=utf-8"
-        return Response(status: .ok, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(string: content)))
+        return Self.text(content, type: type)
     }
 
     static func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: page)))
+        text(page, type: "text/html; charset=utf-8", status: status)
+    }
+
+    static func text(_ content: String, type: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: type], body: ResponseBody(byteBuffer: ByteBuffer(string: content)))
     }
 }

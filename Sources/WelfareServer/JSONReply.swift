@@ -5,10 +5,15 @@ import WelfareModels
 
 /// Reading request bodies and writing JSON responses, one way for every endpoint.
 enum JSONReply {
-    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    /// JSON as every response and event writes it.
+    static func encode<T: Encodable>(_ value: T) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return (try? encoder.encode(value)) ?? Data("{}".utf8)
+    }
+
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let data = encode(value)
         var headers = headers
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -66,10 +71,7 @@ enum JSONReply {
 /// Server-sent events: `data: JSON` lines, each event ended by a blank line.
 enum EventStream {
     static func event<T: Encodable>(_ value: T) -> ByteBuffer {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let json = (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return ByteBuffer(string: "data: \(json)\n\n")
+        ByteBuffer(string: "data: \(String(decoding: JSONReply.encode(value), as: UTF8.self))\n\n")
     }
 
     static let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache"]
