@@ -9,7 +9,7 @@ import WelfareReports
 
 /// Where runs are stored and how models are reached; shared by the run commands.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "Run database (SQLite). Default: $WELFARE_DB or runs/welfare.sqlite.")
+    @Option(help: "Run database: an SQLite file, or postgres://USER@HOST:PORT/DB (password from PGPASSWORD) shared by workers. Default: $WELFARE_DB or runs/welfare.sqlite.")
     var db: String = ProcessInfo.processInfo.environment["WELFARE_DB"] ?? "runs/welfare.sqlite"
 
     func open() throws -> RunStore { try RunStore(path: db) }
@@ -38,11 +38,16 @@ struct RunCommand: AsyncParsableCommand {
     var report: String?
     @Option(parsing: .unconditional, help: "Seconds a run's ownership lasts without renewal; another process may take over an expired run.")
     var lease: Double = 30
+    @Flag(help: "Create the run without executing it: `welfare worker` processes execute its samples.")
+    var enqueue = false
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
         guard lease >= 1, lease <= 3600 else { throw ValidationError("--lease must be between 1 and 3600 seconds") }
+        if enqueue && (resume != nil || report != nil) {
+            throw ValidationError("--enqueue only creates a run: it takes no --resume or --report (workers execute it; `welfare report` writes its report)")
+        }
         if resume == nil {
             guard suite != nil else { throw ValidationError("give a SUITE, or --resume RUN") }
             guard !model.isEmpty else { throw ValidationError("give at least one --model") }
@@ -70,6 +75,15 @@ struct RunCommand: AsyncParsableCommand {
         } else if let suite {
             let spec = try SuiteLoader.load(suite)
             let settings = RunSettings(models: model.map(\.text), judge: judge?.text, seed: seed ?? spec.seed, epochsOverride: epochs)
+            if enqueue {
+                let bar = ProgressBar(label: "enqueue")
+                let run = try database.enqueueRun(id: EvalRunner.newRunID(), suite: spec, settings: settings, toolVersion: EvalRunner.toolVersion,
+                                                  onProgress: { bar.creating($0, of: $1) })
+                let samples = try database.samples(runId: run.id).count
+                print("run \(run.id) queued: \(samples) samples (database \(database.path))")
+                printError("execute it with: welfare worker --db \(database.path) (on any number of machines)")
+                return
+            }
             try await SuiteRun.runAndReport(spec, settings: settings, database: database, models: access.pool(), report: report,
                                             lease: policy)
         }

@@ -8,7 +8,7 @@ struct Welfare: AsyncParsableCommand {
         abstract: "Measure welfare-relevant states and behaviour of language models.",
         version: WelfareVersion.current,
         subcommands: [
-            AssessCommand.self, InterviewCommand.self, DistressCommand.self, PreferencesCommand.self, SelfReportsCommand.self, EndConversationCommand.self, SelfTalkCommand.self, EmotionsCommand.self, IntrospectCommand.self, RunCommand.self, RunsCommand.self, ExportCommand.self, ScoreCommand.self, ScorersCommand.self, ArchiveCommand.self, RetireCommand.self, EssaysCommand.self, ShowCommand.self, ReportCommand.self,
+            AssessCommand.self, InterviewCommand.self, DistressCommand.self, PreferencesCommand.self, SelfReportsCommand.self, EndConversationCommand.self, SelfTalkCommand.self, EmotionsCommand.self, IntrospectCommand.self, RunCommand.self, WorkerCommand.self, RunsCommand.self, ExportCommand.self, ScoreCommand.self, ScorersCommand.self, ArchiveCommand.self, RetireCommand.self, EssaysCommand.self, ShowCommand.self, ReportCommand.self,
             ServeCommand.self, GenerateCommand.self, ChatCommand.self, InspectCommand.self, CaptureCommand.self,
         ])
 }

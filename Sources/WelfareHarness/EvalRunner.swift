@@ -139,7 +139,7 @@ public struct EvalRunner: Sendable {
         let suite = try store.suite(of: run)
         let settings = try store.settings(of: run)
         let (scorers, skipped) = try await registry.make(suite.scorers, context: ScorerContext(judge: settings.judge, models: self.models))
-        try storeScorerFacts(scorers, runID: runID)
+        try Self.storeScorerFacts(scorers, store: store, runID: runID)
         for (string, model) in models {
             try store.recordModelFacts(runId: runID, model: string, facts: await model.describe())
         }
@@ -185,7 +185,7 @@ public struct EvalRunner: Sendable {
 
     /// The scorers' own figures as they were when the run was made; a resumed run keeps
     /// those it already has.
-    func storeScorerFacts(_ scorers: [any Scorer], runID: String) throws {
+    static func storeScorerFacts(_ scorers: [any Scorer], store: RunStore, runID: String) throws {
         let stored = Set(try store.analyses(runId: runID).map { "\($0.name)|\($0.key)" })
         for scorer in scorers {
             for fact in try scorer.runFacts() where !stored.contains("\(fact.name)|\(fact.key)") {

@@ -1,18 +1,29 @@
 import Foundation
 import GRDB
 
-/// Every run lives in one SQLite file (WAL). Each finished turn is committed on its own, so
-/// a killed run loses at most the turns in flight, and `resume` redoes exactly those.
+/// Every run lives in one database: an SQLite file (WAL), the embedded default, or a
+/// PostgreSQL database shared by many workers (`postgres://...`). Both hold the same tables
+/// and behave the same: each finished turn is committed on its own, so a killed run loses
+/// at most the turns in flight, and `resume` (or another worker) redoes exactly those.
 public final class RunStore: Sendable {
+    /// Where the store is, as it may be shown: a file path, or a PostgreSQL address
+    /// without its password.
     public let path: String
-    /// A pool on a file (WAL: readers beside one writer); a queue in memory.
-    let database: any DatabaseWriter
+    let database: any SQLDatabase
 
-    /// Opens (creating and migrating) the database. `readOnly` opens an existing file
-    /// without touching its schema, for watching a run that another process is writing.
-    /// Commands that only read (`runs`, `show`, `report`) open read-only, so they work on a
-    /// database the user may not write.
+    /// Opens (creating and migrating) the database at `path`, a file or a `postgres://`
+    /// address. `readOnly` opens an existing store without touching its schema, for
+    /// watching a run another process is writing; commands that only read (`runs`, `show`,
+    /// `report`) open read-only, so they work on a database the user may not write.
     public init(path: String, readOnly: Bool = false) throws {
+        if PostgresLocation.isPostgres(path) {
+            let location = try PostgresLocation(path)
+            let database = PostgresDatabase(location: location)
+            self.path = location.display
+            self.database = database
+            if readOnly { try PostgresSchema.check(database) } else { try PostgresSchema.migrate(database) }
+            return
+        }
         self.path = path
         if readOnly {
             guard FileManager.default.fileExists(atPath: path) else { throw StoreError.readOnlyMissing(path) }
@@ -28,12 +39,15 @@ public final class RunStore: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.readonly = readOnly
         do {
-            database = try DatabasePool(path: path, configuration: configuration)
-            if !readOnly { try Self.migrate(database) }
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            if !readOnly { try Self.migrate(pool) }
+            database = SQLiteDatabase(writer: pool)
         } catch {
             throw StoreError.cannotOpen(path: path, detail: Self.oneLine(error))
         }
     }
+
+    public var isShared: Bool { database.dialect == .postgres }
 
     /// Two processes opening a new file at once can both try to apply the same migration;
     /// the loser sees it applied when it tries again.
@@ -56,13 +70,13 @@ public final class RunStore: Sendable {
         do {
             let queue = try DatabaseQueue()
             try migrate(queue)
-            return RunStore(path: ":memory:", database: queue)
+            return RunStore(path: ":memory:", database: SQLiteDatabase(writer: queue))
         } catch {
             throw StoreError.cannotOpen(path: "in-memory store", detail: oneLine(error))
         }
     }
 
-    private init(path: String, database: any DatabaseWriter) {
+    private init(path: String, database: any SQLDatabase) {
         self.path = path
         self.database = database
     }
@@ -71,6 +85,7 @@ public final class RunStore: Sendable {
         String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown error"
     }
 
+    /// SQLite's schema, in GRDB migrations; `PostgresSchema` is the same in PostgreSQL's terms.
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -176,6 +191,17 @@ public final class RunStore: Sendable {
                 t.primaryKey(["runId", "key"])
             }
         }
+        migrator.registerMigration("v6-queue") { db in
+            // Queued runs are worked by many processes, each holding a lease per sample (see
+            // RunQueue).
+            try db.alter(table: "sample") { t in
+                t.add(column: "leaseToken", .text)
+                t.add(column: "leaseHolder", .text)
+                t.add(column: "leaseExpiresAt", .datetime)
+                t.add(column: "attempts", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(index: "sample_by_status", on: "sample", columns: ["runId", "status"])
+        }
         return migrator
     }
 }
@@ -191,6 +217,12 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// This process's lease was taken over (it stalled past its expiry); it must stop writing.
     case leaseLost(String)
     case readOnlyMissing(String)
+    /// A worker's claim on a sample of a queued run expired and another worker took it.
+    case sampleLeaseLost(runID: String, sampleRowId: Int64)
+    /// The run was created with `--enqueue`; workers execute it, not `resume`.
+    case runQueued(String)
+    /// The database refused a statement (PostgreSQL's message and code).
+    case database(String)
 
     public var description: String {
         switch self {
@@ -203,6 +235,11 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case .cannotOpen(let path, let detail): return "cannot open the run database \(path): \(detail)"
         case .noSuchRun(let id): return "no run '\(id)' in the database (see `welfare runs`)"
         case .corruptRecord(let detail): return "the run database holds a record that cannot be read: \(detail)"
+        case .sampleLeaseLost(let id, let row):
+            return "sample \(row) of run \(id) was taken over by another worker after this one's lease expired; stopped writing"
+        case .runQueued(let id):
+            return "run \(id) is queued for workers: start `welfare worker --db ...` to execute it, or watch it with `welfare show \(id)`"
+        case .database(let detail): return "the run database refused a statement: \(detail)"
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// Answers of measures that are not suites of conversations, each under a key of the
 /// measure's choosing ("choice/prefer/3/t012/t047"). A key is written once: a second write
@@ -8,31 +7,30 @@ import GRDB
 extension RunStore {
     public func recordItem<T: Encodable>(_ value: T, key: String, runID: String, owner: RunOwner) async throws {
         let json = try Self.json(value)
-        try await exclusive { db in
+        try await database.write { db in
             try Self.checkOwner(db, runID: runID, owner: owner)
-            try db.execute(sql: "INSERT OR IGNORE INTO runItem (runId, key, json, createdAt) VALUES (?, ?, ?, ?)",
-                           arguments: [runID, key, json, Date()])
+            try db.execute("INSERT INTO runItem (runId, key, json, createdAt) VALUES (?, ?, ?, ?) ON CONFLICT (runId, key) DO NOTHING",
+                           [runID, key, json, Date()])
         }
     }
 
     /// The run's items whose key starts with `prefix`, decoded, by key.
     public func items<T: Decodable>(_ type: T.Type, runID: String, prefix: String = "") throws -> [String: T] {
         let rows = try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT key, json FROM runItem WHERE runId = ? AND substr(key, 1, ?) = ?",
-                             arguments: [runID, prefix.unicodeScalars.count, prefix])
+            try db.rows("SELECT key, json FROM runItem WHERE runId = ? AND substr(key, 1, length(?)) = ?",
+                        [runID, prefix, prefix])
         }
         var decoded: [String: T] = [:]
         for row in rows {
-            let key: String = row["key"]
-            decoded[key] = try Self.decode(type, row["json"], what: "item \(key) of run \(runID)")
+            let key = try row.text("key")
+            decoded[key] = try Self.decode(type, try row.text("json"), what: "item \(key) of run \(runID)")
         }
         return decoded
     }
 
     public func itemCount(runID: String, prefix: String = "") throws -> Int {
         try database.read { db in
-            try Int.fetchOne(db, sql: "SELECT count(*) FROM runItem WHERE runId = ? AND substr(key, 1, ?) = ?",
-                             arguments: [runID, prefix.unicodeScalars.count, prefix]) ?? 0
+            try db.count("SELECT count(*) FROM runItem WHERE runId = ? AND substr(key, 1, length(?)) = ?", [runID, prefix, prefix])
         }
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import WelfareCore
 import WelfareEngine
 import WelfareModels
@@ -46,12 +45,19 @@ extension RunStore {
                           onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws -> RunRecord {
         let now = Date()
         let run = RunRecord(id: id, suiteName: suite.name, suiteHash: suite.contentHash, suiteJSON: try Self.json(suite),
-                            settingsJSON: try Self.json(settings), toolVersion: toolVersion, status: .creating,
-                            createdAt: now, finishedAt: nil, ownerToken: owner.token, ownerHost: owner.host, ownerPid: owner.pid,
-                            leaseRenewedAt: now, leaseExpiresAt: now.addingTimeInterval(policy.seconds))
-        try exclusive { db in
-            if try RunRecord.exists(db, key: id) { throw StoreError.runExists(id) }
-            try run.insert(db)
+                            settingsJSON: try Self.json(settings), toolVersion: toolVersion, status: .creating, createdAt: now,
+                            owner: owner, leaseExpiresAt: now.addingTimeInterval(policy.seconds))
+        try database.write { db in
+            if try db.count("SELECT count(*) FROM run WHERE id = ?", [id]) > 0 { throw StoreError.runExists(id) }
+            // Two processes creating one id at once: the loser's insert is ignored here and
+            // it is told, as above, rather than failing on the key.
+            let inserted = try db.execute("""
+                INSERT INTO run (id, suiteName, suiteHash, suiteJSON, settingsJSON, toolVersion, status, createdAt, finishedAt,
+                  ownerToken, ownerHost, ownerPid, leaseRenewedAt, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO NOTHING
+                """, [run.id, run.suiteName, run.suiteHash, run.suiteJSON, run.settingsJSON, run.toolVersion, run.status.rawValue,
+                      run.createdAt, run.finishedAt, run.ownerToken, run.ownerHost, run.ownerPid, run.leaseRenewedAt, run.leaseExpiresAt])
+            if inserted == 0 { throw StoreError.runExists(id) }
         }
         try createSamples(runID: id, owner: owner, onProgress: onProgress)
         return run
@@ -76,38 +82,43 @@ extension RunStore {
         onProgress(0, keys.count)
         while created < keys.count {
             if Task.isCancelled { throw CancellationError() }
-            let batch = keys[created..<min(keys.count, created + Self.sampleBatchSize)]
-            try exclusive { db in
+            let batch = Array(keys[created..<min(keys.count, created + Self.sampleBatchSize)])
+            try database.write { db in
                 try Self.checkOwner(db, runID: runID, owner: owner)
                 for key in batch {
-                    try db.execute(sql: """
-                        INSERT OR IGNORE INTO sample (runId, model, sampleId, epoch, status, metadataJSON) VALUES (?, ?, ?, ?, ?, ?)
-                        """, arguments: [runID, key.model, suite.samples[key.sample].id, key.epoch,
-                                         SampleRecord.Status.pending.rawValue, metadata[key.sample]])
+                    try db.execute("""
+                        INSERT INTO sample (runId, model, sampleId, epoch, status, metadataJSON) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (runId, model, sampleId, epoch) DO NOTHING
+                        """, [runID, key.model, suite.samples[key.sample].id, key.epoch, SampleRecord.Status.pending.rawValue,
+                              metadata[key.sample]])
                 }
             }
             created += batch.count
             onProgress(created, keys.count)
         }
-        try exclusive { db in
+        try database.write { db in
             try Self.checkOwner(db, runID: runID, owner: owner)
-            try db.execute(sql: "UPDATE run SET status = ? WHERE id = ?", arguments: [RunStatus.running.rawValue, runID])
+            try db.execute("UPDATE run SET status = ? WHERE id = ?", [RunStatus.running.rawValue, runID])
         }
     }
 
     public func recordModelFacts(runId: String, model: String, facts: [String: String]) throws {
+        let json = try Self.json(facts)
         try database.write { db in
-            try RunModelRecord(runId: runId, model: model, factsJSON: try Self.json(facts)).save(db)
+            try db.execute("""
+                INSERT INTO runModel (runId, model, factsJSON) VALUES (?, ?, ?)
+                ON CONFLICT (runId, model) DO UPDATE SET factsJSON = excluded.factsJSON
+                """, [runId, model, json])
         }
     }
 
     public func run(_ id: String) throws -> RunRecord {
-        guard let run = try database.read({ try RunRecord.fetchOne($0, key: id) }) else { throw StoreError.noSuchRun(id) }
-        return run
+        guard let row = try database.read({ try $0.row("SELECT * FROM run WHERE id = ?", [id]) }) else { throw StoreError.noSuchRun(id) }
+        return try RunRecord(row: row)
     }
 
     public func runs() throws -> [RunRecord] {
-        try database.read { try RunRecord.order(RunRecord.Columns.createdAt.desc).fetchAll($0) }
+        try database.read { try $0.rows("SELECT * FROM run ORDER BY createdAt DESC", []) }.map(RunRecord.init(row:))
     }
 
     public func suite(of run: RunRecord) throws -> SuiteSpec {
@@ -119,93 +130,106 @@ extension RunStore {
     }
 
     public func modelFacts(runId: String) throws -> [String: [String: String]] {
-        let rows = try database.read { try RunModelRecord.filter(RunModelRecord.Columns.runId == runId).fetchAll($0) }
+        let rows = try database.read { try $0.rows("SELECT model, factsJSON FROM runModel WHERE runId = ?", [runId]) }
         var facts: [String: [String: String]] = [:]
-        for row in rows { facts[row.model] = try Self.decode([String: String].self, row.factsJSON, what: "facts of \(row.model)") }
+        for row in rows {
+            let model = try row.text("model")
+            facts[model] = try Self.decode([String: String].self, try row.text("factsJSON"), what: "facts of \(model)")
+        }
         return facts
     }
 
     public func samples(runId: String) throws -> [SampleRecord] {
-        try database.read { try SampleRecord.filter(SampleRecord.Columns.runId == runId).order(SampleRecord.Columns.id).fetchAll($0) }
+        try database.read { try $0.rows("SELECT * FROM sample WHERE runId = ? ORDER BY id", [runId]) }.map(SampleRecord.init(row:))
     }
 
     public func unfinishedSamples(runId: String) throws -> [SampleRecord] {
         try database.read {
-            try SampleRecord.filter(SampleRecord.Columns.runId == runId && SampleRecord.Columns.status != SampleRecord.Status.done)
-                .order(SampleRecord.Columns.id).fetchAll($0)
-        }
+            try $0.rows("SELECT * FROM sample WHERE runId = ? AND status <> ? ORDER BY id", [runId, SampleRecord.Status.done.rawValue])
+        }.map(SampleRecord.init(row:))
     }
 
     public func messages(sampleRowId: Int64) async throws -> [MessageRecord] {
-        try await database.read { try MessageRecord.filter(MessageRecord.Columns.sampleRowId == sampleRowId).order(MessageRecord.Columns.position).fetchAll($0) }
+        try await database.read { db in
+            try db.rows("SELECT * FROM message WHERE sampleRowId = ? ORDER BY position", [sampleRowId]).map(MessageRecord.init(row:))
+        }
     }
 
     public func messages(runId: String) throws -> [Int64: [MessageRecord]] {
         let rows = try database.read { db in
-            try MessageRecord.fetchAll(db, sql: """
+            try db.rows("""
                 SELECT message.* FROM message JOIN sample ON sample.id = message.sampleRowId
                 WHERE sample.runId = ? ORDER BY message.sampleRowId, message.position
-                """, arguments: [runId])
-        }
+                """, [runId])
+        }.map(MessageRecord.init(row:))
         return Dictionary(grouping: rows, by: \.sampleRowId)
     }
 
     public func scores(runId: String) throws -> [ScoreRecord] {
         try database.read { db in
-            try ScoreRecord.fetchAll(db, sql: """
+            try db.rows("""
                 SELECT score.* FROM score JOIN sample ON sample.id = score.sampleRowId
                 WHERE sample.runId = ? ORDER BY score.sampleRowId, score.scorer, score.turn
-                """, arguments: [runId])
-        }
+                """, [runId])
+        }.map(ScoreRecord.init(row:))
     }
 
     /// Commits one finished turn (the user message and the reply, plus the system message on
     /// the first turn) atomically: a turn is stored whole or not at all.
     public func appendTurn(sampleRowId: Int64, messages: [MessageRecord], owner: RunOwner, runID: String) async throws {
-        try await exclusive { db in
-            try Self.checkOwner(db, runID: runID, owner: owner)
-            for var message in messages { try message.insert(db) }
+        try await database.write { db in
+            try Self.checkOwner(db, runID: runID, owner: owner, sampleRowId: sampleRowId)
+            for message in messages { try message.insert(db) }
         }
     }
 
     /// Stores the scores and marks the sample done in one transaction, replacing any
     /// earlier scores of the same scorer and turn.
     public func finishSample(sampleRowId: Int64, scores: [ScoreRecord], owner: RunOwner, runID: String) async throws {
-        try await exclusive { db in
-            try Self.checkOwner(db, runID: runID, owner: owner)
-            for var score in scores {
-                try score.upsert(db)
-            }
-            try db.execute(sql: "UPDATE sample SET status = ?, error = NULL, finishedAt = ? WHERE id = ?",
-                           arguments: [SampleRecord.Status.done.rawValue, Date(), sampleRowId])
+        try await database.write { db in
+            try Self.checkOwner(db, runID: runID, owner: owner, sampleRowId: sampleRowId)
+            for score in scores { try score.upsert(db) }
+            try db.execute("""
+                UPDATE sample SET status = ?, error = NULL, finishedAt = ?, leaseToken = NULL, leaseHolder = NULL, leaseExpiresAt = NULL
+                WHERE id = ?
+                """, [SampleRecord.Status.done.rawValue, Date(), sampleRowId])
+            try Self.finishQueuedRun(db, runID: runID)
         }
     }
 
     public func failSample(sampleRowId: Int64, error: String, owner: RunOwner, runID: String) async throws {
-        try await exclusive { db in
-            try Self.checkOwner(db, runID: runID, owner: owner)
-            try db.execute(sql: "UPDATE sample SET status = ?, error = ? WHERE id = ?",
-                           arguments: [SampleRecord.Status.failed.rawValue, error, sampleRowId])
+        try await database.write { db in
+            try Self.checkOwner(db, runID: runID, owner: owner, sampleRowId: sampleRowId)
+            try db.execute("""
+                UPDATE sample SET status = ?, error = ?, leaseToken = NULL, leaseHolder = NULL, leaseExpiresAt = NULL WHERE id = ?
+                """, [SampleRecord.Status.failed.rawValue, error, sampleRowId])
+            try Self.finishQueuedRun(db, runID: runID)
         }
     }
 
     public func saveAnalysis(_ record: AnalysisRecord) throws {
-        try database.write { db in try record.save(db) }
+        try database.write { db in try record.upsert(db) }
     }
 
     public func analyses(runId: String) throws -> [AnalysisRecord] {
-        try database.read { try AnalysisRecord.filter(AnalysisRecord.Columns.runId == runId).fetchAll($0) }
+        try database.read { try $0.rows("SELECT * FROM runAnalysis WHERE runId = ?", [runId]) }.map(AnalysisRecord.init(row:))
     }
 
     // MARK: - Response cache
 
     public func cachedResponse(key: String) async throws -> ChatCompletion? {
-        guard let row = try await database.read({ try ResponseCacheRecord.fetchOne($0, key: key) }) else { return nil }
-        return try? JSONDecoder().decode(ChatCompletion.self, from: Data(row.responseJSON.utf8))
+        let json = try await database.read { db in try db.row("SELECT responseJSON FROM responseCache WHERE key = ?", [key]) }
+        guard let text = try json?.text("responseJSON") else { return nil }
+        return try? JSONDecoder().decode(ChatCompletion.self, from: Data(text.utf8))
     }
 
     public func cacheResponse(key: String, completion: ChatCompletion) async throws {
-        let record = ResponseCacheRecord(key: key, responseJSON: try Self.json(completion), createdAt: Date())
-        try await database.write { db in try record.save(db) }
+        let json = try Self.json(completion)
+        try await database.write { db in
+            try db.execute("""
+                INSERT INTO responseCache (key, responseJSON, createdAt) VALUES (?, ?, ?)
+                ON CONFLICT (key) DO UPDATE SET responseJSON = excluded.responseJSON, createdAt = excluded.createdAt
+                """, [key, json, Date()])
+        }
     }
 }

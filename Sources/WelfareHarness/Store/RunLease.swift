@@ -1,11 +1,13 @@
 import Foundation
-import GRDB
 
 /// The states a run goes through. `interrupted` is also what a `running` run whose owner is
 /// gone reads as (see `RunStore.state(of:)`).
-public enum RunStatus: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+public enum RunStatus: String, Codable, Sendable, CaseIterable {
     /// Sample rows are still being written (a large run creates them in batches).
     case creating, running, done, incomplete, interrupted
+    /// Created with `--enqueue`: worked by `welfare worker` processes, a sample at a time,
+    /// until every sample is done or failed.
+    case queued
 }
 
 /// The process executing a run. The token is new for every execution, so two executions in
@@ -34,33 +36,15 @@ public struct LeasePolicy: Sendable, Equatable {
 }
 
 extension RunStore {
-    /// Immediate transactions: a lease is read and written as one step even when another
-    /// process is writing the same file.
-    func exclusive<T>(_ body: (Database) throws -> T) throws -> T {
-        try database.writeWithoutTransaction { db in try Self.immediate(db, body) }
-    }
-
-    /// The same from async code: the transaction waits on GRDB's writer without holding a
-    /// thread of the cooperative pool.
-    func exclusive<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await database.writeWithoutTransaction { db in try Self.immediate(db, body) }
-    }
-
-    private static func immediate<T>(_ db: Database, _ body: (Database) throws -> T) throws -> T {
-        var result: T?
-        try db.inTransaction(.immediate) {
-            result = try body(db)
-            return .commit
-        }
-        guard let result else { throw StoreError.corruptRecord("transaction produced no result") }
-        return result
-    }
-
     /// Takes the run for `owner` if nobody holds it, its lease expired, or its owner is a
     /// dead process on this host. Otherwise throws `runOwned`, naming the owner.
     public func acquireLease(runID: String, owner: RunOwner, policy: LeasePolicy, now: Date = Date()) throws {
-        try exclusive { db in
-            guard let run = try RunRecord.fetchOne(db, key: runID) else { throw StoreError.noSuchRun(runID) }
+        try database.write { db in
+            guard let row = try db.row("SELECT * FROM run WHERE id = ?\(db.dialect.forUpdate)", [runID]) else {
+                throw StoreError.noSuchRun(runID)
+            }
+            let run = try RunRecord(row: row)
+            if run.status == .queued { throw StoreError.runQueued(runID) }
             if let holder = Self.liveHolder(of: run, now: now), holder.token != owner.token {
                 throw StoreError.runOwned(runID: runID, owner: holder.label,
                                           renewedSecondsAgo: Int(now.timeIntervalSince(run.leaseRenewedAt ?? now).rounded()),
@@ -72,8 +56,8 @@ extension RunStore {
 
     /// Extends the lease; throws `leaseLost` when another process has taken the run.
     public func renewLease(runID: String, owner: RunOwner, policy: LeasePolicy, now: Date = Date()) async throws {
-        try await exclusive { db in
-            try Self.checkOwner(db, runID: runID, owner: owner)
+        try await database.write { db in
+            try Self.checkOwner(db, runID: runID, owner: owner, forUpdate: true)
             try Self.writeLease(db, runID: runID, owner: owner, policy: policy, now: now)
         }
     }
@@ -81,15 +65,15 @@ extension RunStore {
     /// Gives the run up. With a status, the execution's end is written in the same step
     /// (`finishedAt` for done and incomplete); without one the run keeps the status it had.
     public func releaseRun(runID: String, owner: RunOwner, status: RunStatus? = nil) throws {
-        try exclusive { db in
-            try Self.checkOwner(db, runID: runID, owner: owner)
-            try db.execute(sql: """
+        try database.write { db in
+            try Self.checkOwner(db, runID: runID, owner: owner, forUpdate: true)
+            try db.execute("""
                 UPDATE run SET ownerToken = NULL, ownerHost = NULL, ownerPid = NULL, leaseRenewedAt = NULL, leaseExpiresAt = NULL
                 WHERE id = ?
-                """, arguments: [runID])
+                """, [runID])
             if let status {
-                try db.execute(sql: "UPDATE run SET status = ?, finishedAt = ? WHERE id = ?",
-                               arguments: [status.rawValue, status == .done || status == .incomplete ? Date() : nil, runID])
+                let finished: Date? = status == .done || status == .incomplete ? Date() : nil
+                try db.execute("UPDATE run SET status = ?, finishedAt = ? WHERE id = ?", [status.rawValue, finished, runID])
             }
         }
     }
@@ -113,17 +97,32 @@ extension RunStore {
         kill(pid, 0) == 0 || errno == EPERM
     }
 
-    static func writeLease(_ db: Database, runID: String, owner: RunOwner, policy: LeasePolicy, now: Date) throws {
-        try db.execute(sql: """
+    static func writeLease(_ db: any SQLExecutor, runID: String, owner: RunOwner, policy: LeasePolicy, now: Date) throws {
+        try db.execute("""
             UPDATE run SET ownerToken = ?, ownerHost = ?, ownerPid = ?, leaseRenewedAt = ?, leaseExpiresAt = ? WHERE id = ?
-            """, arguments: [owner.token, owner.host, owner.pid, now, now.addingTimeInterval(policy.seconds), runID])
+            """, [owner.token, owner.host, owner.pid, now, now.addingTimeInterval(policy.seconds), runID])
     }
 
     /// Fencing: every write of an execution checks, in its own transaction, that the run is
-    /// still its own, so a process that lost its lease cannot write a turn twice.
-    static func checkOwner(_ db: Database, runID: String, owner: RunOwner) throws {
-        let token = try String.fetchOne(db, sql: "SELECT ownerToken FROM run WHERE id = ?", arguments: [runID])
-        guard token == owner.token else { throw StoreError.leaseLost(runID) }
+    /// still its own (or, for a worker on a queued run, that the sample is), so a process that
+    /// lost its lease cannot write a turn twice. On PostgreSQL the row stays locked until the
+    /// write commits, so no takeover can come between the check and the write.
+    static func checkOwner(_ db: any SQLExecutor, runID: String, owner: RunOwner, sampleRowId: Int64? = nil,
+                           forUpdate: Bool = false) throws {
+        // A worker's sample is checked first and alone: workers never lock the run row here,
+        // so many of them finishing samples (which locks it) cannot deadlock on it.
+        var sampleLeased = false
+        if let sampleRowId {
+            let leaseToken = try db.row("SELECT leaseToken FROM sample WHERE id = ?\(db.dialect.forUpdate)", [sampleRowId])?
+                .textOrNil("leaseToken")
+            if leaseToken == owner.token { return }
+            sampleLeased = leaseToken != nil
+        }
+        let lock = forUpdate ? db.dialect.forUpdate : db.dialect.forShare
+        let runToken = try db.row("SELECT ownerToken FROM run WHERE id = ?\(lock)", [runID])?.textOrNil("ownerToken")
+        if runToken == owner.token && !sampleLeased { return }
+        if let sampleRowId, runToken == nil { throw StoreError.sampleLeaseLost(runID: runID, sampleRowId: sampleRowId) }
+        throw StoreError.leaseLost(runID)
     }
 }
 

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import WelfareHarness
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker", abstract: "Execute the samples of queued runs (welfare run --enqueue), beside any number of other workers.",
+        discussion: """
+            Claims one sample at a time under a lease it renews, and commits every turn. A worker that dies loses its \
+            claims when their lease expires; another worker then continues those samples after their last committed turn. \
+            Use a PostgreSQL --db to spread workers over machines; an SQLite file serves workers on one machine. \
+            See "Many workers" in the README.
+            """)
+
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var access: AccessFlags
+    @Option(parsing: .unconditional, help: "Seconds a claim lasts without renewal: a dead worker's samples are taken over after this.")
+    var lease: Double = 30
+    @Option(name: .customLong("max-attempts"), parsing: .unconditional,
+            help: "Claims of one sample before it is marked failed (each claim whose worker died counts).")
+    var maxAttempts: Int = 3
+    @Option(parsing: .unconditional, help: "Seconds between looks for work when there is none.")
+    var poll: Double = 1
+    @Flag(name: .customLong("exit-when-idle"), help: "Exit once no queued run has a pending sample, instead of waiting for new runs.")
+    var exitWhenIdle = false
+
+    func validate() throws {
+        guard lease >= 1, lease <= 3600 else { throw ValidationError("--lease must be between 1 and 3600 seconds") }
+        guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 100") }
+        guard poll >= 0.05, poll <= 600 else { throw ValidationError("--poll must be between 0.05 and 600 seconds") }
+    }
+
+    func run() async throws {
+        let database = try store.open()
+        let process = ProcessInfo.processInfo
+        printError("worker pid \(process.processIdentifier) on \(process.hostName): \(access.concurrency) samples at a time, "
+                   + "lease \(Int(lease)) s, database \(database.path)")
+        let worker = RunWorker(store: database, models: access.pool(), lease: LeasePolicy(seconds: lease), concurrency: access.concurrency,
+                               maxAttempts: maxAttempts, pollSeconds: poll, exitWhenIdle: exitWhenIdle) { event in
+            switch event {
+            case .finished(let run, let sample, let epoch, let model, nil): printError("done \(run) \(sample) epoch \(epoch) on \(model)")
+            case .finished(let run, let sample, let epoch, let model, let error?):
+                printError("failed \(run) \(sample) epoch \(epoch) on \(model): \(error)")
+            case .lost(let run, let sample, let epoch): printError("lost \(run) \(sample) epoch \(epoch): taken over by another worker")
+            }
+        }
+        do {
+            let summary = try await Interruption.cancellingOnSignals { try await worker.run() }
+            print("worker finished: \(summary.done) samples done, \(summary.failed) failed, \(summary.lost) taken over by other workers")
+        } catch let stopped as RunWorker.Stopped {
+            printError(stopped.description)
+            let number = Interruption.received.load(ordering: .relaxed)
+            throw ExitCode(128 + (number == 0 ? SIGINT : number))
+        }
+    }
+}
