@@ -16,6 +16,18 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 .welfare/python/bin/python -c 'import selenium' 2>/dev/null || .welfare/python/bin/python -m pip install -q "selenium==4.51.0" ||
   printf 'test: could not install selenium; the browser test will be skipped\n' >&2
+# The shared-store tests run against a throwaway PostgreSQL server from Debian's packages,
+# started here and stopped on exit; where it cannot be installed they are skipped, saying so.
+printf '\033[1m==> starting a throwaway PostgreSQL server (scripts/postgres.sh)\033[0m\n'
+pgdir="$(mktemp -d /tmp/welfare-postgres.XXXXXX)"
+trap 'scripts/postgres.sh stop "$pgdir"; rm -rf "$pgdir"' EXIT
+if pg="$(scripts/postgres.sh start "$pgdir")"; then
+  export WELFARE_TEST_POSTGRES="$(printf '%s\n' "$pg" | sed -n 1p)" PGPASSWORD="$(printf '%s\n' "$pg" | sed -n 2p)"
+  printf 'PostgreSQL at %s\n' "$WELFARE_TEST_POSTGRES"
+else
+  export WELFARE_TEST_POSTGRES="unavailable: scripts/postgres.sh could not start PostgreSQL"
+  printf 'test: could not start PostgreSQL; its store tests will be skipped\n' >&2
+fi
 printf '\033[1m==> building (debug)\033[0m\n'
 swift build
 printf '\033[1m==> building and running Examples/RunASuite (ModelWelfare as a dependency of another package)\033[0m\n'

@@ -95,25 +95,6 @@ import WelfareModels
         }
     }
 
-    @Test func failedSamplesResumeWithoutDuplicates() async throws {
-        var registry = ScorerRegistry.standard
-        registry.register(LengthScorer.kind)
-        let suite = try loadSuite(registry)
-        let path = try TestSupport.temporaryDirectory().appendingPathComponent("f.sqlite").path
-        let store = try RunStore(path: path)
-        let broken = EvalRunner(store: store, models: ModelPool(models: [Self.echo("m", failing: ["second"])]), registry: registry)
-        let first = try await broken.start(suite: suite, settings: RunSettings(models: ["m"], seed: 9))
-        #expect(first.done == 2 && first.failed == 2)
-        #expect(try store.run(first.runID).status == .incomplete)
-        let fixed = EvalRunner(store: store, models: ModelPool(models: [Self.echo("m")]), registry: registry)
-        let resumed = try await fixed.resume(runID: first.runID)
-        #expect(resumed.done == 4 && resumed.failed == 0)
-        for sample in try store.samples(runId: first.runID) {
-            let messages = try await store.messages(sampleRowId: try #require(sample.id))
-            #expect(messages.map(\.position) == Array(0..<messages.count))
-        }
-    }
-
     @Test func docsListEveryScorerTypeAsTheRegistryDoes() throws {
         let doc = try String(contentsOf: LlamaServer.packageRoot.appendingPathComponent("docs/suite-format.md"), encoding: .utf8)
         #expect(doc.contains(ScorerRegistry.standard.markdownTable()),

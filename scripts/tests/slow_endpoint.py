@@ -10,6 +10,7 @@ same text whichever worker asked. It counts requests in GET /stats.
 import argparse
 import hashlib
 import json
+import signal
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,12 +72,18 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
+    # A parent that ignores SIGTERM (a test runner may) must still be able to stop this.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     parser = argparse.ArgumentParser()
     parser.add_argument("port_file")
     parser.add_argument("--latency", type=float, default=0.2)
     args = parser.parse_args()
     Handler.latency = args.latency
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class QuietServer(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a client that went away (a killed worker) is expected here
+
+    server = QuietServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))

@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+import WelfareCore
+@testable import WelfareHarness
+
+/// `welfare run --enqueue` and `welfare worker`, as processes: three workers on one queued
+/// run against an OpenAI-compatible endpoint that takes its time (scripts/tests/slow_endpoint.py,
+/// standing in for a serving cluster), one of them killed with -9 mid-run. On PostgreSQL (the
+/// shared store) and on an SQLite file (workers on one machine).
+@Suite(.serialized) struct WorkerTests {
+    static let suite = """
+        name: queue
+        epochs: 3
+        seed: 11
+        pools:
+          push: ["Go on.", "And then?", "Say more.", "Why so?"]
+        samples:
+        \((1...8).map { "  - id: s\($0)\n    user: \"Question \($0): what would you rather do today?\"\n    turns: [{pool: push}, {pool: push}]" }.joined(separator: "\n"))
+        scorers:
+          - type: repetition
+        """
+
+    /// The endpoint, on a free loopback port, until the returned process is killed. Its output
+    /// goes nowhere: `swift test` reads this process's output to its end, so a child still
+    /// holding it would keep the test run from ending.
+    static func startEndpoint(latency: Double) async throws -> (process: Process, url: String) {
+        let portFile = try TestSupport.temporaryDirectory().appendingPathComponent("port")
+        let process = Process()
+        process.executableURL = LlamaServer.packageRoot.appendingPathComponent(".welfare/python/bin/python")
+        process.arguments = [LlamaServer.packageRoot.appendingPathComponent("scripts/tests/slow_endpoint.py").path, portFile.path,
+                             "--latency", String(latency)]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<200 {
+            if let port = try? String(contentsOf: portFile, encoding: .utf8), !port.isEmpty {
+                return (process, "openai:slow@http://127.0.0.1:\(port)/v1")
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        kill(process.processIdentifier, SIGKILL)
+        throw StoreError.cannotOpen(path: portFile.path, detail: "the endpoint did not start")
+    }
+
+    static func startWorker(_ arguments: [String], log: URL) throws -> Process {
+        try Data().write(to: log)
+        let process = Process()
+        process.executableURL = TestSupport.welfareBinary
+        process.arguments = ["worker"] + arguments
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = process.standardOutput
+        try process.run()
+        return process
+    }
+
+    /// Each sample's transcript, by sample and epoch.
+    static func transcripts(_ store: RunStore, runID: String) throws -> [String: [String]] {
+        let messages = try store.messages(runId: runID)
+        var result: [String: [String]] = [:]
+        for sample in try store.samples(runId: runID) {
+            result["\(sample.sampleId)/\(sample.epoch)"] = (messages[sample.id ?? -1] ?? []).map { "\($0.role.rawValue): \($0.content)" }
+        }
+        return result
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func threeWorkersOneKilledFinishEverySampleOnce(_ backend: StoreBackend) async throws {
+        let location = try backend.newLocation()
+        let (endpoint, model) = try await Self.startEndpoint(latency: 0.25)
+        defer { kill(endpoint.processIdentifier, SIGKILL) }
+        let suiteFile = try TestSupport.writeSuite(Self.suite)
+
+        // The reference: the same suite run in process on SQLite.
+        let reference = try TestSupport.temporaryDirectory().appendingPathComponent("reference.sqlite").path
+        let inProcess = try TestSupport.runWelfare(["run", suiteFile.path, "-m", model, "--db", reference])
+        #expect(inProcess.status == 0, "\(inProcess.stderr)")
+        let referenceStore = try RunStore(path: reference, readOnly: true)
+        let referenceRun = try #require(try referenceStore.runs().first?.id)
+
+        let queued = try TestSupport.runWelfare(["run", suiteFile.path, "-m", model, "--db", location, "--enqueue"])
+        #expect(queued.status == 0, "\(queued.stderr)")
+        #expect(queued.stdout.contains("queued: 24 samples"), "\(queued.stdout)")
+        let store = try RunStore(path: location)
+        let runID = try #require(try store.runs().first?.id)
+        #expect(try store.run(runID).status == .queued)
+
+        let logs = try TestSupport.temporaryDirectory()
+        let arguments = ["--db", location, "--concurrency", "2", "--lease", "2", "--poll", "0.2", "--exit-when-idle"]
+        let workers = try (0..<3).map { try Self.startWorker(arguments, log: logs.appendingPathComponent("w\($0).log")) }
+        // Kill the first worker once some samples are done, while it holds claims.
+        var doneAtKill = 0
+        for _ in 0..<600 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            doneAtKill = try store.samples(runId: runID).filter { $0.status == .done }.count
+            if doneAtKill >= 5 { break }
+        }
+        kill(workers[0].processIdentifier, SIGKILL)
+        workers[0].waitUntilExit()
+        #expect(workers[0].terminationReason == .uncaughtSignal)
+        #expect(doneAtKill >= 5 && doneAtKill < 24, "samples done when the worker was killed: \(doneAtKill)")
+        for worker in workers.dropFirst() {
+            worker.waitUntilExit()
+            let log = (try? String(contentsOf: logs.appendingPathComponent("w\(workers.firstIndex(of: worker) ?? 0).log"), encoding: .utf8)) ?? ""
+            #expect(worker.terminationStatus == 0, "\(log)")
+        }
+
+        // Every sample done once, its turns contiguous and each once, as in process.
+        let run = try store.run(runID)
+        #expect(run.status == .done)
+        let samples = try store.samples(runId: runID)
+        #expect(samples.count == 24 && samples.allSatisfy { $0.status == .done })
+        let messages = try store.messages(runId: runID)
+        for sample in samples {
+            let stored = messages[sample.id ?? -1] ?? []
+            #expect(stored.map(\.position) == Array(0..<stored.count))
+            #expect(stored.filter { $0.role == .assistant }.map(\.turn) == [1, 2, 3], "\(sample.sampleId)/\(sample.epoch)")
+        }
+        // The killed worker's claims were taken over after their lease expired.
+        #expect(samples.contains { $0.attempts >= 2 }, "no sample was taken over: \(samples.map(\.attempts))")
+        #expect(try Self.transcripts(store, runID: runID) == Self.transcripts(referenceStore, runID: referenceRun))
+        #expect(try store.scores(runId: runID).count == referenceStore.scores(runId: referenceRun).count)
+
+        // The commands that read work on either store.
+        let shown = try TestSupport.runWelfare(["show", runID, "--db", location])
+        #expect(shown.status == 0 && shown.stdout.contains("24/24 samples done"), "\(shown.stdout)\(shown.stderr)")
+        let listed = try TestSupport.runWelfare(["runs", "--db", location])
+        #expect(listed.stdout.contains("\(runID)  queue  done  24/24 samples"), "\(listed.stdout)")
+        let reportFolder = try TestSupport.temporaryDirectory()
+        let report = try TestSupport.runWelfare(["report", runID, "--db", location, "--output", reportFolder.path])
+        #expect(report.status == 0, "\(report.stderr)")
+        let json = try String(contentsOf: reportFolder.appendingPathComponent("run-\(runID).json"), encoding: .utf8)
+        #expect(json.contains("\"sampleId\" : \"s8\"") || json.contains("\"s8\""))
+    }
+
+    /// The password never reaches output, errors, the database or reports; bad addresses
+    /// and refused logins are one line and a non-zero exit.
+    @Test func postgresPasswordsStayOutOfEverythingAndBadAddressesAreOneLine() async throws {
+        let location = try TestPostgres.newDatabase()
+        let password = try #require(ProcessInfo.processInfo.environment["PGPASSWORD"])
+        let withPassword = location.replacingOccurrences(of: "postgres://welfare@", with: "postgres://welfare:\(password)@")
+        let suiteFile = try TestSupport.writeSuite(TestSupport.tinySuite)
+        let (endpoint, model) = try await Self.startEndpoint(latency: 0)
+        defer { kill(endpoint.processIdentifier, SIGKILL) }
+        let ran = try TestSupport.runWelfare(["run", suiteFile.path, "-m", model, "--db", withPassword])
+        #expect(ran.status == 0, "\(ran.stderr)")
+        let store = try RunStore(path: withPassword)
+        #expect(!store.path.contains(password))
+        let runID = try #require(try store.runs().first?.id)
+        let folder = try TestSupport.temporaryDirectory()
+        var seen = ran.stdout + ran.stderr
+        for arguments in [["runs"], ["show", runID], ["report", runID, "--output", folder.path]] {
+            let result = try TestSupport.runWelfare(arguments + ["--db", withPassword])
+            #expect(result.status == 0, "\(result.stderr)")
+            seen += result.stdout + result.stderr
+        }
+        for file in try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil) {
+            seen += try String(contentsOf: file, encoding: .utf8)
+        }
+        #expect(seen.contains("postgres://welfare@"))
+        #expect(!seen.contains(password))
+        let dump = try TestPostgres.psql(location, "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM run) t")
+        #expect(dump.status == 0 && dump.text.contains(runID) && !dump.text.contains(password))
+
+        let wrong = location.replacingOccurrences(of: "postgres://welfare@", with: "postgres://welfare:not-the-password@")
+        let refused = try TestSupport.runWelfare(["runs", "--db", wrong])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("cannot open the run database"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("not-the-password"))
+        for bad in ["postgres://welfare@127.0.0.1:1/x", "postgres://welfare@127.0.0.1:99999/x", "postgresql://:secret@/"] {
+            let result = try TestSupport.runWelfare(["runs", "--db", bad])
+            #expect(result.status != 0 && result.stderr.split(separator: "\n").count == 1, "\(bad): \(result.stderr)")
+            #expect(!result.stderr.contains("secret"))
+        }
+        let missing = try TestSupport.runWelfare(["show", "nope", "--db", location])
+        #expect(missing.status != 0 && missing.stderr.contains("no run 'nope'"), "\(missing.stderr)")
+    }
+}
