@@ -7,7 +7,7 @@ import WelfareEngine
 struct WelfareBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "welfare-bench", abstract: "Benchmarks, each a ratio against a peer measured in the same run.",
-        subcommands: [EngineBenchmark.self, HarnessBenchmark.self, ExtractionBenchmark.self, ArchiveBenchmark.self, ScoreBenchmark.self, PreferenceBenchmark.self, ThroughputBenchmark.self], defaultSubcommand: EngineBenchmark.self)
+        subcommands: [EngineBenchmark.self, HarnessBenchmark.self, ExtractionBenchmark.self, ArchiveBenchmark.self, ScoreBenchmark.self, PreferenceBenchmark.self, ThroughputBenchmark.self, WorkersBenchmark.self], defaultSubcommand: EngineBenchmark.self)
 }
 
 /// Decode and prompt speed vs llama-cpp-python, capture overhead, batched speed-up.
