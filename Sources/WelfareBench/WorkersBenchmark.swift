@@ -69,6 +69,13 @@ struct WorkersBenchmark: AsyncParsableCommand {
             print(padded(store) + String(format: "  %.2f ms per sample (worker wall time / samples, endpoint included)",
                                          seconds * 1000 / Double(overheadSamples)))
         }
+        // The same samples run in process (`welfare run`, one at a time) on SQLite: the path
+        // without claims or leases.
+        progress("in-process run per-sample cost")
+        let inProcess = try timeCommand(tools.welfare, ["run", oneTurn.path, "-m", fastModel, "--concurrency", "1",
+                                                         "--db", work.appendingPathComponent("in-process.sqlite").path])
+        print(padded("in process") + String(format: "  %.2f ms per sample (welfare run on SQLite, for comparison)",
+                                              inProcess * 1000 / Double(overheadSamples)))
         if let pg = perSample["postgres"], let lite = perSample["sqlite"] {
             print(String(format: "PostgreSQL costs %.2f ms more per sample than SQLite (%.2fx)", (pg - lite) * 1000, pg / lite))
         }

@@ -66,7 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
         let server = WelfareServer(
             shelf: try ModelShelf(models: served, access: access, queueLimit: queue),
             limits: ServerLimits(maxBodyBytes: maxBody, defaultMaxTokens: maxTokens, apiKey: apiKey),
-            dashboard: Dashboard(databasePath: db, archiveRoot: openedArchive?.root))
+            dashboard: try Dashboard(databasePath: db, archiveRoot: openedArchive?.root))
         let host = self.host
         let ids = served.map(\.id).joined(separator: ", ")
         try await server.run(host: host, port: port) { bound in

@@ -9,11 +9,19 @@ import WelfareReports
 public struct Dashboard: Sendable {
     public var databasePath: String?
     public var archiveRoot: URL?
+    /// A PostgreSQL store is opened once and its connections kept; a file is opened per
+    /// request (it may not exist yet).
+    private let sharedStore: RunStore?
 
-    public init(databasePath: String?, archiveRoot: URL?) {
+    /// Throws only for a PostgreSQL store that cannot be reached.
+    public init(databasePath: String?, archiveRoot: URL?) throws {
         self.databasePath = databasePath
         self.archiveRoot = archiveRoot
+        sharedStore = try databasePath.flatMap { PostgresLocation.isPostgres($0) ? try RunStore(path: $0, readOnly: true) : nil }
     }
+
+    /// The database as the page may show it: a PostgreSQL address without its password.
+    public var databaseDisplay: String? { sharedStore?.path ?? databasePath }
 
     /// One run's line on the runs page and in its live updates.
     public struct RunSummary: Codable, Sendable, Equatable {
@@ -50,6 +58,7 @@ public struct Dashboard: Sendable {
     }
 
     private func store() throws -> RunStore? {
+        if let sharedStore { return sharedStore }
         guard let databasePath, FileManager.default.fileExists(atPath: databasePath) else { return nil }
         return try RunStore(path: databasePath, readOnly: true)
     }

@@ -63,7 +63,7 @@ struct DashboardRoutes: Sendable {
     }
 
     private func runsPage() async throws -> Response {
-        Self.html(DashboardPages.runs(try dashboard.runs(), database: dashboard.databasePath, models: await modelLoads()))
+        Self.html(DashboardPages.runs(try dashboard.runs(), database: dashboard.databaseDisplay, models: await modelLoads()))
     }
 
     /// The run summaries as server-sent events: at once, then whenever they change (checked

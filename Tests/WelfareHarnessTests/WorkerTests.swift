@@ -156,6 +156,12 @@ import WelfareCore
         for file in try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil) {
             seen += try String(contentsOf: file, encoding: .utf8)
         }
+        // The dashboard lists the run from PostgreSQL and names the database without the password.
+        let server = try ServeTests.ServeProcess(["--db", withPassword])
+        let page = try TestSupport.python("import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1] + '/', timeout=60).read().decode())",
+                                          server.root)
+        #expect(page.contains(runID), "\(page)")
+        seen += page
         #expect(seen.contains("postgres://welfare@"))
         #expect(!seen.contains(password))
         let dump = try TestPostgres.psql(location, "SELECT string_agg(t::text, ' ') FROM (SELECT * FROM run) t")

@@ -137,7 +137,14 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             let message = info[.message] ?? "error"
             return info[.sqlState].map { "\(message) (SQLSTATE \($0))" } ?? message
         }
-        if let underlying = error.underlying { return RunStore.oneLine(underlying) }
+        if let underlying = error.underlying {
+            let text = RunStore.oneLine(underlying)
+            // NIO's connection errors nest the reason in a long description.
+            for reason in ["Connection refused", "No such file or directory", "Connection timed out", "No route to host"] where text.contains(reason) {
+                return "\(reason.lowercased()): is a PostgreSQL server listening there?"
+            }
+            return text
+        }
         return "\(error.code)"
     }
 }

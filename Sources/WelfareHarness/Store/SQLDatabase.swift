@@ -153,9 +153,9 @@ public enum SQLDialect: Sendable {
 /// and reads that see one consistent state.
 public protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
-    func write<T>(_ body: (any SQLExecutor) throws -> T) throws -> T
+    @discardableResult func write<T>(_ body: (any SQLExecutor) throws -> T) throws -> T
     func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T
-    func write<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T
+    @discardableResult func write<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T
     func read<T: Sendable>(_ body: @escaping @Sendable (any SQLExecutor) throws -> T) async throws -> T
     func close()
 }
