@@ -163,6 +163,8 @@ struct ShowCommand: AsyncParsableCommand {
         print("run \(data.run.id): suite \(data.run.suiteName) (\(data.run.suiteHash)), \(state.rawValue)")
         if state == .interrupted || state == .incomplete {
             print("resume with: welfare run --resume \(data.run.id) --db \(database.path)")
+        } else if state == .queued {
+            print("queued for workers: welfare worker --db \(database.path)")
         }
         for model in data.models {
             let samples = data.samples(model: model)

@@ -18,7 +18,7 @@ struct ServeCommand: AsyncParsableCommand {
     var model: [String] = []
     @Option(help: "Archive folder: its models are served under their archive names, and shown on /archive and /essays/.")
     var archive: String?
-    @Option(help: "Run database the dashboard shows. Default: $WELFARE_DB or runs/welfare.sqlite.")
+    @Option(help: "Run database the dashboard shows: an SQLite file or postgres://USER@HOST:PORT/DB. Default: $WELFARE_DB or runs/welfare.sqlite.")
     var db: String = ProcessInfo.processInfo.environment["WELFARE_DB"] ?? "runs/welfare.sqlite"
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: "Port (0: any free port).") var port = 8080

@@ -132,6 +132,34 @@ import WelfareCore
         #expect(json.contains("\"sampleId\" : \"s8\"") || json.contains("\"s8\""))
     }
 
+    /// SIGTERM stops a worker at once and gives its claims back, so other workers need not
+    /// wait for the lease; exit status 143.
+    @Test func sigtermGivesAWorkersClaimsBack() async throws {
+        let location = try StoreBackend.sqlite.newLocation()
+        let (endpoint, model) = try await Self.startEndpoint(latency: 2)
+        defer { kill(endpoint.processIdentifier, SIGKILL) }
+        let queued = try TestSupport.runWelfare(["run", try TestSupport.writeSuite(Self.suite).path, "-m", model, "--db", location, "--enqueue"])
+        #expect(queued.status == 0, "\(queued.stderr)")
+        let log = try TestSupport.temporaryDirectory().appendingPathComponent("worker.log")
+        let worker = try Self.startWorker(["--db", location, "--concurrency", "3", "--lease", "600"], log: log)
+        let store = try RunStore(path: location, readOnly: true)
+        let runID = try #require(try store.runs().first?.id)
+        var claimed = 0
+        for _ in 0..<200 where claimed < 3 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            claimed = try store.samples(runId: runID).filter { $0.attempts > 0 }.count
+        }
+        #expect(claimed == 3)
+        kill(worker.processIdentifier, SIGTERM)
+        worker.waitUntilExit()
+        let printed = try String(contentsOf: log, encoding: .utf8)
+        #expect(worker.terminationStatus == 143, "\(printed)")
+        #expect(printed.contains("claims given back"))
+        // Nothing is held, and the attempts were not counted: another worker starts at once.
+        #expect(try store.samples(runId: runID).allSatisfy { $0.attempts == 0 && $0.status == .pending })
+        #expect(try store.run(runID).status == .queued)
+    }
+
     /// The password never reaches output, errors, the database or reports; bad addresses
     /// and refused logins are one line and a non-zero exit.
     @Test func postgresPasswordsStayOutOfEverythingAndBadAddressesAreOneLine() async throws {

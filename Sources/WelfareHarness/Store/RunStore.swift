@@ -47,8 +47,6 @@ public final class RunStore: Sendable {
         }
     }
 
-    public var isShared: Bool { database.dialect == .postgres }
-
     /// Two processes opening a new file at once can both try to apply the same migration;
     /// the loser sees it applied when it tries again.
     static func migrate(_ database: any DatabaseWriter) throws {
