@@ -96,12 +96,14 @@ public struct RunWorker: Sendable {
     }
 
     /// Plays the claimed sample to its end. A sample's own errors mark it failed; a lost
-    /// lease leaves it to the worker that took it; cancellation and store failures stop the
-    /// worker (the lease then expires and another worker continues the sample).
+    /// lease leaves it to the worker that took it; cancellation, store failures and a run
+    /// the worker cannot set up stop the worker (its claims are given back, or expire).
     private func process(_ claim: SampleClaim, contexts: RunContexts) async throws -> WorkerEvent {
         let sample = claim.sample
+        // A run this worker cannot set up (a model it cannot load, a judge it cannot reach) is
+        // this worker's problem, not the samples': it stops, and its claims go back.
+        let context = try await contexts.context(for: claim.runID)
         do {
-            let context = try await contexts.context(for: claim.runID)
             guard let spec = context.specs[sample.sampleId] else { throw StoreError.corruptRecord("sample \(sample.sampleId) is not in the run's suite") }
             guard let model = context.models[sample.model] else { throw StoreError.corruptRecord("model \(sample.model) is not in the run's settings") }
             let work = SampleWork(store: store, runID: claim.runID, owner: claim.owner, suite: context.suite, seed: context.settings.seed,

@@ -160,6 +160,23 @@ import WelfareCore
         #expect(try store.run(runID).status == .queued)
     }
 
+    /// A worker that cannot load a run's model stops with one line and gives its claims back,
+    /// rather than failing every sample of the run for the others.
+    @Test func aWorkerThatCannotLoadTheModelStopsAndFailsNothing() async throws {
+        let location = try StoreBackend.sqlite.newLocation()
+        let missing = try TestSupport.temporaryDirectory().appendingPathComponent("absent.gguf").path
+        let queued = try TestSupport.runWelfare(["run", try TestSupport.writeSuite(Self.suite).path, "-m", "local:\(missing)",
+                                                 "--db", location, "--enqueue"])
+        #expect(queued.status == 0, "\(queued.stderr)")
+        let worker = try TestSupport.runWelfare(["worker", "--db", location, "--exit-when-idle"])
+        #expect(worker.status == 1)
+        let lines = worker.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
+        #expect(lines.count == 1 && lines[0].contains("absent.gguf"), "\(worker.stderr)")
+        let store = try RunStore(path: location, readOnly: true)
+        let runID = try #require(try store.runs().first?.id)
+        #expect(try store.samples(runId: runID).allSatisfy { $0.status == .pending && $0.attempts == 0 })
+    }
+
     /// The password never reaches output, errors, the database or reports; bad addresses
     /// and refused logins are one line and a non-zero exit.
     @Test func postgresPasswordsStayOutOfEverythingAndBadAddressesAreOneLine() async throws {

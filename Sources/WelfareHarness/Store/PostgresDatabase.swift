@@ -53,7 +53,7 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             defer { idle.removeAll() }
             return idle
         }
-        for connection in connections { try? connection.close().wait() }
+        for connection in connections { Self.close(connection) }
     }
 
     deinit { close() }
@@ -113,7 +113,14 @@ final class PostgresDatabase: SQLDatabase, @unchecked Sendable {
             idle.append(connection)
             return true
         }
-        if !keep { let _: EventLoopFuture<Void> = connection.close() }
+        if !keep { Self.close(connection) }
+    }
+
+    /// Not awaited (this also runs from deinit, which may be on any thread); the closure
+    /// holds the connection until it is closed, as PostgresNIO requires of its last reference.
+    private static func close(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        closing.whenComplete { _ in withExtendedLifetime(connection) {} }
     }
 
     static func isRetryable(_ error: Error) -> Bool {
