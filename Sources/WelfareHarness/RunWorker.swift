@@ -56,14 +56,7 @@ public struct RunWorker: Sendable {
         let identity = RunOwner()
         let held = HeldClaims()
         let contexts = RunContexts(store: store, models: models, registry: registry)
-        let heartbeat = Task { [store, lease] in
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(lease.renewalInterval * 1e9))
-                if Task.isCancelled { return }
-                // A lost claim stops at its next write; nothing more to do here.
-                _ = try? await store.renewSampleLeases(await held.all, policy: lease)
-            }
-        }
+        let heartbeat = lease.heartbeat { [store, lease] in _ = try await store.renewSampleLeases(await held.all, policy: lease) }
         defer { heartbeat.cancel() }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -33,6 +33,18 @@ public struct LeasePolicy: Sendable, Equatable {
     public var seconds: Double
     public init(seconds: Double = 30) { self.seconds = max(1, seconds) }
     public var renewalInterval: Double { seconds / 3 }
+
+    /// Calls `renew` every renewal interval until cancelled. A failed renewal is left alone:
+    /// a lost lease stops its holder at the next fenced write.
+    func heartbeat(_ renew: @escaping @Sendable () async throws -> Void) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(renewalInterval * 1e9))
+                if Task.isCancelled { return }
+                try? await renew()
+            }
+        }
+    }
 }
 
 extension RunStore {
@@ -134,14 +146,7 @@ extension RunStore {
     /// released.
     public func whileOwning<T: Sendable>(runID: String, owner: RunOwner, policy: LeasePolicy,
                                          finalStatus: (T) -> RunStatus, _ body: () async throws -> T) async throws -> T {
-        let heartbeat = Task { [self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(policy.renewalInterval * 1e9))
-                if Task.isCancelled { return }
-                // A lost lease stops the run at its next write; nothing more to do here.
-                try? await renewLease(runID: runID, owner: owner, policy: policy)
-            }
-        }
+        let heartbeat = policy.heartbeat { [self] in try await renewLease(runID: runID, owner: owner, policy: policy) }
         defer { heartbeat.cancel() }
         do {
             let result = try await body()
