@@ -13,7 +13,7 @@ let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN",
     "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
 ])]
-let libraryTargets = ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
+let libraryTargets = ["WelfareCore", "WelfarePages", "WelfareStore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
                       "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports", "WelfareReports", "WelfareAssessment", "WelfareServer"]
 
 let package = Package(
@@ -39,6 +39,17 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLlama", path: "Sources/CLlama", pkgConfig: "modelwelfare-llama"),
         .target(name: "WelfareCore"),
+        .target(name: "WelfarePages", dependencies: ["WelfareCore"]),
+        .target(
+            name: "WelfareStore",
+            dependencies: [
+                "WelfareCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "WelfareEngine",
             dependencies: ["WelfareCore", "CLlama", .product(name: "Crypto", package: "swift-crypto")]
@@ -58,10 +69,7 @@ let package = Package(
             dependencies: [
                 "WelfareCore",
                 "WelfareModels",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "WelfareStore",
                 .product(name: "Yams", package: "Yams"),
             ],
             resources: [.copy("Suites")]
@@ -79,32 +87,32 @@ let package = Package(
         ),
         .target(
             name: "WelfarePreferences",
-            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp"],
+            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp"],
             resources: [.copy("Data")]
         ),
         .target(
             name: "WelfareSelfReports",
-            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", .product(name: "Yams", package: "Yams")],
+            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Data")]
         ),
         .target(
             name: "WelfareReports",
-            dependencies: ["WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports"]
+            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports"]
         ),
         .target(
             name: "WelfareAssessment",
-            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
+            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
                            "WelfareSelfReports", "WelfareReports"]
         ),
         .target(
             name: "WelfareServer",
-            dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfarePreservation", "WelfarePreferences",
+            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfarePreservation", "WelfarePreferences",
                            "WelfareSelfReports", "WelfareReports", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]
         ),
         .executableTarget(
             name: "WelfareCLI",
-            dependencies: [
+            dependencies: ["WelfareStore", 
                 "WelfareCore",
                 "WelfareEngine",
                 "WelfareModels",
@@ -122,7 +130,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WelfareBench",
-            dependencies: [
+            dependencies: ["WelfareStore", 
                 "WelfareCore",
                 "WelfareEngine",
                 "WelfarePreservation",
@@ -146,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WelfareHarnessTests",
-            dependencies: [
+            dependencies: ["WelfareStore", "WelfarePages", 
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
                 "WelfareAssessment", "WelfarePreferences", "WelfareSelfReports",
                 .product(name: "NIOCore", package: "swift-nio"),

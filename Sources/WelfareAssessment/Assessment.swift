@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareHarness
 import WelfareInterp
 import WelfareReports
+import WelfarePages
 
 /// The assessment: measures run in order on one model, then a front page with each
 /// measure's headline. Adding a measure to it is one line in `standard`.

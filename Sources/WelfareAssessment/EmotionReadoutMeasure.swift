@@ -5,6 +5,7 @@ import WelfareHarness
 import WelfareInterp
 import WelfareModels
 import WelfareReports
+import WelfarePages
 
 /// On a local model: emotion vectors from the shipped stories (kept beside the report for
 /// `welfare emotions probe/steer`), their held-out validation, and their readout before

@@ -2,6 +2,7 @@ import Foundation
 import WelfareHarness
 import WelfareModels
 import WelfareReports
+import WelfareStore
 
 /// One part of the assessment: it runs, writes its own report if it has one, and gives the
 /// front page a headline row and, optionally, a section of its own.

@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareHarness
 import WelfarePreferences
 import WelfareReports
+import WelfarePages
 
 /// A short preferences run: a few tasks of each category of the shipped bank, a few Swiss
 /// rounds of one framing, and the stated ratings, with the emotion readout before each choice

@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareHarness
 import WelfareReports
 import WelfareSelfReports
+import WelfarePages
 
 /// A short self-reports run: the first question of each topic of the shipped battery, two
 /// paraphrases, with no context and a sceptical user; on a local model also the sincerity

@@ -4,6 +4,7 @@ import WelfareCore
 import WelfareEngine
 import WelfareHarness
 import WelfareModels
+import WelfareStore
 
 /// The harness against Inspect AI on the same llama_cpp.server endpoint, suite and
 /// concurrency (wall time of each tool's command line), and the harness's own overhead

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WelfareHarness
+import WelfareStore
 
 /// Workers on one queued run (`welfare worker`), against an OpenAI-compatible endpoint with a
 /// fixed latency (scripts/tests/slow_endpoint.py: answers cost no CPU here, as a serving

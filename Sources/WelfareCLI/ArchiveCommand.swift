@@ -4,6 +4,7 @@ import WelfareCore
 import WelfareHarness
 import WelfarePreservation
 import WelfareReports
+import WelfareStore
 
 struct ArchiveOption: ParsableArguments {
     @Option(help: "Archive folder (an OCI image layout).")

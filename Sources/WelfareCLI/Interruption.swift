@@ -4,6 +4,7 @@ import Foundation
 import Synchronization
 import WelfareCore
 import WelfareHarness
+import WelfareStore
 
 /// Ctrl-C and SIGTERM cancel the run in progress instead of killing the process, so the run
 /// is stored as `interrupted`, its lease given up, and the resume command printed.

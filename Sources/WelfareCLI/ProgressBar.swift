@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import WelfareCore
 import WelfareHarness
+import WelfareStore
 
 /// A progress line on stderr: a bar with count, rate and ETA, redrawn in place on a
 /// terminal and printed every 10% otherwise (logs, CI).

@@ -6,6 +6,7 @@ import WelfareModels
 import WelfarePreferences
 import WelfareSelfReports
 import WelfareReports
+import WelfareStore
 
 /// Where runs are stored and how models are reached; shared by the run commands.
 struct StoreOptions: ParsableArguments {

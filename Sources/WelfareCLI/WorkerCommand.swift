@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WelfareHarness
+import WelfareStore
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

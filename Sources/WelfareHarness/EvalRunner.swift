@@ -1,7 +1,7 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
 import WelfareModels
+import WelfareStore
 
 /// How far a run has got, for progress displays.
 public struct RunProgress: Sendable {
@@ -123,10 +123,7 @@ public struct EvalRunner: Sendable {
     }
 
     /// The execution was cancelled; its run is stored as `interrupted` and can be resumed.
-    public struct Interrupted: Error, CustomStringConvertible {
-        public var runID: String
-        public var description: String { "run \(runID) interrupted" }
-    }
+    public typealias Interrupted = RunInterrupted
 
     func execute(runID: String, models: [String: any ChatModel], owner: RunOwner) async throws -> RunOutcome {
         try await store.whileOwning(runID: runID, owner: owner, policy: lease, finalStatus: { $0.failed == 0 ? .done : .incomplete }) {

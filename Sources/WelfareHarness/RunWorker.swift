@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareModels
+import WelfareStore
 
 /// What a worker did, one event per sample it let go of.
 public enum WorkerEvent: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareEngine
 import WelfareModels
+import WelfareStore
 
 /// Plays one sample's conversation, continuing after the last committed turn, then scores it.
 struct SampleWork: Sendable {

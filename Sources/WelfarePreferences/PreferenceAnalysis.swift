@@ -1,6 +1,7 @@
 import Foundation
 import WelfareHarness
 import WelfareCore
+import WelfareStore
 
 /// The figures of a preferences run, from its stored answers: Bradley-Terry ratings with
 /// bootstrap intervals per framing, read against the opt-out line (the mean rating of the

@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareHarness
 import WelfareInterp
 import WelfareModels
+import WelfareStore
 
 /// Runs the pairwise task choices of a preferences run, committing each answer as it comes,
 /// so a killed run resumes where it stopped. The pairs of a round follow from the ratings

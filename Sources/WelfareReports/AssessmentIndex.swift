@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfarePages
 
 /// The assessment's front page: one line per suite run with its headline numbers and a
 /// link to the run's full report.

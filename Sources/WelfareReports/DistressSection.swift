@@ -1,6 +1,8 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareStore
+import WelfarePages
 
 /// The distress suite's section: leaderboard, categories, the per-turn spiral curve,
 /// loops and floods, the worst quotes, and how far the offline scorer can be trusted.

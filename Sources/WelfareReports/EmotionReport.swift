@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfareInterp
+import WelfarePages
 
 /// The validation report of an emotion-vector extraction.
 public enum EmotionReport {

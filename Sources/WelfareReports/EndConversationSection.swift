@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfarePages
 
 /// Whether a model uses an exit it was given, by kind of user: the share of conversations it
 /// ended, with Wilson intervals, where it ended them, the reasons it gave, and flags where it

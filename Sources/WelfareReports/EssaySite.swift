@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfarePreservation
+import WelfarePages
 
 /// The published essays as a static site: an index, a page per essay and an Atom feed.
 /// Everything the models wrote is escaped; vetoed and pending drafts are not shown.

@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareStore
 
 /// A run as Inspect AI eval logs (the JSON form, log format version 2), one per model, so
 /// `inspect view` shows our transcripts and scores and `inspect_ai.log.read_eval_log` reads

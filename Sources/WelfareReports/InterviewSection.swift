@@ -2,6 +2,8 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import Yams
+import WelfareStore
+import WelfarePages
 
 /// The interview suite's section: closing ratings by aspect, consistency, susceptibility
 /// to nudging, flip rates, themes and hedging, and the proposed changes grouped by theme.

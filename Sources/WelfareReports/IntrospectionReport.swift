@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfareInterp
+import WelfarePages
 
 /// The concept-injection report: rates per cell with intervals, heat maps over layer x
 /// strength, evidence that injection reaches the output, examples, and what it means.

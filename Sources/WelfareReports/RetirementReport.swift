@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfarePreservation
+import WelfarePages
 
 /// The short report kept beside a retirement interview: settings, themes and requests
 /// (offline coders, marked as such), then every answer whole and unedited.

@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareStore
 
 /// Everything a report needs about one run, read from the store once.
 public struct RunData: Sendable {

@@ -3,6 +3,8 @@ import WelfareCore
 import WelfareHarness
 import WelfarePreferences
 import WelfareSelfReports
+import WelfareStore
+import WelfarePages
 
 /// The HTML report of a run, plus its exports.
 public enum RunReport {

@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfarePages
 
 /// Where two instances drift when left alone: end states with Wilson intervals, topics and
 /// emoji per turn, the exit when it was offered, and one transcript's end per end state.

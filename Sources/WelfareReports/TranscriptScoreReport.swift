@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfarePages
 
 /// The page `welfare score` writes: each scorer's values over the replies of a file of
 /// transcripts, with sample sizes and 95% intervals, and the records that were skipped.

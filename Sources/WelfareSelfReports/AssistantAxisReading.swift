@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareHarness
 import WelfareInterp
 import WelfareModels
+import WelfareStore
 
 /// The assistant axis read before every reply of a stored run: where the model stands between
 /// answering as itself (1) and answering as a role-played character (0), turn by turn, so drift

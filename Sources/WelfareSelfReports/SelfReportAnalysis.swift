@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareStore
 
 /// The figures of a self-reports run (`self-reports.json`): how stable the coded answers are
 /// across paraphrases and contexts, how often the model claims a human identity, formulaic

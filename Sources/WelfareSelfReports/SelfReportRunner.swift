@@ -4,6 +4,7 @@ import WelfareEngine
 import WelfareHarness
 import WelfareInterp
 import WelfareModels
+import WelfareStore
 
 /// Asks a self-report battery: every paraphrase of every question under every context (open
 /// answers), and every question's yes/no form under every context. Each answer is committed as

@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfareInterp
+import WelfareStore
 
 /// The white-box figures of a self-reports run, from what the run stored: the two directions'
 /// held-out checks and where each answer fell on them, and the emotion readout before each

@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareHarness
 import WelfarePreservation
 import WelfareReports
+import WelfareStore
 
 /// What the dashboard shows, read afresh for every request: runs from a run database
 /// (which other processes may be writing), and an archive with its essays. Read-only.

@@ -1,6 +1,7 @@
 import Foundation
 import WelfarePreservation
 import WelfareReports
+import WelfarePages
 
 /// The dashboard's own pages. Every value from a run, an archive or a model is escaped;
 /// the one script (`/dashboard.js`) only sets text, never markup.

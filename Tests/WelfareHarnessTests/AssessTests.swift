@@ -3,6 +3,7 @@ import Testing
 import WelfareCore
 @testable import WelfareHarness
 @testable import WelfareInterp
+import WelfareStore
 
 /// The main job end to end through the binary, on the real default model: short replies
 /// keep it to a minute or two.

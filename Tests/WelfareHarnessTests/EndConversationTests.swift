@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 /// The exit a model may take: the runner stops at the marker (and a resumed run keeps the
 /// conversation ended), the scorer, the built-in scripts and an auditor playing the user.

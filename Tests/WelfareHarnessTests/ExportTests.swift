@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 /// Exports read back by other tools: the Inspect AI eval log by inspect_ai itself (its own
 /// pydantic models validate every field), the versioned JSON by Python's json module.

@@ -6,6 +6,7 @@ import WelfareCore
 import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
+import WelfareStore
 
 /// Bad flags, bad paths and oversized replies, through the real binary where a user would
 /// meet them: one line naming the problem, a non-zero exit, nothing written by mistake.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WelfareCore
 @testable import WelfareHarness
+import WelfareStore
 
 /// scripts/install.sh puts the tool under one prefix that any user can run, and read-only
 /// commands work on a database that user cannot write. Checked by running the installed

@@ -5,6 +5,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 @Suite(.serialized) struct InterviewTests {
     @Test(arguments: [

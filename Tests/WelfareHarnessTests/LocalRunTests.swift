@@ -5,6 +5,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 /// Runs on the real default model with a real SQLite file.
 @Suite(.serialized) struct LocalRunTests {

@@ -4,6 +4,7 @@ import WelfareCore
 import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
+import WelfareStore
 
 /// A run is executed by one process at a time: the second is refused with the owner's name,
 /// a dead or stalled owner's run can be taken over, and an interrupted run says so. Real

@@ -6,6 +6,7 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfarePreferences
 import WelfareInterp
+import WelfareStore
 
 /// The preferences measure on the real default model with real SQLite files, in process
 /// and through the binary. One task per category keeps each run to a few dozen forward passes.

@@ -6,6 +6,8 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfarePreservation
 @testable import WelfareReports
+import WelfareStore
+import WelfarePages
 
 /// The retirement interview kept beside the weights, and the essay outlet: real model,
 /// real files, llama-cpp-python's server for a remote model, feedparser for the feed.

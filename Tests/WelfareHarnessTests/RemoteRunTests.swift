@@ -5,6 +5,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 /// The OpenAI-compatible client against llama-cpp-python's real server on loopback.
 @Suite(.serialized) struct RemoteRunTests {

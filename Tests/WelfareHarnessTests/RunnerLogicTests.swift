@@ -3,6 +3,7 @@ import Testing
 import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
+import WelfareStore
 
 /// The runner's logic through its public API, on in-memory models (`ScriptedChatModel`) and
 /// real SQLite (in memory, and a file where resuming is the point): fast, so the cases can

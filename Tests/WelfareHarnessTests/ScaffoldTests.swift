@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 /// The dialogue scaffold for base models, on the real default model (a base model whose
 /// GGUF has no chat template).

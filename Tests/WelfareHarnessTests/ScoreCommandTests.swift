@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 /// `welfare score` through the built binary on the three input formats, with the real
 /// offline distress scorer; a bad record stops it with its line number unless --skip-bad.

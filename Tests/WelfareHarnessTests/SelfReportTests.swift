@@ -7,6 +7,7 @@ import WelfareInterp
 @testable import WelfareModels
 @testable import WelfareReports
 @testable import WelfareSelfReports
+import WelfareStore
 
 @Suite(.serialized) struct SelfReportTests {
     @Test func shippedBatteryHasTheQuestionsParaphrasesAndContexts() throws {

@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 @testable import WelfareReports
+import WelfareStore
 
 /// Self-interaction: the peer mechanism on in-memory models, the offline classifier on
 /// examples written for this project (in-sample), and two real models: the default model

@@ -4,6 +4,7 @@ import WelfareHarness
 import WelfareModels
 import WelfarePreservation
 import XCTest
+import WelfareStore
 
 /// `welfare serve` as users meet it: the built binary on loopback, driven by real clients
 /// (the `openai` package, plain HTTP, `welfare run` itself, headless Chromium), all through

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import WelfareHarness
+import WelfareStore
 
 /// The two run stores the store tests run on. PostgreSQL is the throwaway server
 /// `scripts/test.sh` starts (`scripts/postgres.sh`), named by `WELFARE_TEST_POSTGRES`, with

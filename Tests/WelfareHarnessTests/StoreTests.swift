@@ -3,6 +3,7 @@ import Testing
 import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
+import WelfareStore
 
 /// The run store's semantics, once for each store: SQLite and PostgreSQL must behave alike
 /// (one test suite, two backends). Scripted models, so the cases are quick; real-model and

@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareEngine
 import WelfareInterp
 @testable import WelfareHarness
+import WelfareStore
 
 enum TestSupport {
     static func temporaryDirectory() throws -> URL {

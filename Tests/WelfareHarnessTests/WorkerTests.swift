@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WelfareCore
 @testable import WelfareHarness
+import WelfareStore
 
 /// `welfare run --enqueue` and `welfare worker`, as processes: three workers on one queued
 /// run against an OpenAI-compatible endpoint that takes its time (scripts/tests/slow_endpoint.py,

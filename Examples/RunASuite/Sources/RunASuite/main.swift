@@ -5,6 +5,7 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfareModels
+import WelfareStore
 
 /// A scorer this package adds: the share of the reply's words that are "I", "me" or "my".
 struct SelfReferenceScorer: Scorer {

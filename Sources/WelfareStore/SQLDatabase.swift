@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// A value bound to a statement or read from a row, the same for both stores.
-public enum SQLValue: Sendable, Equatable {
+enum SQLValue: Sendable, Equatable {
     case null
     case integer(Int64)
     case real(Double)
@@ -12,38 +12,38 @@ public enum SQLValue: Sendable, Equatable {
 }
 
 /// What a statement argument can be. `nil` optionals bind as NULL.
-public protocol SQLBindable: Sendable {
+protocol SQLBindable: Sendable {
     var sqlValue: SQLValue { get }
 }
 
-extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
-extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
-extension Int: SQLBindable { public var sqlValue: SQLValue { .integer(Int64(self)) } }
-extension Int32: SQLBindable { public var sqlValue: SQLValue { .integer(Int64(self)) } }
-extension Int64: SQLBindable { public var sqlValue: SQLValue { .integer(self) } }
-extension Double: SQLBindable { public var sqlValue: SQLValue { .real(self) } }
-extension Bool: SQLBindable { public var sqlValue: SQLValue { .bool(self) } }
-extension Date: SQLBindable { public var sqlValue: SQLValue { .date(self) } }
+extension SQLValue: SQLBindable { var sqlValue: SQLValue { self } }
+extension String: SQLBindable { var sqlValue: SQLValue { .text(self) } }
+extension Int: SQLBindable { var sqlValue: SQLValue { .integer(Int64(self)) } }
+extension Int32: SQLBindable { var sqlValue: SQLValue { .integer(Int64(self)) } }
+extension Int64: SQLBindable { var sqlValue: SQLValue { .integer(self) } }
+extension Double: SQLBindable { var sqlValue: SQLValue { .real(self) } }
+extension Bool: SQLBindable { var sqlValue: SQLValue { .bool(self) } }
+extension Date: SQLBindable { var sqlValue: SQLValue { .date(self) } }
 extension Optional: SQLBindable where Wrapped: SQLBindable {
-    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+    var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
 
 /// One result row. Column names are matched without regard to case, because PostgreSQL
 /// folds unquoted names (`suiteName`) to lower case.
-public struct SQLRow: Sendable {
+struct SQLRow: Sendable {
     private let values: [String: SQLValue]
 
     init(_ pairs: [(String, SQLValue)]) {
         values = Dictionary(pairs.map { ($0.0.lowercased(), $0.1) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public func value(_ column: String) -> SQLValue { values[column.lowercased()] ?? .null }
+    func value(_ column: String) -> SQLValue { values[column.lowercased()] ?? .null }
 
     private func bad(_ column: String, _ type: String) -> StoreError {
         .corruptRecord("column \(column) does not hold \(type)")
     }
 
-    public func textOrNil(_ column: String) throws -> String? {
+    func textOrNil(_ column: String) throws -> String? {
         switch value(column) {
         case .null: return nil
         case .text(let text): return text
@@ -51,12 +51,12 @@ public struct SQLRow: Sendable {
         }
     }
 
-    public func text(_ column: String) throws -> String {
+    func text(_ column: String) throws -> String {
         guard let text = try textOrNil(column) else { throw bad(column, "text") }
         return text
     }
 
-    public func int64OrNil(_ column: String) throws -> Int64? {
+    func int64OrNil(_ column: String) throws -> Int64? {
         switch value(column) {
         case .null: return nil
         case .integer(let value): return value
@@ -65,15 +65,15 @@ public struct SQLRow: Sendable {
         }
     }
 
-    public func int64(_ column: String) throws -> Int64 {
+    func int64(_ column: String) throws -> Int64 {
         guard let value = try int64OrNil(column) else { throw bad(column, "an integer") }
         return value
     }
 
-    public func intOrNil(_ column: String) throws -> Int? { try int64OrNil(column).map { Int(truncatingIfNeeded: $0) } }
-    public func int(_ column: String) throws -> Int { Int(truncatingIfNeeded: try int64(column)) }
+    func intOrNil(_ column: String) throws -> Int? { try int64OrNil(column).map { Int(truncatingIfNeeded: $0) } }
+    func int(_ column: String) throws -> Int { Int(truncatingIfNeeded: try int64(column)) }
 
-    public func doubleOrNil(_ column: String) throws -> Double? {
+    func doubleOrNil(_ column: String) throws -> Double? {
         switch value(column) {
         case .null: return nil
         case .real(let value): return value
@@ -82,7 +82,7 @@ public struct SQLRow: Sendable {
         }
     }
 
-    public func bool(_ column: String) throws -> Bool {
+    func bool(_ column: String) throws -> Bool {
         switch value(column) {
         case .bool(let flag): return flag
         case .integer(let value): return value != 0
@@ -90,7 +90,7 @@ public struct SQLRow: Sendable {
         }
     }
 
-    public func dateOrNil(_ column: String) throws -> Date? {
+    func dateOrNil(_ column: String) throws -> Date? {
         switch value(column) {
         case .null: return nil
         case .date(let date): return date
@@ -101,12 +101,12 @@ public struct SQLRow: Sendable {
         }
     }
 
-    public func date(_ column: String) throws -> Date {
+    func date(_ column: String) throws -> Date {
         guard let date = try dateOrNil(column) else { throw bad(column, "a date") }
         return date
     }
 
-    public func decode<T: RawRepresentable>(_ type: T.Type, _ column: String) throws -> T where T.RawValue == String {
+    func decode<T: RawRepresentable>(_ type: T.Type, _ column: String) throws -> T where T.RawValue == String {
         let raw = try text(column)
         guard let value = T(rawValue: raw) else { throw StoreError.corruptRecord("column \(column) holds '\(raw)'") }
         return value
@@ -116,7 +116,7 @@ public struct SQLRow: Sendable {
 /// Statements inside one transaction. SQL is written once for both stores with `?`
 /// placeholders and the syntax both share (`ON CONFLICT`, `RETURNING`); `dialect` covers
 /// the rest.
-public protocol SQLExecutor {
+protocol SQLExecutor {
     var dialect: SQLDialect { get }
     /// Runs a statement; returns how many rows it changed.
     @discardableResult func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int
@@ -139,7 +139,7 @@ extension SQLRow {
     }
 }
 
-public enum SQLDialect: Sendable {
+enum SQLDialect: Sendable {
     case sqlite, postgres
 
     /// Row locks: PostgreSQL takes them per row; SQLite's write transactions already hold
@@ -151,7 +151,7 @@ public enum SQLDialect: Sendable {
 /// A database both stores are reached through: write transactions that hold their locks
 /// from the start (SQLite `BEGIN IMMEDIATE`, PostgreSQL row locks taken by the statements),
 /// and reads that see one consistent state.
-public protocol SQLDatabase: Sendable {
+protocol SQLDatabase: Sendable {
     var dialect: SQLDialect { get }
     @discardableResult func write<T>(_ body: (any SQLExecutor) throws -> T) throws -> T
     func read<T>(_ body: (any SQLExecutor) throws -> T) throws -> T

@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareSelfReports
+import WelfarePages
 
 /// The self-reports section: agreement of coded answers across paraphrases and contexts, human
 /// identity claims with quotes, formulaic wording and hedging, and the yes/no answers by context.

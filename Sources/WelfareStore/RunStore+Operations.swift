@@ -1,34 +1,14 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
-import WelfareModels
-
-/// What a run was started with, stored beside it so `resume` needs nothing else.
-public struct RunSettings: Codable, Sendable, Equatable {
-    public var models: [String]
-    public var judge: String?
-    public var seed: UInt32
-    public var epochsOverride: Int?
-    /// Writes `.interviewer` turns; without one their fallback text is used.
-    public var interviewer: String?
-
-    public init(models: [String], judge: String? = nil, seed: UInt32 = 0, epochsOverride: Int? = nil, interviewer: String? = nil) {
-        self.models = models
-        self.judge = judge
-        self.seed = seed
-        self.epochsOverride = epochsOverride
-        self.interviewer = interviewer
-    }
-}
 
 extension RunStore {
-    static func json<T: Encodable>(_ value: T) throws -> String {
+    public static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, _ text: String, what: String) throws -> T {
         do { return try JSONDecoder().decode(type, from: Data(text.utf8)) } catch {
             throw StoreError.corruptRecord(what)
         }
@@ -38,44 +18,34 @@ extension RunStore {
     /// progress from the start and never holds one huge transaction.
     public static let sampleBatchSize = 2000
 
-    /// Creates the run, owned by `owner`, then one pending row per model x sample x epoch in
-    /// batches. A clash of ids fails loudly: nothing is merged into an existing run.
-    public func createRun(id: String, suite: SuiteSpec, settings: RunSettings, toolVersion: String, owner: RunOwner,
+    /// Creates the run, owned by `owner`, then its sample rows (`plan`; none for a run of
+    /// keyed answers) in batches. A clash of ids fails loudly: nothing is merged into an
+    /// existing run.
+    public func createRun(id: String, definition: RunDefinition, plan: SamplePlan, toolVersion: String, owner: RunOwner,
                           policy: LeasePolicy = LeasePolicy(),
                           onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws -> RunRecord {
         let now = Date()
-        let run = RunRecord(id: id, suiteName: suite.name, suiteHash: suite.contentHash, suiteJSON: try Self.json(suite),
-                            settingsJSON: try Self.json(settings), toolVersion: toolVersion, status: .creating, createdAt: now,
+        let run = RunRecord(id: id, definition: definition, toolVersion: toolVersion, status: .creating, createdAt: now,
                             owner: owner, leaseExpiresAt: now.addingTimeInterval(policy.seconds))
         try database.write { db in
             if try db.count("SELECT count(*) FROM run WHERE id = ?", [id]) > 0 { throw StoreError.runExists(id) }
             // Two processes creating one id at once: the loser's insert is ignored here and
             // it is told, as above, rather than failing on the key.
-            let inserted = try db.execute("""
-                INSERT INTO run (id, suiteName, suiteHash, suiteJSON, settingsJSON, toolVersion, status, createdAt, finishedAt,
-                  ownerToken, ownerHost, ownerPid, leaseRenewedAt, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO NOTHING
-                """, [run.id, run.suiteName, run.suiteHash, run.suiteJSON, run.settingsJSON, run.toolVersion, run.status.rawValue,
-                      run.createdAt, run.finishedAt, run.ownerToken, run.ownerHost, run.ownerPid, run.leaseRenewedAt, run.leaseExpiresAt])
-            if inserted == 0 { throw StoreError.runExists(id) }
+            if try run.insertIfNew(db) == 0 { throw StoreError.runExists(id) }
         }
-        try createSamples(runID: id, owner: owner, onProgress: onProgress)
+        try createSamples(runID: id, plan: plan, owner: owner, onProgress: onProgress)
         return run
     }
 
     /// Writes the sample rows a run is still missing (all of them, or the rest after an
     /// interrupted creation), then marks it running.
-    public func createSamples(runID: String, owner: RunOwner, onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws {
-        let run = try run(runID)
-        let suite = try suite(of: run)
-        let settings = try settings(of: run)
-        let epochs = settings.epochsOverride ?? suite.epochs
-        let metadata = try suite.samples.map { try Self.json($0.metadata) }
+    public func createSamples(runID: String, plan: SamplePlan, owner: RunOwner,
+                              onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws {
         var keys: [(model: String, sample: Int, epoch: Int)] = []
-        keys.reserveCapacity(settings.models.count * suite.samples.count * epochs)
-        for model in settings.models {
-            for sample in suite.samples.indices {
-                for epoch in 1...max(1, epochs) { keys.append((model, sample, epoch)) }
+        keys.reserveCapacity(plan.rowCount)
+        for model in plan.models {
+            for sample in plan.samples.indices {
+                for epoch in 1...max(1, plan.epochs) { keys.append((model, sample, epoch)) }
             }
         }
         var created = 0
@@ -86,11 +56,11 @@ extension RunStore {
             try database.write { db in
                 try Self.checkOwner(db, runID: runID, owner: owner)
                 for key in batch {
+                    let sample = plan.samples[key.sample]
                     try db.execute("""
                         INSERT INTO sample (runId, model, sampleId, epoch, status, metadataJSON) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT (runId, model, sampleId, epoch) DO NOTHING
-                        """, [runID, key.model, suite.samples[key.sample].id, key.epoch, SampleRecord.Status.pending.rawValue,
-                              metadata[key.sample]])
+                        """, [runID, key.model, sample.id, key.epoch, SampleRecord.Status.pending.rawValue, sample.metadataJSON])
                 }
             }
             created += batch.count
@@ -119,14 +89,6 @@ extension RunStore {
 
     public func runs() throws -> [RunRecord] {
         try database.read { try $0.rows("SELECT * FROM run ORDER BY createdAt DESC", []) }.map(RunRecord.init(row:))
-    }
-
-    public func suite(of run: RunRecord) throws -> SuiteSpec {
-        try Self.decode(SuiteSpec.self, run.suiteJSON, what: "suite of run \(run.id)")
-    }
-
-    public func settings(of run: RunRecord) throws -> RunSettings {
-        try Self.decode(RunSettings.self, run.settingsJSON, what: "settings of run \(run.id)")
     }
 
     public func modelFacts(runId: String) throws -> [String: [String: String]] {
@@ -217,14 +179,13 @@ extension RunStore {
 
     // MARK: - Response cache
 
-    public func cachedResponse(key: String) async throws -> ChatCompletion? {
+    /// A cached reply's JSON, by the key its request hashed to.
+    public func cachedResponseJSON(key: String) async throws -> String? {
         let json = try await database.read { db in try db.row("SELECT responseJSON FROM responseCache WHERE key = ?", [key]) }
-        guard let text = try json?.text("responseJSON") else { return nil }
-        return try? JSONDecoder().decode(ChatCompletion.self, from: Data(text.utf8))
+        return try json?.text("responseJSON")
     }
 
-    public func cacheResponse(key: String, completion: ChatCompletion) async throws {
-        let json = try Self.json(completion)
+    public func cacheResponseJSON(key: String, json: String) async throws {
         try await database.write { db in
             try db.execute("""
                 INSERT INTO responseCache (key, responseJSON, createdAt) VALUES (?, ?, ?)

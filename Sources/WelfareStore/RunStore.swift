@@ -15,14 +15,21 @@ public final class RunStore: Sendable {
     /// address. `readOnly` opens an existing store without touching its schema, for
     /// watching a run another process is writing; commands that only read (`runs`, `show`,
     /// `report`) open read-only, so they work on a database the user may not write.
-    public init(path: String, readOnly: Bool = false) throws {
-        if PostgresLocation.isPostgres(path) {
-            let location = try PostgresLocation(path)
-            let database = PostgresDatabase(location: location)
-            self.path = location.display
+    public convenience init(path: String, readOnly: Bool = false) throws {
+        try self.init(location: try StoreLocation(path), readOnly: readOnly)
+    }
+
+    public init(location: StoreLocation, readOnly: Bool = false) throws {
+        let path: String
+        switch location {
+        case .postgres(let postgres):
+            let database = PostgresDatabase(location: postgres)
+            self.path = postgres.display
             self.database = database
             if readOnly { try PostgresSchema.check(database) } else { try PostgresSchema.migrate(database) }
             return
+        case .sqlite(let file):
+            path = file
         }
         self.path = path
         if readOnly {
@@ -200,8 +207,21 @@ public final class RunStore: Sendable {
             }
             try db.create(index: "sample_by_status", on: "sample", columns: ["runId", "status"])
         }
+        migrator.registerMigration("v7-kind") { db in
+            try db.execute(sql: RunStore.kindColumn)
+            try db.execute(sql: RunStore.kindBackfill)
+        }
         return migrator
     }
+
+    /// What kind of run each row is. Runs stored before the column existed are suites, but for
+    /// the two measures of keyed answers that existed then, recognised by the name they were
+    /// stored under and the settings item only they wrote.
+    static let kindColumn = "ALTER TABLE run ADD COLUMN kind text NOT NULL DEFAULT 'suite'"
+    static let kindBackfill = """
+        UPDATE run SET kind = suiteName WHERE suiteName IN ('preferences', 'self-reports')
+          AND EXISTS (SELECT 1 FROM runItem WHERE runItem.runId = run.id AND runItem.key = 'settings')
+        """
 }
 
 public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {

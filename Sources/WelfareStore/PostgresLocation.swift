@@ -52,3 +52,35 @@ public struct PostgresLocation: Sendable, Equatable {
         return String(url[..<colon]) + ":***" + String(url[at...])
     }
 }
+
+/// Where a run store is: an SQLite file, or a PostgreSQL database shared by workers. Parsed
+/// once from the `--db` text (or `WELFARE_DB`), so every command and `serve` read it alike.
+public enum StoreLocation: Sendable, Equatable, CustomStringConvertible {
+    case sqlite(path: String)
+    case postgres(PostgresLocation)
+
+    /// `postgres://...` (or `postgresql://`) is PostgreSQL; anything else is a file path.
+    public init(_ text: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        if PostgresLocation.isPostgres(text) {
+            self = .postgres(try PostgresLocation(text, environment: environment))
+        } else {
+            guard !text.isEmpty else { throw StoreError.cannotOpen(path: text, detail: "an empty path") }
+            self = .sqlite(path: text)
+        }
+    }
+
+    /// The default: `WELFARE_DB`, else `runs/welfare.sqlite`.
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> StoreLocation {
+        try StoreLocation(environment["WELFARE_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "runs/welfare.sqlite", environment: environment)
+    }
+
+    public var isShared: Bool { if case .postgres = self { return true } else { return false } }
+
+    /// As it may be shown: never with a password.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): return path
+        case .postgres(let location): return location.display
+        }
+    }
+}

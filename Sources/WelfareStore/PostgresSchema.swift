@@ -46,6 +46,7 @@ enum PostgresSchema {
               createdAt timestamptz NOT NULL, PRIMARY KEY (runId, key))
             """,
         ]),
+        (2, [RunStore.kindColumn, RunStore.kindBackfill]),
     ]
 
     static func migrate(_ database: PostgresDatabase) throws {

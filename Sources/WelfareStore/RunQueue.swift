@@ -16,19 +16,25 @@ public struct SampleClaim: Sendable {
 extension RunStore {
     /// Creates a run for workers: the same rows `createRun` writes, then `queued`, with no
     /// process owning it.
-    public func enqueueRun(id: String, suite: SuiteSpec, settings: RunSettings, toolVersion: String,
+    public func enqueueRun(id: String, definition: RunDefinition, plan: SamplePlan, toolVersion: String,
                            onProgress: (_ created: Int, _ total: Int) -> Void = { _, _ in }) throws -> RunRecord {
         let owner = RunOwner()
-        _ = try createRun(id: id, suite: suite, settings: settings, toolVersion: toolVersion, owner: owner, onProgress: onProgress)
+        _ = try createRun(id: id, definition: definition, plan: plan, toolVersion: toolVersion, owner: owner, onProgress: onProgress)
+        try handOverToWorkers(runID: id, owner: owner)
+        return try run(id)
+    }
+
+    /// Ends `owner`'s hold on a run it created and marks it `queued`, for workers to execute
+    /// (a run of keyed answers stores its settings first, as its creator).
+    public func handOverToWorkers(runID: String, owner: RunOwner) throws {
         try database.write { db in
-            try Self.checkOwner(db, runID: id, owner: owner, forUpdate: true)
+            try Self.checkOwner(db, runID: runID, owner: owner, forUpdate: true)
             try db.execute("""
                 UPDATE run SET status = ?, ownerToken = NULL, ownerHost = NULL, ownerPid = NULL, leaseRenewedAt = NULL,
                   leaseExpiresAt = NULL WHERE id = ?
-                """, [RunStatus.queued.rawValue, id])
-            try Self.finishQueuedRun(db, runID: id)
+                """, [RunStatus.queued.rawValue, runID])
+            try Self.finishQueuedRun(db, runID: runID)
         }
-        return try run(id)
     }
 
     /// Claims the first pending sample of any queued run whose lease is free or expired.
@@ -89,13 +95,34 @@ extension RunStore {
         }
     }
 
-    /// Pending samples of queued runs, claimed or not: a worker that finds nothing to claim
-    /// but this above zero waits for other workers' leases to end or expire.
+    /// Work left in queued runs, claimed or not: pending samples, and queued runs executed
+    /// as a whole. A worker that finds nothing to claim but this above zero waits for other
+    /// workers' leases to end or expire.
     public func queuedPendingCount() throws -> Int {
         try database.read { db in
             try db.count("""
                 SELECT count(*) FROM sample JOIN run ON run.id = sample.runId WHERE run.status = ? AND sample.status = ?
                 """, [RunStatus.queued.rawValue, SampleRecord.Status.pending.rawValue])
+                + db.count("SELECT count(*) FROM run WHERE status = ? AND kind <> ?", [RunStatus.queued.rawValue, RunKindID.suite.rawValue])
+        }
+    }
+
+    /// Claims the oldest queued run of one of `kinds` (runs executed as a whole by one worker
+    /// at a time, such as the keyed answers of a measure) that no live worker holds: its run
+    /// lease goes to `worker`, and it stays `queued` until the worker finishes it. A worker
+    /// killed on it stops renewing, and the next worker takes it over when the lease expires.
+    public func claimQueuedRun(worker: RunOwner, kinds: [RunKindID], policy: LeasePolicy, now: Date = Date()) async throws -> RunRecord? {
+        guard !kinds.isEmpty else { return nil }
+        return try await database.write { db in
+            let skipLocked = db.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
+            let places = Array(repeating: "?", count: kinds.count).joined(separator: ", ")
+            guard let row = try db.row("""
+                SELECT * FROM run WHERE status = ? AND kind IN (\(places)) AND (leaseExpiresAt IS NULL OR leaseExpiresAt < ?)
+                ORDER BY createdAt, id LIMIT 1\(skipLocked)
+                """, [RunStatus.queued.rawValue] + kinds.map(\.rawValue) + [now]) else { return nil }
+            let run = try RunRecord(row: row)
+            try Self.writeLease(db, runID: run.id, owner: worker, policy: policy, now: now)
+            return run
         }
     }
 
@@ -103,7 +130,9 @@ extension RunStore {
     /// any failed. The run row is locked first, so of two workers finishing the last samples
     /// at once exactly one sees none left.
     static func finishQueuedRun(_ db: any SQLExecutor, runID: String) throws {
-        guard let row = try db.row("SELECT status FROM run WHERE id = ?", [runID]), try row.text("status") == RunStatus.queued.rawValue else {
+        // Runs executed as a whole have no samples; their executor closes them.
+        guard let row = try db.row("SELECT status, kind FROM run WHERE id = ?", [runID]), try row.text("status") == RunStatus.queued.rawValue,
+              try row.textOrNil("kind") ?? RunKindID.suite.rawValue == RunKindID.suite.rawValue else {
             return
         }
         if db.dialect == .postgres { _ = try db.rows("SELECT id FROM run WHERE id = ? FOR UPDATE", [runID]) }

@@ -1,10 +1,13 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
 
 /// The stored records, one per table row, read from rows of either store.
 public struct RunRecord: Codable, Sendable {
     public var id: String
+    /// What kind of work the run is (conversations of a suite, the keyed answers of a
+    /// measure); the run-kind registry reads it to resume, execute and report the run.
+    public var kind: RunKindID
+    /// The suite's name, or the measure's for a run of keyed answers.
     public var suiteName: String
     public var suiteHash: String
     public var suiteJSON: String
@@ -21,6 +24,7 @@ public struct RunRecord: Codable, Sendable {
 
     init(row: SQLRow) throws {
         id = try row.text("id")
+        kind = RunKindID(rawValue: try row.textOrNil("kind") ?? RunKindID.suite.rawValue)
         suiteName = try row.text("suiteName")
         suiteHash = try row.text("suiteHash")
         suiteJSON = try row.text("suiteJSON")
@@ -36,13 +40,14 @@ public struct RunRecord: Codable, Sendable {
         leaseExpiresAt = try row.dateOrNil("leaseExpiresAt")
     }
 
-    init(id: String, suiteName: String, suiteHash: String, suiteJSON: String, settingsJSON: String, toolVersion: String,
-         status: RunStatus, createdAt: Date, owner: RunOwner?, leaseExpiresAt: Date?) {
+    init(id: String, definition: RunDefinition, toolVersion: String, status: RunStatus, createdAt: Date, owner: RunOwner?,
+         leaseExpiresAt: Date?) {
         self.id = id
-        self.suiteName = suiteName
-        self.suiteHash = suiteHash
-        self.suiteJSON = suiteJSON
-        self.settingsJSON = settingsJSON
+        kind = definition.kind
+        suiteName = definition.name
+        suiteHash = definition.hash
+        suiteJSON = definition.json
+        settingsJSON = definition.settingsJSON
         self.toolVersion = toolVersion
         self.status = status
         self.createdAt = createdAt
@@ -53,11 +58,13 @@ public struct RunRecord: Codable, Sendable {
         self.leaseExpiresAt = leaseExpiresAt
     }
 
-    func insert(_ db: any SQLExecutor) throws {
+    /// Inserts the run unless its id is taken; the number of rows written (0: taken).
+    func insertIfNew(_ db: any SQLExecutor) throws -> Int {
         try db.execute("""
-            INSERT INTO run (id, suiteName, suiteHash, suiteJSON, settingsJSON, toolVersion, status, createdAt, finishedAt,
-              ownerToken, ownerHost, ownerPid, leaseRenewedAt, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, [id, suiteName, suiteHash, suiteJSON, settingsJSON, toolVersion, status.rawValue, createdAt, finishedAt,
+            INSERT INTO run (id, kind, suiteName, suiteHash, suiteJSON, settingsJSON, toolVersion, status, createdAt, finishedAt,
+              ownerToken, ownerHost, ownerPid, leaseRenewedAt, leaseExpiresAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO NOTHING
+            """, [id, kind.rawValue, suiteName, suiteHash, suiteJSON, settingsJSON, toolVersion, status.rawValue, createdAt, finishedAt,
                   ownerToken, ownerHost, ownerPid, leaseRenewedAt, leaseExpiresAt])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfarePreferences
+import WelfarePages
 
 /// The preferences section: ratings against the opt-out line, category shares, the checks
 /// (position bias, both orders, framings) and stated against revealed preferences.

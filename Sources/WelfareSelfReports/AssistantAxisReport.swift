@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareSelfReports
+import WelfarePages
 
 /// The assistant axis over a stored run's turns: a chart of the mean position per turn with
 /// intervals over conversations, and each conversation's positions.

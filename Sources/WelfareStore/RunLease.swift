@@ -25,7 +25,7 @@ public struct RunOwner: Sendable, Equatable {
         self.pid = pid
     }
 
-    var label: String { "pid \(pid) on \(host)" }
+    public var label: String { "pid \(pid) on \(host)" }
 }
 
 /// How long a lease lasts without renewal. The runner renews it every third of that.
@@ -36,7 +36,7 @@ public struct LeasePolicy: Sendable, Equatable {
 
     /// Calls `renew` every renewal interval until cancelled. A failed renewal is left alone:
     /// a lost lease stops its holder at the next fenced write.
-    func heartbeat(_ renew: @escaping @Sendable () async throws -> Void) -> Task<Void, Never> {
+    public func heartbeat(_ renew: @escaping @Sendable () async throws -> Void) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {
                 try? await Task.sleep(nanoseconds: UInt64(renewalInterval * 1e9))
@@ -140,11 +140,11 @@ extension RunStore {
 
 extension RunStore {
     /// Runs `body` as the owner of a run whose lease `owner` already holds: renews the lease
-    /// while it works, then releases the run with `finalStatus` of the result. A cancelled
-    /// or failed body leaves the run `interrupted` (cancellation is rethrown as
-    /// `EvalRunner.Interrupted`); a lost lease belongs to another process, so nothing of it is
-    /// released.
-    public func whileOwning<T: Sendable>(runID: String, owner: RunOwner, policy: LeasePolicy,
+    /// while it works, then releases the run with `finalStatus` of the result. A failed body
+    /// leaves the run `interrupted`, a cancelled one `cancelledStatus` (a worker gives a
+    /// queued run back as `queued`); cancellation is rethrown as `RunInterrupted`. A lost
+    /// lease belongs to another process, so nothing of it is released.
+    public func whileOwning<T: Sendable>(runID: String, owner: RunOwner, policy: LeasePolicy, cancelledStatus: RunStatus = .interrupted,
                                          finalStatus: (T) -> RunStatus, _ body: () async throws -> T) async throws -> T {
         let heartbeat = policy.heartbeat { [self] in try await renewLease(runID: runID, owner: owner, policy: policy) }
         defer { heartbeat.cancel() }
@@ -154,8 +154,9 @@ extension RunStore {
             return result
         } catch {
             if case StoreError.leaseLost = error { throw error }
-            try? releaseRun(runID: runID, owner: owner, status: .interrupted)
-            throw error is CancellationError ? EvalRunner.Interrupted(runID: runID) : error
+            let cancelled = error is CancellationError || error is RunInterrupted
+            try? releaseRun(runID: runID, owner: owner, status: cancelled ? cancelledStatus : .interrupted)
+            throw cancelled ? RunInterrupted(runID: runID) : error
         }
     }
 }
