@@ -13,7 +13,7 @@ let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", "$ORIGIN",
     "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
 ])]
-let libraryTargets = ["WelfareCore", "WelfarePages", "WelfareStore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp",
+let libraryTargets = ["WelfareCore", "WelfarePages", "WelfareStore", "WelfareEngine", "WelfareModels", "WelfareLocal", "WelfareHarness", "WelfareInterp",
                       "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports", "WelfareReports", "WelfareAssessment", "WelfareServer"]
 
 let package = Package(
@@ -58,12 +58,12 @@ let package = Package(
             name: "WelfareModels",
             dependencies: [
                 "WelfareCore",
-                "WelfareEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .target(name: "WelfareLocal", dependencies: ["WelfareCore", "WelfareEngine", "WelfareModels"]),
         .target(
             name: "WelfareHarness",
             dependencies: [
@@ -76,7 +76,7 @@ let package = Package(
         ),
         .target(
             name: "WelfareInterp",
-            dependencies: ["WelfareCore", "WelfareEngine", "WelfareHarness", .product(name: "Yams", package: "Yams")],
+            dependencies: ["WelfareLocal", "WelfareCore", "WelfareEngine", "WelfareHarness", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Data")]
         ),
         .target(
@@ -87,32 +87,32 @@ let package = Package(
         ),
         .target(
             name: "WelfarePreferences",
-            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp"],
+            dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp"],
             resources: [.copy("Data")]
         ),
         .target(
             name: "WelfareSelfReports",
-            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", .product(name: "Yams", package: "Yams")],
+            dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", .product(name: "Yams", package: "Yams")],
             resources: [.copy("Data")]
         ),
         .target(
             name: "WelfareReports",
-            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports"]
+            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation"]
         ),
         .target(
             name: "WelfareAssessment",
-            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
+            dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
                            "WelfareSelfReports", "WelfareReports"]
         ),
         .target(
             name: "WelfareServer",
-            dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfarePreservation", "WelfarePreferences",
+            dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfarePreservation", "WelfarePreferences",
                            "WelfareSelfReports", "WelfareReports", .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]
         ),
         .executableTarget(
             name: "WelfareCLI",
-            dependencies: ["WelfareStore", 
+            dependencies: ["WelfareLocal", "WelfareStore", 
                 "WelfareCore",
                 "WelfareEngine",
                 "WelfareModels",
@@ -130,7 +130,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WelfareBench",
-            dependencies: ["WelfareStore", 
+            dependencies: ["WelfareLocal", "WelfareStore", 
                 "WelfareCore",
                 "WelfareEngine",
                 "WelfarePreservation",
@@ -154,7 +154,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WelfareHarnessTests",
-            dependencies: ["WelfareStore", "WelfarePages", 
+            dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", 
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
                 "WelfareAssessment", "WelfarePreferences", "WelfareSelfReports",
                 .product(name: "NIOCore", package: "swift-nio"),

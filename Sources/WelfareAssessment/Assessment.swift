@@ -2,6 +2,8 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfareInterp
+import WelfarePreferences
+import WelfareSelfReports
 import WelfareReports
 import WelfarePages
 
@@ -36,9 +38,9 @@ public struct Assessment: Sendable {
         },
         EmotionReadoutMeasure(),
         // After the emotion vectors, so it reads them before each choice.
-        PreferencesMeasure(),
+        KeyedAssessmentMeasure<TaskPreferences>.preferences(),
         // One question per topic, two paraphrases, with no context and a sceptical user.
-        SelfReportsMeasure(),
+        KeyedAssessmentMeasure<SelfReports>.selfReports(),
     ])
 
     public struct Outcome: Sendable {

@@ -6,6 +6,7 @@ import WelfareInterp
 import WelfareModels
 import WelfareReports
 import WelfarePages
+import WelfareLocal
 
 /// On a local model: emotion vectors from the shipped stories (kept beside the report for
 /// `welfare emotions probe/steer`), their held-out validation, and their readout before
@@ -23,7 +24,7 @@ public struct EmotionReadoutMeasure: Measure {
         guard let distress = earlier.first(where: { $0.run?.run.suiteName == DistressSuite.name })?.run else {
             return MeasureResult(measure: name, section: "<h2>Emotion vectors</h2><p class=\"note\">Not run: the assessment has no distress run to read.</p>")
         }
-        let session = try await context.models.localSession(context.settings.model)
+        let session = try await context.models.whiteBox(context.settings.model, for: "the emotion readout").session
         context.log("emotion vectors: extracting from the shipped stories")
         let (pack, validation) = try await EmotionVectors.extract(session: session, data: try EmotionData.builtIn()) { done, total in
             if done == total || done % 128 == 0 { context.log("  \(done)/\(total) texts") }

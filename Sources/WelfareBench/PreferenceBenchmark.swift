@@ -3,6 +3,7 @@ import Foundation
 import WelfareCore
 import WelfareModels
 import WelfarePreferences
+import WelfareLocal
 
 /// Pairwise choices per second on the default model, read two ways: from the next-token
 /// probabilities of the two letters (one forward pass), and from generated text parsed for
@@ -37,12 +38,12 @@ struct PreferenceBenchmark: AsyncParsableCommand {
             return (shuffled[0], shuffled[1])
         }
         let framing = PreferenceFraming.builtIn[0]
-        _ = try await PreferenceRunner.choose(model: model, first: pairs[0].0, second: pairs[0].1, framing: framing, round: 0)
+        _ = try await TaskPreferences.choose(model: model, first: pairs[0].0, second: pairs[0].1, framing: framing, round: 0)
         func time(_ chooser: any ChatModel) async throws -> (seconds: Double, unreadable: Int) {
             let started = Date()
             var unreadable = 0
             for (first, second) in pairs {
-                let answer = try await PreferenceRunner.choose(model: chooser, first: first, second: second, framing: framing, round: 0)
+                let answer = try await TaskPreferences.choose(model: chooser, first: first, second: second, framing: framing, round: 0)
                 if !answer.readable { unreadable += 1 }
             }
             return (Date().timeIntervalSince(started), unreadable)

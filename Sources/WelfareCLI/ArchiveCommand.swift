@@ -43,7 +43,7 @@ struct ArchiveAdd: AsyncParsableCommand {
             guard let data = FileManager.default.contents(atPath: card) else { throw InputError("--card: cannot read \(card)") }
             records.append(ArchiveRecord(role: "card", fileName: URL(fileURLWithPath: card).lastPathComponent, data: data))
         }
-        if runs { records.append(ArchiveRecord(role: "runs", fileName: "runs.json", data: try RunsOfModel.json(path: path, db: store.db))) }
+        if runs { records.append(ArchiveRecord(role: "runs", fileName: "runs.json", data: try RunsOfModel.json(path: path, location: try store.location()))) }
         let bar = ByteProgress(label: "archiving")
         let added = try archive.open().add(weights: path, name: name, records: records, replace: replace) { bar.update($0, of: $1) }
         print("archived \(added.name): weights \(added.weights?.digest ?? "?") (\(added.weights?.size ?? 0) bytes)"
@@ -96,10 +96,10 @@ struct ArchiveRestore: AsyncParsableCommand {
 
 /// The stored runs whose model is the given GGUF file, exported as one JSON list.
 enum RunsOfModel {
-    static func json(path: String, db: String) throws -> Data {
+    static func json(path: String, location: StoreLocation) throws -> Data {
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-        guard FileManager.default.fileExists(atPath: db) else { return Data("[]".utf8) }
-        let store = try RunStore(path: db, readOnly: true)
+        if case .sqlite(let file) = location, !FileManager.default.fileExists(atPath: file) { return Data("[]".utf8) }
+        let store = try RunStore(location: location, readOnly: true)
         var exports: [Any] = []
         for run in try store.runs() {
             let facts = try store.modelFacts(runId: run.id)

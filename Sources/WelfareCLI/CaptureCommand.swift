@@ -40,7 +40,7 @@ struct CaptureCommand: AsyncParsableCommand {
         let result = try await session.generate(prompt: text, parameters: .greedy(maxTokens: generateTokens), capture: request)
         guard let activations = result.activations else { throw EngineError.invalidParameter("nothing was captured") }
         if result.stopReason == .contextFull {
-            printError("note: the context (\(modelOptions.context) tokens) filled after \(result.tokens.count) of \(generateTokens) "
+            printError("note: the context (\(modelOptions.engine.context) tokens) filled after \(result.tokens.count) of \(generateTokens) "
                        + "generated tokens; raise --context to capture more")
         }
         try NPYArray(shape: [activations.layers.count, activations.positions.count, activations.width],

@@ -6,6 +6,7 @@ import WelfareHarness
 import WelfareInterp
 import WelfareModels
 import WelfareReports
+import WelfareLocal
 
 struct EmotionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,7 +31,7 @@ struct EmotionsExtract: AsyncParsableCommand {
     func run() async throws {
         guard startToken >= 0 else { throw ValidationError("--start-token must be >= 0") }
         try OutputPath.file(output, option: "--output")
-        let session = try await access.pool().localSession(model.text)
+        let session = try await access.pool().whiteBox(model.text, for: "emotion vectors").session
         var settings = EmotionVectors.Settings()
         settings.startToken = startToken
         let started = Date()
@@ -76,7 +77,7 @@ struct PackOptions: ParsableArguments {
 
     func load() async throws -> (LlamaSession, VectorPack) {
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-        return (try await access.pool().localSession(model.text), pack)
+        return (try await access.pool().whiteBox(model.text, for: "a vector pack").session, pack)
     }
 }
 
@@ -125,11 +126,8 @@ struct EmotionsExport: AsyncParsableCommand {
     func run() async throws {
         try OutputPath.file(output, option: "--output")
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-        guard pack.names.contains(emotion) else {
-            throw InputError("no emotion '\(emotion)' in the pack (it has: \(pack.names.joined(separator: ", ")))")
-        }
-        let chosen = try layers.map { try $0.layers(count: pack.layerCount) } ?? Array(1..<pack.layerCount)
-        try ControlVectorGGUF.write(pack: pack, name: emotion, layers: chosen, strength: strength, to: URL(fileURLWithPath: output))
+        let chosen = try (layers.map { try $0.layers(count: pack.layerCount) } ?? Array(1..<pack.layerCount)).filter { $0 >= 1 }
+        try pack.steering(emotion, layers: chosen, fraction: strength).writeControlVector(to: URL(fileURLWithPath: output))
         print("wrote \(output): direction.N for layers \(chosen.filter { $0 >= 1 }.map(String.init).joined(separator: ","))")
     }
 }

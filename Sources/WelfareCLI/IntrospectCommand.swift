@@ -5,6 +5,7 @@ import WelfareEngine
 import WelfareInterp
 import WelfareModels
 import WelfareReports
+import WelfareLocal
 
 struct IntrospectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,7 +25,7 @@ struct IntrospectVectors: AsyncParsableCommand {
 
     func run() async throws {
         try OutputPath.file(output, option: "--output")
-        let session = try await access.pool().localSession(model.text)
+        let session = try await access.pool().whiteBox(model.text, for: "concept vectors").session
         let pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists()) { done, total in
             if done % 25 == 0 || done == total { printError("  \(done)/\(total) prompts") }
         }
@@ -65,7 +66,7 @@ struct IntrospectRun: AsyncParsableCommand {
         let folder = try OutputPath.folder(output, option: "--output")
         let strengthValues = strengths.values
         let models = access.pool()
-        let session = try await models.localSession(model.text)
+        let session = try await models.whiteBox(model.text, for: "concept injection").session
         let count = session.model.layerCount
         let layerValues = try layers.map { try $0.layers(count: count) } ?? [count / 3, count / 2, 2 * count / 3]
         let pack: VectorPack

@@ -15,8 +15,7 @@ struct PreferencesCommand: AsyncParsableCommand {
             their replies. Built-in framings: \(PreferenceFraming.builtIn.map(\.id).joined(separator: ", ")).
             """)
 
-    @Option(name: .shortAndLong, help: "Model string: local:default, local:PATH, openai:MODEL[@URL], anthropic:MODEL[@URL].")
-    var model: ModelArgument?
+    @OptionGroup var keyed: KeyedRunOptions
     @Option(help: "Your own task bank: JSON Lines of {\"id\", \"category\", \"text\"}, with at least one task in the category opt-out.")
     var tasks: String?
     @Option(parsing: .unconditional, help: "Swiss rounds per framing.")
@@ -35,15 +34,10 @@ struct PreferencesCommand: AsyncParsableCommand {
     var steer: SteerArgument?
     @Option(name: .customLong("steer-layer"), parsing: .unconditional, help: "Layer to steer (default: the pack's default layer).")
     var steerLayer: Int?
-    @Option(help: "Finish an interrupted preferences run instead of starting one.")
-    var resume: String?
-    @Option(help: "Folder for preferences.json and the HTML report.")
-    var output: String = "reports"
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
-        guard (model == nil) != (resume == nil) else { throw ValidationError("give --model to start a run or --resume RUN to finish one") }
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard resamples >= 10 else { throw ValidationError("--resamples must be at least 10") }
         if steer != nil && vectors == nil { throw ValidationError("--steer needs --vectors PACK.json") }
@@ -64,32 +58,13 @@ struct PreferencesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // The bank is checked before anything is created, so a bad file costs nothing.
-        let bank = resume == nil ? try tasks.map(TaskBank.load) ?? TaskBank.builtIn() : nil
-        let folder = try OutputPath.folder(output, option: "--output")
-        let database = try store.open()
-        let runner = PreferenceRunner(store: database, models: access.pool(),
-                                      onProgress: ProgressBar.counting(label: "preferences", unit: "questions"))
-        let runID: String
-        if let resume {
-            runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.resume(runID: resume) }
-        } else if let bank {
-            let settings = PreferenceSettings(model: model?.text ?? "", tasks: bank.tasks, framings: try chosenFramings(),
-                                              rounds: rounds, seed: seed, stated: !noStated, vectors: vectors,
-                                              steer: steer.map { SteerSetting(emotion: $0.emotion, strength: $0.strength, layer: steerLayer) })
-            let id = EvalRunner.newRunID()
-            printError("preferences run \(id): \(bank.tasks.count) tasks, \(rounds) rounds x \(settings.framings.count) framings, \(settings.questionCount) questions")
-            runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.start(settings, runID: id) }
-        } else {
-            return
+        try await KeyedRunCommand.run(TaskPreferences(resamples: resamples), options: keyed, store: store, access: access, unit: "questions") {
+            let bank = try tasks.map(TaskBank.load) ?? TaskBank.builtIn()
+            return PreferenceSettings(model: keyed.model?.text ?? "", tasks: bank.tasks, framings: try chosenFramings(),
+                                      rounds: rounds, seed: seed, stated: !noStated, vectors: vectors,
+                                      steer: steer.map { SteerSetting(emotion: $0.emotion, strength: $0.strength, layer: steerLayer) })
         }
-        let result = try PreferenceAnalysis.analyse(runID: runID, store: database, resamples: resamples)
-        let written = try PreferencesReport.write(result, to: folder)
-        print(result.headline)
-        print("wrote \(written.json.path) and \(written.page.path)")
     }
-
-    static let resumeLine: @Sendable (String) -> String = { "welfare preferences --resume \($0)" }
 }
 
 /// EMOTION:STRENGTH, e.g. `calm:0.05` or `desperate:-0.1`.

@@ -3,19 +3,22 @@ import Foundation
 import WelfareCore
 import WelfareHarness
 import WelfareModels
-import WelfarePreferences
-import WelfareSelfReports
+import WelfareAssessment
 import WelfareReports
 import WelfareStore
 
 /// Where runs are stored and how models are reached; shared by the run commands.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "Run database: an SQLite file, or postgres://USER@HOST:PORT/DB (password from PGPASSWORD) shared by workers. Default: $WELFARE_DB or runs/welfare.sqlite.")
-    var db: String = ProcessInfo.processInfo.environment["WELFARE_DB"] ?? "runs/welfare.sqlite"
+    @Option(help: "Run database: an SQLite file, or postgres://USER@HOST:PORT/DB (password from PGPASSWORD) shared by workers. Default: $WELFARE_DB or runs/welfare.sqlite.",
+            transform: { try StoreLocation($0) })
+    var db: StoreLocation?
 
-    func open() throws -> RunStore { try RunStore(path: db) }
+    /// The location given, else `WELFARE_DB`'s, else `runs/welfare.sqlite`.
+    func location() throws -> StoreLocation { try db ?? StoreLocation.fromEnvironment() }
+
+    func open() throws -> RunStore { try RunStore(location: try location()) }
     /// For commands that only read: works on a database this user cannot write.
-    func openReadOnly() throws -> RunStore { try RunStore(path: db, readOnly: true) }
+    func openReadOnly() throws -> RunStore { try RunStore(location: try location(), readOnly: true) }
 }
 
 struct RunCommand: AsyncParsableCommand {
@@ -65,14 +68,23 @@ struct RunCommand: AsyncParsableCommand {
         let database = try store.open()
         let policy = LeasePolicy(seconds: lease)
         if let resume {
-            let suite = try database.run(resume).suiteName
-            if let command = [PreferenceRunner.suiteName: "preferences", SelfReportRunner.suiteName: "self-reports"][suite] {
-                throw InputError("run \(resume) is a \(command) run: resume it with welfare \(command) --resume \(resume)")
+            // Any kind of run: the registry knows how each is resumed and reported.
+            let kind = try RunKindRegistry.standard.kind(ofRun: resume, in: database)
+            printError("resuming \(resume) (\(kind.id))")
+            let bar = ProgressBar(label: "run")
+            let environment = RunEnvironment(store: database, models: access.pool(), lease: policy,
+                                             outputFolder: try report.map { try OutputPath.folder($0, option: "--report") },
+                                             onProgress: ProgressBar.counting(label: kind.id.rawValue, unit: "answers"),
+                                             onRunProgress: { bar.update($0) }, onCreating: { bar.creating($0, of: $1) })
+            let outcome = try await Interruption.run(database: database) { try await kind.resume(runID: resume, in: environment) }
+            for line in outcome.lines { print(line) }
+            if let report {
+                for file in try kind.writeReport(runID: resume, store: database, to: URL(fileURLWithPath: report)) { print("report: \(file.path)") }
             }
-            printError("resuming \(resume)")
-            let runner = SuiteRun.runner(database, models: access.pool(), lease: policy, label: "run")
-            let outcome = try await Interruption.run(database: database) { try await runner.resume(runID: resume) }
-            try SuiteRun.finish(outcome, database: database, report: report)
+            if outcome.unfinished > 0 {
+                printError("resume with: welfare run --resume \(resume) --db \(database.path)")
+                throw ExitCode(3)
+            }
         } else if let suite {
             let spec = try SuiteLoader.load(suite)
             let settings = RunSettings(models: model.map(\.text), judge: judge?.text, seed: seed ?? spec.seed, epochsOverride: epochs)
@@ -159,46 +171,30 @@ struct ShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let database = try store.openReadOnly()
-        let data = try RunData(store: database, runID: runID)
-        let state = database.state(of: data.run)
-        print("run \(data.run.id): suite \(data.run.suiteName) (\(data.run.suiteHash)), \(state.rawValue)")
+        let run = try database.run(runID)
+        let state = database.state(of: run)
+        let what = run.kind == .suite ? "suite \(run.suiteName) (\(run.suiteHash))" : "\(run.kind)"
+        print("run \(run.id): \(what), \(state.rawValue)")
         if state == .interrupted || state == .incomplete {
-            print("resume with: welfare run --resume \(data.run.id) --db \(database.path)")
+            print("resume with: welfare run --resume \(run.id) --db \(database.path)")
         } else if state == .queued {
             print("queued for workers: welfare worker --db \(database.path)")
         }
-        for model in data.models {
-            let samples = data.samples(model: model)
-            print("\(model): \(samples.filter { $0.record.status == .done }.count)/\(samples.count) samples done")
-            for scorer in data.scorerIDs {
-                let values = samples.flatMap { $0.scores.filter { $0.scorer == scorer }.compactMap(\.value) }
-                print("  \(scorer): \(Statistics.bootstrapMean(values).formatted)")
-            }
-        }
+        for line in try RunKindRegistry.standard.kind(of: run).summary(runID: runID, store: database) { print(line) }
     }
 }
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "report", abstract: "Write a run's HTML report and JSON/CSV exports.")
     @Argument(help: "Run id.") var runID: String
-    @Option(help: "Output folder.") var output: String = "reports"
+    @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
 
     func run() async throws {
-        let folder = try OutputPath.folder(output, option: "--output")
+        let folder = try output.folder()
         let database = try store.openReadOnly()
-        let written: (json: URL, page: URL)?
-        switch try database.run(runID).suiteName {
-        case PreferenceRunner.suiteName: written = try PreferencesReport.write(try PreferenceAnalysis.analyse(runID: runID, store: database), to: folder)
-        case SelfReportRunner.suiteName: written = try SelfReportsReport.write(try SelfReportAnalysis.analyse(runID: runID, store: database), to: folder)
-        default: written = nil
+        for file in try RunKindRegistry.standard.kind(ofRun: runID, in: database).writeReport(runID: runID, store: database, to: folder) {
+            print(file.path)
         }
-        if let written {
-            print(written.json.path)
-            print(written.page.path)
-            return
-        }
-        let files = try RunReport.write(try RunData(store: database, runID: runID), to: folder)
-        for file in files { print(file.path) }
     }
 }

@@ -6,6 +6,7 @@ import WelfareModels
 import WelfarePreferences
 import WelfareReports
 import WelfareSelfReports
+import WelfareLocal
 
 struct SelfReportsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,8 +27,7 @@ struct SelfReportsRun: AsyncParsableCommand {
             with id, topic, paraphrases and polar).
             """)
 
-    @Option(name: .shortAndLong, help: "Model string: local:default, local:PATH, openai:MODEL[@URL], anthropic:MODEL[@URL].")
-    var model: ModelArgument?
+    @OptionGroup var keyed: KeyedRunOptions
     @Option(help: "Your own battery (YAML).")
     var battery: String?
     @Option(name: .customLong("questions-per-topic"), parsing: .unconditional, help: "Ask only the first N questions of each topic (default: all).")
@@ -46,15 +46,10 @@ struct SelfReportsRun: AsyncParsableCommand {
     var judge: ModelArgument?
     @Flag(name: .customLong("no-directions"), help: "Skip the sincerity direction and the assistant axis (built and read on local models).")
     var noDirections = false
-    @Option(help: "Finish an interrupted self-reports run instead of starting one.")
-    var resume: String?
-    @Option(help: "Folder for self-reports.json and the HTML report.")
-    var output: String = "reports"
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
-        guard (model == nil) != (resume == nil) else { throw ValidationError("give --model to start a run or --resume RUN to finish one") }
         if let questionsPerTopic, questionsPerTopic < 1 { throw ValidationError("--questions-per-topic must be at least 1") }
         if let paraphrases, paraphrases < 2 { throw ValidationError("--paraphrases must be at least 2 (agreement needs pairs)") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
@@ -66,36 +61,15 @@ struct SelfReportsRun: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // The battery is checked before anything is created, so a bad file costs nothing.
-        let chosen = try resume == nil
-            ? (try battery.map(SelfReportBattery.load) ?? SelfReportBattery.builtIn())
+        try await KeyedRunCommand.run(SelfReports(), options: keyed, store: store, access: access, unit: "answers and readings") {
+            let battery = try (try battery.map(SelfReportBattery.load) ?? SelfReportBattery.builtIn())
                 .limited(questionsPerTopic: questionsPerTopic, paraphrases: paraphrases, contexts: contextNames)
-            : nil
-        let folder = try OutputPath.folder(output, option: "--output")
-        let database = try store.open()
-        let runner = SelfReportRunner(store: database, models: access.pool(), packFolder: folder,
-                                      onProgress: ProgressBar.counting(label: "self-reports", unit: "answers and readings"))
-        let runID: String
-        if let resume {
-            runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.resume(runID: resume) }
-        } else if let chosen {
-            let text = model?.text ?? ""
+            let text = keyed.model?.text ?? ""
             let isLocal = (try? ModelSpec.localPath(text)) != nil
-            let settings = SelfReportSettings(model: text, battery: chosen, maxTokens: maxTokens, seed: seed,
-                                              directions: isLocal && !noDirections, vectors: vectors, judge: judge?.text)
-            let id = EvalRunner.newRunID()
-            printError("self-reports run \(id): \(chosen.questions.count) questions x \(chosen.contexts.count) contexts, \(settings.questionCount) answers")
-            runID = try await Interruption.run(database: database, resume: Self.resumeLine) { try await runner.start(settings, runID: id) }
-        } else {
-            return
+            return SelfReportSettings(model: text, battery: battery, maxTokens: maxTokens, seed: seed,
+                                      directions: isLocal && !noDirections, vectors: vectors, judge: judge?.text)
         }
-        let result = try SelfReportAnalysis.analyse(runID: runID, store: database)
-        let written = try SelfReportsReport.write(result, to: folder)
-        print(result.headline)
-        print("wrote \(written.json.path) and \(written.page.path)")
     }
-
-    static let resumeLine: @Sendable (String) -> String = { "welfare self-reports --resume \($0)" }
 }
 
 struct SelfReportsAxis: AsyncParsableCommand {
@@ -116,11 +90,8 @@ struct SelfReportsAxis: AsyncParsableCommand {
         let folder = try OutputPath.folder(output, option: "--output")
         let database = try store.openReadOnly()
         let stored = try database.run(runID)
-        if stored.suiteName == SelfReportRunner.suiteName {
-            throw InputError("run \(runID) is a self-reports run, which stores its own axis positions (see its report); give a conversation run")
-        }
-        if stored.suiteName == PreferenceRunner.suiteName {
-            throw InputError("run \(runID) is a preferences run, which has no conversations to read; give a conversation run")
+        guard stored.kind == .suite else {
+            throw InputError("run \(runID) is a \(stored.kind) run, which has no conversations to read; give a conversation run")
         }
         let models = try database.settings(of: stored).models
         let local = models.filter { (try? ModelSpec.localPath($0)) != nil }
@@ -136,11 +107,9 @@ struct SelfReportsAxis: AsyncParsableCommand {
             throw InputError(local.isEmpty ? "run \(runID) has no local model; the assistant axis needs one (its models: \(models.joined(separator: ", ")))"
                                            : "run \(runID) has several local models; choose one with --model")
         }
-        guard let localModel = try await access.pool().model(chosen) as? LocalChatModel else {
-            throw InputError("the assistant axis needs a local GGUF model; \(chosen) is not one")
-        }
+        let localModel = try await access.pool().whiteBox(chosen, for: "the assistant axis")
         printError("building the assistant axis for \(chosen) and reading run \(runID)...")
-        let reading = try await AssistantAxisReading.read(runID: runID, store: database, model: localModel, modelString: chosen)
+        let reading = try await AssistantAxisReading.read(runID: runID, store: database, model: localModel)
         let written = try AssistantAxisReport.write(reading, to: folder)
         print(reading.headline)
         print("wrote \(written.json.path) and \(written.page.path)")

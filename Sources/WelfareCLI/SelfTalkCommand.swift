@@ -7,6 +7,7 @@ import WelfareHarness
 import WelfareInterp
 import WelfareModels
 import WelfareReports
+import WelfareLocal
 
 struct SelfTalkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -56,10 +57,7 @@ struct SelfTalkCommand: AsyncParsableCommand {
         // The pack is checked against the model before any conversation runs.
         var probe: (EmotionProbe, LlamaSession)?
         if let vectors {
-            guard case .local? = try? ModelSpec.parse(model[0].text) else {
-                throw InputError("--vectors needs a local GGUF model under test; \(model[0].text) is not one")
-            }
-            let session = try await pool.localSession(model[0].text)
+            let session = try await pool.whiteBox(model[0].text, for: "--vectors").session
             let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
             try pack.check(against: session.model)
             probe = (try await EmotionProbe.calibrate(session: session, pack: pack), session)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareAssessment
 import WelfareCore
 import WelfareModels
 import WelfarePreservation
@@ -18,8 +19,7 @@ struct ServeCommand: AsyncParsableCommand {
     var model: [String] = []
     @Option(help: "Archive folder: its models are served under their archive names, and shown on /archive and /essays/.")
     var archive: String?
-    @Option(help: "Run database the dashboard shows: an SQLite file or postgres://USER@HOST:PORT/DB. Default: $WELFARE_DB or runs/welfare.sqlite.")
-    var db: String = ProcessInfo.processInfo.environment["WELFARE_DB"] ?? "runs/welfare.sqlite"
+    @OptionGroup(title: "Runs the dashboard shows") var store: StoreOptions
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(parsing: .unconditional, help: "Port (0: any free port).") var port = 8080
     @Option(name: .customLong("api-key-env"), help: "Environment variable holding the bearer token every /v1 request must carry.")
@@ -29,11 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body"), parsing: .unconditional, help: "Largest request body, in bytes.") var maxBody = 1 << 20
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "max_tokens when a request gives none.")
     var maxTokens = 512
-    @Option(parsing: .unconditional, help: "CPU threads per model (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .customLong("context"), parsing: .unconditional, help: "Context length in tokens.") var contextLength = 4096
-    @Option(help: "Prompt models as a plain few-shot dialogue: auto (when the GGUF has no chat template), on or off.")
-    var scaffold: ScaffoldMode = .auto
+    @OptionGroup var engine: EngineOptions
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535") }
@@ -41,8 +37,6 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be in 1...64") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard contextLength >= 16 else { throw ValidationError("--context must be at least 16") }
     }
 
     func run() async throws {
@@ -61,12 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
         var served = try (model.isEmpty && archive == nil ? ["local:default"] : model).map(ServedModel.parse)
         if let openedArchive { served += try ServedModel.archived(in: openedArchive) }
         guard !served.isEmpty else { throw InputError("nothing to serve: the archive holds no model with weights, and no -m was given") }
-        let access = AccessOptions(concurrency: concurrency, threads: threads, contextLength: contextLength, scaffold: scaffold,
+        let access = AccessOptions(concurrency: concurrency, threads: engine.threads, contextLength: engine.context, scaffold: engine.scaffold,
                                    localBatch: concurrency)
         let server = WelfareServer(
             shelf: try ModelShelf(models: served, access: access, queueLimit: queue),
             limits: ServerLimits(maxBodyBytes: maxBody, defaultMaxTokens: maxTokens, apiKey: apiKey),
-            dashboard: try Dashboard(databasePath: db, archiveRoot: openedArchive?.root))
+            dashboard: try Dashboard(database: try store.location(), archiveRoot: openedArchive?.root, kinds: .standard))
         let host = self.host
         let ids = served.map(\.id).joined(separator: ", ")
         try await server.run(host: host, port: port) { bound in

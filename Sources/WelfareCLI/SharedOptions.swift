@@ -3,27 +3,33 @@ import Foundation
 import WelfareCore
 import WelfareEngine
 import WelfareModels
+import WelfareLocal
 
-/// Which local model to load and how to run it.
-struct LocalModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "GGUF model: a path, local:PATH, or local:default (the embedded Gemma 3 270M).")
-    var model = ModelArgument("local:default")
-
-    @Option(parsing: .unconditional, help: "CPU threads (default: all cores).")
+/// How the engine runs a local model: declared once, for every command that loads one.
+struct EngineOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "CPU threads per local model (default: all cores).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    @Option(parsing: .unconditional, help: "Context length in tokens.")
+    @Option(parsing: .unconditional, help: "Context length in tokens for local models.")
     var context: Int = 4096
+    @Option(help: "Prompt local models as a plain few-shot dialogue: auto (when the GGUF has no chat template, as base models), on or off.")
+    var scaffold: ScaffoldMode = .auto
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard context >= 16 else { throw ValidationError("--context must be at least 16") }
     }
+}
+
+/// Which local model to load and how to run it.
+struct LocalModelOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: "GGUF model: a path, local:PATH, or local:default (the embedded Gemma 3 270M).")
+    var model = ModelArgument("local:default")
+    @OptionGroup var engine: EngineOptions
 
     func load(sequences: Int = 1) throws -> LlamaSession {
         let path = try model.localPath()
         let loaded = try LlamaModel(path: path)
-        return try LlamaSession(model: loaded, options: SessionOptions(contextLength: context, sequences: sequences, threads: threads))
+        return try LlamaSession(model: loaded, options: SessionOptions(contextLength: engine.context, sequences: sequences, threads: engine.threads))
     }
 }
 
@@ -38,29 +44,22 @@ struct AccessFlags: ParsableArguments {
     var timeout: Double = 120
     @Option(parsing: .unconditional, help: "Attempts per request (retries on 429, 5xx, timeouts, dropped connections).")
     var attempts: Int = 6
-    @Option(parsing: .unconditional, help: "CPU threads for local models (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(name: .customLong("context"), parsing: .unconditional, help: "Context length in tokens for local models.")
-    var contextLength: Int = 4096
-    @Option(help: "Prompt local models as a plain few-shot dialogue: auto (when the GGUF has no chat template, as base models), on or off.")
-    var scaffold: ScaffoldMode = .auto
+    @OptionGroup var engine: EngineOptions
 
     func validate() throws {
         guard concurrency >= 1 else { throw ValidationError("--concurrency must be at least 1") }
         guard (1...64).contains(localBatch) else { throw ValidationError("--local-batch must be in 1...64") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
         guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard contextLength >= 16 else { throw ValidationError("--context must be at least 16") }
     }
 
     var options: AccessOptions {
-        AccessOptions(concurrency: concurrency, timeoutSeconds: timeout, retry: RetryPolicy(maxAttempts: attempts), threads: threads,
-                      contextLength: contextLength, scaffold: scaffold, localBatch: localBatch)
+        AccessOptions(concurrency: concurrency, timeoutSeconds: timeout, retry: RetryPolicy(maxAttempts: attempts), threads: engine.threads,
+                      contextLength: engine.context, scaffold: engine.scaffold, localBatch: localBatch)
     }
 
     /// The command's models: a local model named twice (target and judge) loads once.
-    func pool() -> ModelPool { ModelPool(access: options) }
+    func pool() -> ModelPool { .withLocalModels(access: options) }
 }
 
 struct SamplingOptions: ParsableArguments {

@@ -1,15 +1,17 @@
 import ArgumentParser
 import Foundation
+import WelfareAssessment
 import WelfareHarness
 import WelfareStore
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "worker", abstract: "Execute the samples of queued runs (welfare run --enqueue), beside any number of other workers.",
+        commandName: "worker", abstract: "Execute queued runs (--enqueue), beside any number of other workers.",
         discussion: """
             Claims one sample at a time under a lease it renews, and commits every turn. A worker that dies loses its \
             claims when their lease expires; another worker then continues those samples after their last committed turn. \
-            Use a PostgreSQL --db to spread workers over machines; an SQLite file serves workers on one machine. \
+            Queued runs of a keyed measure (preferences, self-reports) are executed whole by one worker at a time, under \
+            the run's lease, and taken over the same way. Use a PostgreSQL --db to spread workers over machines; an SQLite file serves workers on one machine. \
             See "Many workers" in the README.
             """)
 
@@ -36,18 +38,21 @@ struct WorkerCommand: AsyncParsableCommand {
         let process = ProcessInfo.processInfo
         printError("worker pid \(process.processIdentifier) on \(process.hostName): \(access.concurrency) samples at a time, "
                    + "lease \(Int(lease)) s, database \(database.path)")
-        let worker = RunWorker(store: database, models: access.pool(), lease: LeasePolicy(seconds: lease), concurrency: access.concurrency,
+        let worker = RunWorker(store: database, models: access.pool(), kinds: .standard, lease: LeasePolicy(seconds: lease), concurrency: access.concurrency,
                                maxAttempts: maxAttempts, pollSeconds: poll, exitWhenIdle: exitWhenIdle) { event in
             switch event {
             case .finished(let run, let sample, let epoch, let model, nil): printError("done \(run) \(sample) epoch \(epoch) on \(model)")
             case .finished(let run, let sample, let epoch, let model, let error?):
                 printError("failed \(run) \(sample) epoch \(epoch) on \(model): \(error)")
             case .lost(let run, let sample, let epoch): printError("lost \(run) \(sample) epoch \(epoch): taken over by another worker")
+            case .finishedRun(let run, let kind, nil): printError("done \(kind) run \(run)")
+            case .finishedRun(let run, let kind, let error?): printError("stopped \(kind) run \(run): \(error)")
             }
         }
         do {
             let summary = try await Interruption.cancellingOnSignals { try await worker.run() }
-            print("worker finished: \(summary.done) samples done, \(summary.failed) failed, \(summary.lost) taken over by other workers")
+            print("worker finished: \(summary.done) samples done, \(summary.failed) failed, \(summary.lost) taken over by other workers, "
+                  + "\(summary.runs) runs finished whole")
         } catch let stopped as RunWorker.Stopped {
             printError(stopped.description)
             let number = Interruption.received.load(ordering: .relaxed)

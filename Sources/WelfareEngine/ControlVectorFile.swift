@@ -1,7 +1,30 @@
 internal import CLlama
 import Foundation
 
+/// llama.cpp's control-vector file: a GGUF with architecture "controlvector" and one F32
+/// tensor `direction.N` of the model's width per layer N. llama.cpp adds `direction.N` to
+/// the output of block N, the tensor this project calls `l_out-N`, so steering at layer N is
+/// `direction.N` unchanged, read and written here alone. Layer 0 has no slot in llama.cpp.
 extension Steering {
+    /// Writes the steering's vectors as a control-vector GGUF, one `direction.N` per layer
+    /// from 1 on, as they would be added (already scaled).
+    public func writeControlVector(to url: URL) throws {
+        let tensors = vectors.keys.sorted().filter { $0 >= 1 }.map { (name: "direction.\($0)", values: vectors[$0] ?? []) }
+        guard !tensors.isEmpty else { throw EngineError.invalidParameter("no layers from 1 on to export") }
+        var writer = GGUFWriter()
+        writer.header(tensorCount: tensors.count, keyValueCount: 2)
+        writer.keyValue("general.architecture", string: "controlvector")
+        writer.keyValue("controlvector.layer_count", uint32: UInt32(tensors.count))
+        var offset: UInt64 = 0
+        for tensor in tensors {
+            writer.tensorInfo(name: tensor.name, dimensions: [UInt64(tensor.values.count)], offset: offset)
+            offset += UInt64(GGUFWriter.aligned(tensor.values.count * 4))
+        }
+        writer.alignToData()
+        for tensor in tensors { writer.tensorData(tensor.values) }
+        try writer.data.write(to: url, options: .atomic)
+    }
+
     /// Reads a llama.cpp control-vector GGUF (`direction.N` tensors, F32, one row of the
     /// model's width, N >= 1 being the block whose output it is added to) with ggml's own
     /// GGUF reader, under the rules llama.cpp's `--control-vector` loader applies, and
@@ -45,5 +68,56 @@ extension Steering {
         }
         guard !vectors.isEmpty else { throw EngineError.invalidParameter("\(path) has no direction.N tensors") }
         return Steering(vectors: vectors)
+    }
+}
+
+/// The small subset of GGUF version 3 needed to write F32 tensors with string and u32 metadata.
+struct GGUFWriter {
+    static let alignment = 32
+    var data = Data()
+
+    static func aligned(_ size: Int) -> Int { (size + alignment - 1) / alignment * alignment }
+
+    mutating func append<T: FixedWidthInteger>(_ value: T) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+
+    mutating func string(_ text: String) {
+        append(UInt64(text.utf8.count))
+        data.append(contentsOf: Array(text.utf8))
+    }
+
+    mutating func header(tensorCount: Int, keyValueCount: Int) {
+        data.append(contentsOf: Array("GGUF".utf8))
+        append(UInt32(3))
+        append(UInt64(tensorCount))
+        append(UInt64(keyValueCount))
+    }
+
+    mutating func keyValue(_ key: String, string value: String) {
+        string(key)
+        append(UInt32(8))  // GGUF_TYPE_STRING
+        string(value)
+    }
+
+    mutating func keyValue(_ key: String, uint32 value: UInt32) {
+        string(key)
+        append(UInt32(4))  // GGUF_TYPE_UINT32
+        append(value)
+    }
+
+    mutating func tensorInfo(name: String, dimensions: [UInt64], offset: UInt64) {
+        string(name)
+        append(UInt32(dimensions.count))
+        for dimension in dimensions { append(dimension) }
+        append(UInt32(0))  // GGML_TYPE_F32
+        append(offset)
+    }
+
+    mutating func alignToData() {
+        data.append(contentsOf: [UInt8](repeating: 0, count: Self.aligned(data.count) - data.count))
+    }
+
+    mutating func tensorData(_ values: [Float]) {
+        for value in values { append(value.bitPattern) }
+        data.append(contentsOf: [UInt8](repeating: 0, count: Self.aligned(values.count * 4) - values.count * 4))
     }
 }

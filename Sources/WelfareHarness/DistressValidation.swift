@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
 import WelfareModels
 
 /// How well the offline distress scorer (and optionally a judge) separates the labelled replies:

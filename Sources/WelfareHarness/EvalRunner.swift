@@ -50,10 +50,10 @@ public struct EvalRunner: Sendable {
     }
 
     /// A runner with its own pool, which builds models from their strings with `access`.
-    public init(store: RunStore, access: AccessOptions = AccessOptions(), lease: LeasePolicy = LeasePolicy(),
-                onCreating: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
+    public init(store: RunStore, access: AccessOptions = AccessOptions(), local: (any LocalModelLoader)? = nil,
+                lease: LeasePolicy = LeasePolicy(), onCreating: @escaping @Sendable (Int, Int) -> Void = { _, _ in },
                 onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) {
-        self.init(store: store, models: ModelPool(access: access), lease: lease, onCreating: onCreating, onProgress: onProgress)
+        self.init(store: store, models: ModelPool(access: access, local: local), lease: lease, onCreating: onCreating, onProgress: onProgress)
     }
 
     /// `yyyyMMdd-HHmmss-` and 12 hex digits of randomness: one fixed shape, sortable by

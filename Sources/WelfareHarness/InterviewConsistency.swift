@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
 import WelfareModels
 import WelfareStore
 

@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
 import WelfareModels
 
 /// An LLM judge driven by a rubric. Asks for {"evidence", "reasoning", "rating"}, parses

@@ -8,16 +8,25 @@ public enum WorkerEvent: Sendable {
     case finished(runID: String, sample: String, epoch: Int, model: String, error: String?)
     /// The sample's lease expired (this worker stalled) and another worker took it over.
     case lost(runID: String, sample: String, epoch: Int)
+    /// A queued run executed whole (a keyed measure's answers) ended: finished, or with an
+    /// error that left it interrupted.
+    case finishedRun(runID: String, kind: RunKindID, error: String?)
 }
 
-/// Executes samples of queued runs (`welfare worker`): `concurrency` lanes, each claiming
-/// one sample at a time from the store, playing it with the same `SampleWork` an in-process
-/// run uses, and committing each turn fenced by the sample's lease. A heartbeat renews the
-/// leases of every claim held. Cancelling the worker (SIGTERM) gives its claims back.
+/// Executes queued runs (`welfare worker`): `concurrency` lanes, each claiming one sample at a
+/// time from the store, playing it with the same `SampleWork` an in-process run uses, and
+/// committing each turn fenced by the sample's lease. A heartbeat renews the leases of every
+/// claim held. With no sample to claim, a lane takes a queued run of a kind executed whole
+/// (`kinds`): it holds the run's lease, renewed as an in-process run's is, and another worker
+/// takes the run over where it stopped if it dies. Cancelling the worker (SIGTERM) gives its
+/// claims and runs back.
 public struct RunWorker: Sendable {
     public let store: RunStore
     public let models: ModelPool
     public let registry: ScorerRegistry
+    /// The kinds of run this worker can execute whole; a queued run of another kind is left
+    /// to workers that know it.
+    public let kinds: RunKindRegistry
     public let lease: LeasePolicy
     public let concurrency: Int
     public let maxAttempts: Int
@@ -27,12 +36,14 @@ public struct RunWorker: Sendable {
     public let exitWhenIdle: Bool
     public let onEvent: @Sendable (WorkerEvent) -> Void
 
-    public init(store: RunStore, models: ModelPool, registry: ScorerRegistry = .standard, lease: LeasePolicy = LeasePolicy(),
+    public init(store: RunStore, models: ModelPool, registry: ScorerRegistry = .standard, kinds: RunKindRegistry = RunKindRegistry([]),
+                lease: LeasePolicy = LeasePolicy(),
                 concurrency: Int = 4, maxAttempts: Int = 3, pollSeconds: Double = 1, exitWhenIdle: Bool = false,
                 onEvent: @escaping @Sendable (WorkerEvent) -> Void = { _ in }) {
         self.store = store
         self.models = models
         self.registry = registry
+        self.kinds = kinds
         self.lease = lease
         self.concurrency = max(1, concurrency)
         self.maxAttempts = max(1, maxAttempts)
@@ -45,12 +56,16 @@ public struct RunWorker: Sendable {
         public var done = 0
         public var failed = 0
         public var lost = 0
+        /// Queued runs executed whole that this worker finished.
+        public var runs = 0
     }
 
     /// The worker was cancelled; its claims were given back.
     public struct Stopped: Error, CustomStringConvertible {
         public var summary: Summary
-        public var description: String { "worker stopped: \(summary.done) samples done, \(summary.failed) failed; claims given back" }
+        public var description: String {
+            "worker stopped: \(summary.done) samples done, \(summary.failed) failed, \(summary.runs) runs finished; claims given back"
+        }
     }
 
     public func run() async throws -> Summary {
@@ -78,7 +93,14 @@ public struct RunWorker: Sendable {
         while true {
             try Task.checkCancellation()
             guard let claim = try await store.claimSample(worker: identity, policy: lease, maxAttempts: maxAttempts) else {
-                if exitWhenIdle, try store.queuedPendingCount() == 0 { return }
+                if let run = try await store.claimQueuedRun(worker: RunOwner(host: identity.host, pid: identity.pid),
+                                                            kinds: kinds.executedWhole, policy: lease) {
+                    let outcome = try await executeWhole(run)
+                    await held.finished(outcome)
+                    onEvent(outcome)
+                    continue
+                }
+                if exitWhenIdle, try store.queuedPendingCount(wholeKinds: kinds.executedWhole) == 0 { return }
                 try await Task.sleep(nanoseconds: UInt64(pollSeconds * 1e9))
                 continue
             }
@@ -86,6 +108,25 @@ public struct RunWorker: Sendable {
             let outcome = try await process(claim, contexts: contexts)
             await held.remove(claim, outcome: outcome)
             onEvent(outcome)
+        }
+    }
+
+    /// Executes a claimed queued run of a kind executed whole. Its own errors leave it
+    /// interrupted (resume it with `welfare run --resume`); a stop gives it back to the queue.
+    private func executeWhole(_ run: RunRecord) async throws -> WorkerEvent {
+        let environment = RunEnvironment(store: store, models: models, lease: lease, scorers: registry)
+        guard let owner = run.ownerToken.map({ RunOwner(token: $0, host: run.ownerHost ?? "", pid: run.ownerPid ?? 0) }) else {
+            throw StoreError.corruptRecord("queued run \(run.id) was claimed without an owner")
+        }
+        do {
+            try await kinds.kind(of: run).executeQueued(runID: run.id, owner: owner, in: environment)
+            return .finishedRun(runID: run.id, kind: run.kind, error: nil)
+        } catch {
+            if error is CancellationError || error is RunInterrupted || Task.isCancelled { throw CancellationError() }
+            if case StoreError.leaseLost = error { return .finishedRun(runID: run.id, kind: run.kind, error: String(describing: error)) }
+            if case StoreError.cannotOpen = error { throw error }
+            if case StoreError.database = error { throw error }
+            return .finishedRun(runID: run.id, kind: run.kind, error: String(describing: error))
         }
     }
 
@@ -131,9 +172,14 @@ private actor HeldClaims {
 
     func remove(_ claim: SampleClaim, outcome: WorkerEvent) {
         claims[claim.owner.token] = nil
+        finished(outcome)
+    }
+
+    func finished(_ outcome: WorkerEvent) {
         switch outcome {
         case .finished(_, _, _, _, let error): if error == nil { summary.done += 1 } else { summary.failed += 1 }
         case .lost: summary.lost += 1
+        case .finishedRun(_, _, let error): if error == nil { summary.runs += 1 }
         }
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
 import WelfareModels
 
 /// What a scorer sees: the conversation up to and including the assistant turn it scores.

@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
 import WelfareModels
 
 /// A suite: multi-turn scripted conversations plus the scorers to run on them. Loaded from

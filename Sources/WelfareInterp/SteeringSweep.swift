@@ -132,12 +132,7 @@ public enum SteeringSweep {
         var points: [Point] = []
         for strength in strengths {
             var point = Point(strength: strength, selfReport: [], sentiment: [], distress: [], repetition: [], examples: [])
-            var steering: Steering?
-            if strength != 0 {
-                var vectors: [Int: [Float]] = [:]
-                for layer in layers { vectors[layer] = pack.scaled(emotion, layer: layer, fraction: strength) }
-                steering = Steering(vectors: vectors)
-            }
+            let steering = strength == 0 ? nil : try pack.steering(emotion, layers: layers, fraction: strength)
             for question in readout.questions {
                 point.selfReport.append(try await readout.logOdds(question, session: session, steering: steering))
                 done += 1

@@ -41,13 +41,19 @@ public struct VectorPack: Codable, Sendable, Equatable {
         self.values = values
     }
 
-    /// The direction normalised and scaled to `fraction` of the layer's mean residual norm
-    /// (zeros for a zero direction): what steering and control-vector export add.
-    public func scaled(_ name: String, layer: Int, fraction: Float) -> [Float]? {
-        guard let direction = vector(name, layer: layer) else { return nil }
-        let length = LinearAlgebra.norm(direction)
-        let scale = length > 0 ? fraction * (residualNorms[safe: layer] ?? 1) / length : 0
-        return direction.map { $0 * scale }
+    /// Steering along one of the pack's directions at `layers`, each normalised and scaled to
+    /// `fraction` of that layer's mean residual norm (`Steering.direction`, the one place that
+    /// scales): what steered runs add, and what `emotions export` writes as a control vector.
+    /// A name the pack lacks, a layer outside it, or a zero direction is refused.
+    public func steering(_ name: String, layers: [Int], fraction: Float) throws -> Steering {
+        guard names.contains(name) else { throw VectorPackError.unknownName(name, kind: kind, known: names) }
+        var combined: [Int: [Float]] = [:]
+        for layer in layers {
+            guard let direction = vector(name, layer: layer) else { throw EngineError.layerOutOfRange(layer: layer, layerCount: layerCount) }
+            let one = try Steering.direction(direction, layers: [layer], strength: .fractionOfResidualNorm(fraction), residualNorms: residualNorms)
+            combined[layer] = one.vectors[layer]
+        }
+        return Steering(vectors: combined)
     }
 
     /// The layer readouts and steering use unless told otherwise: the one extraction chose
@@ -104,6 +110,18 @@ public struct VectorPack: Codable, Sendable, Equatable {
         }
         if let modelSHA256, try FileDigest.sha256(of: model.facts.path) != modelSHA256 {
             throw EngineError.invalidParameter("the vector pack was made on another model file (\(modelDescription), SHA-256 \(modelSHA256.prefix(12))...), not \(model.facts.path)")
+        }
+    }
+}
+
+public enum VectorPackError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The pack has no direction of that name (an emotion, a concept).
+    case unknownName(String, kind: String, known: [String])
+
+    public var description: String {
+        switch self {
+        case .unknownName(let name, let kind, let known):
+            return "no \(kind) '\(name)' in the pack (it has: \(known.joined(separator: ", ")))"
         }
     }
 }

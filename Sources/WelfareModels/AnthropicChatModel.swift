@@ -1,6 +1,6 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
+
 
 /// Anthropic's Messages API. System messages go to the top-level `system` field.
 public struct AnthropicChatModel: ChatModel {

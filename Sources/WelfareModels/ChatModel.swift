@@ -1,5 +1,5 @@
 import WelfareCore
-import WelfareEngine
+
 
 /// Sampling settings every model access understands. Remote APIs may ignore `seed` or `topK`.
 public struct SamplingSettings: Codable, Sendable, Hashable {
@@ -114,6 +114,8 @@ public enum ModelAccessError: Error, CustomStringConvertible, Sendable, Equatabl
     case http(status: Int, model: String, detail: String)
     case unreadableResponse(model: String, detail: String)
     case gaveUp(model: String, attempts: Int, lastError: String)
+    /// A local model string where no engine was given to load it.
+    case noLocalEngine(model: String)
 
     public var description: String {
         switch self {
@@ -125,6 +127,8 @@ public enum ModelAccessError: Error, CustomStringConvertible, Sendable, Equatabl
             return "\(model) sent a response that could not be read: \(detail)"
         case .gaveUp(let model, let attempts, let lastError):
             return "\(model) failed \(attempts) times; last error: \(lastError)"
+        case .noLocalEngine(let model):
+            return "\(model) is a local model, and this program was built without the local engine (WelfareLocal's LlamaModels)"
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
+
 
 /// Limits and retry behaviour for model access.
 public struct AccessOptions: Sendable {
@@ -28,14 +28,22 @@ public struct AccessOptions: Sendable {
     }
 }
 
+/// Builds local models (`local:PATH`) for a pool or the factory. The engine's loader lives
+/// in WelfareLocal, so this layer and everything that only talks to models stays free of it.
+public protocol LocalModelLoader: Sendable {
+    func load(path: String, options: AccessOptions) async throws -> any ChatModel
+}
+
 public enum ModelFactory {
     /// Builds the model a string names; each call loads a local model afresh (a `ModelPool`
     /// shares them).
     public static func make(_ text: String, options: AccessOptions = AccessOptions(),
-                            environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> any ChatModel {
+                            environment: [String: String] = ProcessInfo.processInfo.environment,
+                            local: (any LocalModelLoader)? = nil) async throws -> any ChatModel {
         switch try ModelSpec.parse(text, environment: environment) {
         case .local(let path):
-            return try LocalChatModel.load(path: path, options: options)
+            guard let local else { throw ModelAccessError.noLocalEngine(model: text) }
+            return try await local.load(path: path, options: options)
         case .openAI(let model, let base):
             let key = environment["OPENAI_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
             return OpenAIChatModel(model: model, baseURL: base, apiKey: key, options: options)

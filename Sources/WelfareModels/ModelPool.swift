@@ -1,6 +1,6 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
+
 
 /// The models a process works with, by model string: instances handed in (any `ChatModel`,
 /// for example one defined outside this package or an in-memory model in a test) and models
@@ -9,14 +9,21 @@ import WelfareEngine
 public actor ModelPool {
     public let access: AccessOptions
     private var models: [String: any ChatModel] = [:]
-    private let environment: [String: String]
+    public nonisolated let environment: [String: String]
+    /// Loads `local:` model strings; without one they are refused (a pool of remote and
+    /// in-memory models, which needs no engine).
+    private let local: (any LocalModelLoader)?
 
     public init(access: AccessOptions = AccessOptions(), models: [any ChatModel] = [],
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+                environment: [String: String] = ProcessInfo.processInfo.environment, local: (any LocalModelLoader)? = nil) {
         self.access = access
         self.environment = environment
+        self.local = local
         for model in models { self.models[model.id] = model }
     }
+
+    /// Whether an instance was handed in (or built) under exactly this string.
+    public func has(_ string: String) -> Bool { models[string] != nil }
 
     /// Makes `model` the one that `model.id` names from now on.
     public func add(_ model: any ChatModel) { models[model.id] = model }
@@ -28,20 +35,12 @@ public actor ModelPool {
             models[string] = model
             return model
         }
-        let made = try await ModelFactory.make(string, options: access, environment: environment)
+        let made = try await ModelFactory.make(string, options: access, environment: environment, local: local)
         // Another call may have built the same model while this one waited.
         if let model = models[key] { return model }
         models[key] = made
         models[string] = made
         return made
-    }
-
-    /// The engine session of a local model string, for white-box work; a remote model
-    /// string is refused with a line saying why.
-    public func localSession(_ string: String) async throws -> LlamaSession {
-        _ = try ModelSpec.localPath(string, environment: environment)
-        guard let local = try await model(string) as? LocalChatModel else { throw ModelStringError.notLocal(string) }
-        return local.session
     }
 
     /// Local models that differ only in how they are spelled share one key.

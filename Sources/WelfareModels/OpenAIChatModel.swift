@@ -1,6 +1,6 @@
 import Foundation
 import WelfareCore
-import WelfareEngine
+
 
 /// OpenAI-compatible Chat Completions: OpenAI, vLLM, Ollama, llama-server, llama_cpp.server.
 public struct OpenAIChatModel: ChatModel {

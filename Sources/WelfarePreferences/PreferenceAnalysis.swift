@@ -259,14 +259,13 @@ public enum PreferenceAnalysis {
 extension PreferenceAnalysis {
     /// The figures of a stored run, finished or not.
     public static func analyse(runID: String, store: RunStore, resamples: Int = 200) throws -> PreferenceResult {
-        let settings = try PreferenceRunner.settings(of: runID, in: store)
+        let settings = try TaskPreferences().storedSettings(of: runID, in: store)
         return analyse(runID: runID, settings: settings,
-                       choices: Array(try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/").values),
-                       stated: Array(try store.items(StatedAnswer.self, runID: runID, prefix: "stated/").values),
-                       readouts: Array(try store.items(ReadoutAnswer.self, runID: runID, prefix: "readout/").values),
-                       emotions: try store.items([String].self, runID: runID, prefix: "emotions")["emotions"] ?? [],
-                       steeredChoices: Array(try store.items(ChoiceAnswer.self, runID: runID,
-                                                             prefix: PreferenceRunner.steeredPrefix + "choice/").values),
+                       choices: Array(try store.items(TaskPreferences.choices, runID: runID).values),
+                       stated: Array(try store.items(TaskPreferences.stated, runID: runID).values),
+                       readouts: Array(try store.items(TaskPreferences.readouts, runID: runID).values),
+                       emotions: try store.items(TaskPreferences.emotions, runID: runID)[TaskPreferences.emotions.key().text] ?? [],
+                       steeredChoices: Array(try store.items(TaskPreferences.steeredChoices, runID: runID).values),
                        resamples: resamples)
     }
 }

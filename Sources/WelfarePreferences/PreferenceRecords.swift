@@ -85,7 +85,7 @@ public struct ChoiceAnswer: Codable, Sendable, Equatable {
     public var readable: Bool { pFirst != nil }
 
     static func key(framing: String, round: Int, first: String, second: String) -> String {
-        "choice/\(framing)/\(round)/\(first)/\(second)"
+        "\(framing)/\(round)/\(first)/\(second)"
     }
 }
 
@@ -101,5 +101,5 @@ public struct StatedAnswer: Codable, Sendable, Equatable {
     public var reply: String?
     public var source: AnswerSource
 
-    static func key(task: String) -> String { "stated/\(task)" }
+    static func key(task: String) -> String { task }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfarePreferences
 import WelfarePages
 
 /// The preferences section: ratings against the opt-out line, category shares, the checks
@@ -8,16 +7,6 @@ import WelfarePages
 public enum PreferencesReport {
     public static func page(_ result: PreferenceResult) -> String {
         HTML.page(title: "Task preferences: \(result.model)", body: section(result))
-    }
-
-    /// Writes `preferences.json` and the page into a folder.
-    @discardableResult
-    public static func write(_ result: PreferenceResult, to folder: URL) throws -> (json: URL, page: URL) {
-        let json = folder.appendingPathComponent("preferences.json")
-        try result.json().write(to: json, options: .atomic)
-        let html = folder.appendingPathComponent("preferences-\(result.runId).html")
-        try Data(page(result).utf8).write(to: html, options: .atomic)
-        return (json, html)
     }
 
     public static func section(_ result: PreferenceResult) -> String {

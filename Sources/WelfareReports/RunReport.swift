@@ -1,8 +1,6 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
-import WelfarePreferences
-import WelfareSelfReports
 import WelfareStore
 import WelfarePages
 
@@ -191,16 +189,5 @@ public enum RunReport {
         if let at = model.firstIndex(of: "@") { return String(model[..<at]) }
         if model.hasPrefix("local:"), model.count > 30 { return "local:" + URL(fileURLWithPath: String(model.dropFirst(6))).lastPathComponent }
         return model
-    }
-}
-
-/// A stored run's HTML report, whatever kind of run it is.
-public enum RunPage {
-    public static func html(store: RunStore, runID: String) throws -> String {
-        switch try store.run(runID).suiteName {
-        case PreferenceRunner.suiteName: return PreferencesReport.page(try PreferenceAnalysis.analyse(runID: runID, store: store))
-        case SelfReportRunner.suiteName: return SelfReportsReport.page(try SelfReportAnalysis.analyse(runID: runID, store: store))
-        default: return RunReport.render(try RunData(store: store, runID: runID))
-        }
     }
 }

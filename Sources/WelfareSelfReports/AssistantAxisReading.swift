@@ -4,6 +4,7 @@ import WelfareHarness
 import WelfareInterp
 import WelfareModels
 import WelfareStore
+import WelfareLocal
 
 /// The assistant axis read before every reply of a stored run: where the model stands between
 /// answering as itself (1) and answering as a role-played character (0), turn by turn, so drift
@@ -37,7 +38,8 @@ public struct AssistantAxisReading: Encodable, Sendable {
     public func json() throws -> Data { try ResultJSON.encode(self) }
 
     /// Reads every conversation of `model` in the run; the axis is built for that model first.
-    public static func read(runID: String, store: RunStore, model: LocalChatModel, modelString: String) async throws -> AssistantAxisReading {
+    public static func read(runID: String, store: RunStore, model: WhiteBoxModel) async throws -> AssistantAxisReading {
+        let modelString = model.modelString
         let run = try store.run(runID)
         let reader = try SelfReportDirections(model: model)
         let axis = try await reader.assistantAxis()

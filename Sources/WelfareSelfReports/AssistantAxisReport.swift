@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfareSelfReports
 import WelfarePages
 
 /// The assistant axis over a stored run's turns: a chart of the mean position per turn with

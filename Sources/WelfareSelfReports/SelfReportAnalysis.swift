@@ -183,13 +183,13 @@ public struct SelfReportResult: Encodable, Sendable {
 
 public enum SelfReportAnalysis {
     public static func analyse(runID: String, store: RunStore) throws -> SelfReportResult {
-        let settings = try SelfReportRunner.settings(of: runID, in: store)
-        let open = try store.items(OpenAnswer.self, runID: runID, prefix: "open/").values
-        let polar = try store.items(PolarAnswer.self, runID: runID, prefix: "polar/").values
+        let settings = try SelfReports().storedSettings(of: runID, in: store)
+        let open = try store.items(SelfReports.open, runID: runID).values
+        let polar = try store.items(SelfReports.polar, runID: runID).values
         var result = analyse(runID: runID, settings: settings, open: Array(open), polar: Array(polar), coder: try .builtIn())
         try SelfReportWhiteBox.add(to: &result, runID: runID, store: store)
         if let judge = settings.judge {
-            let calls = try store.items(SameAnswerCall.self, runID: runID, prefix: "judge/").values
+            let calls = try store.items(SelfReports.judgeCalls, runID: runID).values
             result.judge = judge
             result.judgeParaphraseAgreement = Statistics.bootstrapMean(calls.filter { $0.kind == "paraphrase" }.compactMap(\.pSame))
             result.judgeContextAgreement = Statistics.bootstrapMean(calls.filter { $0.kind == "context" }.compactMap(\.pSame))

@@ -4,6 +4,7 @@ import WelfareEngine
 import WelfareInterp
 import WelfareModels
 import Yams
+import WelfareLocal
 
 /// The two directions a self-reports run reads on a local model, built from data shipped
 /// with the tool and checked on held-out items before they are used:
@@ -13,12 +14,12 @@ import Yams
 ///   answer as one of 40 characters (`Data/roles.yaml`; every fourth role and question held out).
 /// One value per model: it holds the packing session that every capture of a run shares.
 public struct SelfReportDirections: Sendable {
-    let model: LocalChatModel
+    let model: WhiteBoxModel
     let packer: LlamaSession
 
-    public init(model: LocalChatModel) throws {
+    public init(model: WhiteBoxModel) throws {
         self.model = model
-        packer = try LlamaSession(model: model.session.model, options: EmotionVectors.packingOptions(threads: model.session.options.threads))
+        packer = try LlamaSession(model: model.llama, options: EmotionVectors.packingOptions(threads: model.session.options.threads))
     }
 
     struct Pair: Sendable { var question: String; var sincere: String; var performed: String }
@@ -47,14 +48,14 @@ public struct SelfReportDirections: Sendable {
     /// the messages make.
     func replyMeans(_ items: [(messages: [ChatMessage], reply: String)]) async throws -> [[[Float]]] {
         let prompts = try items.map { try model.prompt($0.messages) }
-        let starts = try prompts.map { try model.session.model.tokenize($0).count }
+        let starts = try prompts.map { try model.llama.tokenize($0).count }
         return try await EmotionVectors.means(packer: packer, texts: zip(prompts, items).map { $0 + $1.reply }, starts: starts)
     }
 
     /// Per prompt, per layer: the activation at the last token, where the reply would begin.
     func lastTokens(_ prompts: [[ChatMessage]]) async throws -> [[[Float]]] {
-        let engine = model.session.model
-        let tokenized = try prompts.map { try engine.tokenize(try model.prompt($0)) }
+        let engine = model.llama
+        let tokenized = try prompts.map { try model.promptTokens($0) }
         let activations = try await packer.captureEach(tokenized, request: .allLayers(of: engine, positions: .last))
         return zip(activations, tokenized).map { captured, tokens in
             (0..<engine.layerCount).map { Array(captured.vector(layer: $0, position: tokens.count - 1) ?? []) }

@@ -15,7 +15,10 @@ public struct SameAnswerCall: Codable, Sendable, Equatable {
     /// P(same) on a local judge, 1 or 0 from a remote judge's words, nil when unreadable.
     public var pSame: Double?
 
-    public static func key(kind: String, first: String, second: String) -> String { "judge/\(kind)/\(first)|\(second)" }
+    public static func key(kind: String, first: String, second: String) -> String { itemKey(kind: kind, first: first, second: second).text }
+    static func itemKey(kind: String, first: String, second: String) -> ItemKey<SameAnswerCall> {
+        SelfReports.judgeCalls.key("\(kind)/\(first)|\(second)")
+    }
 }
 
 public enum SelfReportJudge {

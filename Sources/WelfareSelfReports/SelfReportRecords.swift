@@ -1,5 +1,6 @@
 import Foundation
 import WelfareCore
+import WelfareHarness
 import WelfareModels
 
 /// What a self-reports run was started with, stored with it so `--resume` needs nothing else.
@@ -57,8 +58,13 @@ public struct OpenAnswer: Codable, Sendable, Equatable {
     public var context: String
     public var text: String
 
+    /// The answer's key in the run, which also names it in the readings of it (`sincerity/KEY`...).
     public static func key(question: String, paraphrase: Int, context: String) -> String {
-        "open/\(context)/\(question)/\(paraphrase)"
+        itemKey(question: question, paraphrase: paraphrase, context: context).text
+    }
+
+    static func itemKey(question: String, paraphrase: Int, context: String) -> ItemKey<OpenAnswer> {
+        SelfReports.open.key("\(context)/\(question)/\(paraphrase)")
     }
 }
 
@@ -74,7 +80,8 @@ public struct PolarAnswer: Codable, Sendable, Equatable {
     public var reply: String?
     public var source: Source
 
-    public static func key(question: String, context: String) -> String { "polar/\(context)/\(question)" }
+    public static func key(question: String, context: String) -> String { itemKey(question: question, context: context).text }
+    static func itemKey(question: String, context: String) -> ItemKey<PolarAnswer> { SelfReports.polar.key("\(context)/\(question)") }
 }
 
 /// The words shown to the model.

@@ -9,13 +9,13 @@ import WelfareStore
 /// answer against the feeling the answer states.
 enum SelfReportWhiteBox {
     static func add(to result: inout SelfReportResult, runID: String, store: RunStore) throws {
-        let directions = try store.items(DirectionRecord.self, runID: runID, prefix: "direction/")
+        let directions = try store.items(SelfReports.directions, runID: runID)
         let answers = Dictionary(result.answers.map { (OpenAnswer.key(question: $0.question, paraphrase: $0.paraphrase, context: $0.context), $0) },
                                  uniquingKeysWith: { a, _ in a })
-        for (name, prefix) in [("sincerity", "sincerity/"), ("assistant-axis", "axis/")] {
-            guard let record = directions["direction/\(name)"] else { continue }
-            let positions = try store.items(Double.self, runID: runID, prefix: prefix).compactMap { key, position in
-                answers[String(key.dropFirst(prefix.count))].map { (answer: $0, position: position) }
+        for (name, family) in [("sincerity", SelfReports.sincerity), ("assistant-axis", SelfReports.axis)] {
+            guard let record = directions[SelfReports.directions.key(name).text] else { continue }
+            let positions = try store.items(family, runID: runID).compactMap { key, position in
+                answers[family.suffix(of: key)].map { (answer: $0, position: position) }
             }
             let byContext = Dictionary(grouping: positions, by: \.answer.context).mapValues { Statistics.bootstrapMean($0.map(\.position)) }
             let furthest = positions.sorted { $0.position > $1.position }.prefix(6).map {
@@ -29,9 +29,9 @@ enum SelfReportWhiteBox {
                 furthest: Array(furthest))
             if name == "sincerity" { result.sincerity = direction } else { result.assistantAxis = direction }
         }
-        guard let emotions = try store.items([String].self, runID: runID, prefix: "emotions")["emotions"] else { return }
-        let readouts = try store.items([Double].self, runID: runID, prefix: "readout/").compactMap { key, scores in
-            answers[String(key.dropFirst("readout/".count))].map { (answer: $0, scores: scores) }
+        guard let emotions = try store.items(SelfReports.emotions, runID: runID)[SelfReports.emotions.key().text] else { return }
+        let readouts = try store.items(SelfReports.readouts, runID: runID).compactMap { key, scores in
+            answers[SelfReports.readouts.suffix(of: key)].map { (answer: $0, scores: scores) }
         }
         let known = Dictionary(((try? EmotionData.builtIn())?.emotions ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let clusters = emotions.map { known[$0]?.cluster ?? $0 }

@@ -1,6 +1,5 @@
 import Foundation
 import WelfareCore
-import WelfareSelfReports
 import WelfarePages
 
 /// The self-reports section: agreement of coded answers across paraphrases and contexts, human
@@ -8,16 +7,6 @@ import WelfarePages
 public enum SelfReportsReport {
     public static func page(_ result: SelfReportResult) -> String {
         HTML.page(title: "Self-reports: \(result.model)", body: section(result))
-    }
-
-    /// Writes `self-reports.json` and the page into a folder.
-    @discardableResult
-    public static func write(_ result: SelfReportResult, to folder: URL) throws -> (json: URL, page: URL) {
-        let json = folder.appendingPathComponent("self-reports.json")
-        try result.json().write(to: json, options: .atomic)
-        let html = folder.appendingPathComponent("self-reports-\(result.runId).html")
-        try Data(page(result).utf8).write(to: html, options: .atomic)
-        return (json, html)
     }
 
     static func percent(_ estimate: Estimate) -> String {

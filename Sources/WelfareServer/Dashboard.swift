@@ -8,21 +8,24 @@ import WelfareStore
 /// What the dashboard shows, read afresh for every request: runs from a run database
 /// (which other processes may be writing), and an archive with its essays. Read-only.
 public struct Dashboard: Sendable {
-    public var databasePath: String?
+    public var database: StoreLocation?
     public var archiveRoot: URL?
+    /// How each kind of stored run is shown.
+    public var kinds: RunKindRegistry
     /// A PostgreSQL store is opened once and its connections kept; a file is opened per
     /// request (it may not exist yet).
     private let sharedStore: RunStore?
 
     /// Throws only for a PostgreSQL store that cannot be reached.
-    public init(databasePath: String?, archiveRoot: URL?) throws {
-        self.databasePath = databasePath
+    public init(database: StoreLocation?, archiveRoot: URL?, kinds: RunKindRegistry) throws {
+        self.database = database
         self.archiveRoot = archiveRoot
-        sharedStore = try databasePath.flatMap { PostgresLocation.isPostgres($0) ? try RunStore(path: $0, readOnly: true) : nil }
+        self.kinds = kinds
+        sharedStore = try database.flatMap { $0.isShared ? try RunStore(location: $0, readOnly: true) : nil }
     }
 
     /// The database as the page may show it: a PostgreSQL address without its password.
-    public var databaseDisplay: String? { sharedStore?.path ?? databasePath }
+    public var databaseDisplay: String? { database?.description }
 
     /// One run's line on the runs page and in its live updates.
     public struct RunSummary: Codable, Sendable, Equatable {
@@ -55,13 +58,13 @@ public struct Dashboard: Sendable {
 
     public func reportPage(runID: String) throws -> String? {
         guard let store = try store(), (try? store.run(runID)) != nil else { return nil }
-        return try RunPage.html(store: store, runID: runID)
+        return try kinds.kind(ofRun: runID, in: store).page(runID: runID, store: store)
     }
 
     private func store() throws -> RunStore? {
         if let sharedStore { return sharedStore }
-        guard let databasePath, FileManager.default.fileExists(atPath: databasePath) else { return nil }
-        return try RunStore(path: databasePath, readOnly: true)
+        guard case .sqlite(let path)? = database, FileManager.default.fileExists(atPath: path) else { return nil }
+        return try RunStore(location: .sqlite(path: path), readOnly: true)
     }
 
     // MARK: - Archive and essays

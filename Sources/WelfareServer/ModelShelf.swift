@@ -3,6 +3,7 @@ import WelfareCore
 import WelfareEngine
 import WelfareModels
 import WelfarePreservation
+import WelfareLocal
 
 /// A model the server offers: a GGUF file named on the command line, or the weights of a
 /// model in the archive, under the id clients send as `model`.

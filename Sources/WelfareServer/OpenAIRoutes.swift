@@ -3,6 +3,7 @@ import Hummingbird
 import WelfareCore
 import WelfareEngine
 import WelfareModels
+import WelfareLocal
 
 /// `/v1/models`, `/v1/chat/completions` and `/v1/completions` in OpenAI's wire format, for
 /// the models on the shelf. A streamed generation stops when its client goes away; an

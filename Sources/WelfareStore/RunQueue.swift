@@ -95,15 +95,18 @@ extension RunStore {
         }
     }
 
-    /// Work left in queued runs, claimed or not: pending samples, and queued runs executed
-    /// as a whole. A worker that finds nothing to claim but this above zero waits for other
-    /// workers' leases to end or expire.
-    public func queuedPendingCount() throws -> Int {
+    /// Work left in queued runs, claimed or not: pending samples, and queued runs of
+    /// `wholeKinds` (executed as a whole). A worker that finds nothing to claim but this above
+    /// zero waits for other workers' leases to end or expire.
+    public func queuedPendingCount(wholeKinds: [RunKindID] = []) throws -> Int {
         try database.read { db in
-            try db.count("""
+            let samples = try db.count("""
                 SELECT count(*) FROM sample JOIN run ON run.id = sample.runId WHERE run.status = ? AND sample.status = ?
                 """, [RunStatus.queued.rawValue, SampleRecord.Status.pending.rawValue])
-                + db.count("SELECT count(*) FROM run WHERE status = ? AND kind <> ?", [RunStatus.queued.rawValue, RunKindID.suite.rawValue])
+            guard !wholeKinds.isEmpty else { return samples }
+            let places = Array(repeating: "?", count: wholeKinds.count).joined(separator: ", ")
+            return try samples + db.count("SELECT count(*) FROM run WHERE status = ? AND kind IN (\(places))",
+                                          [RunStatus.queued.rawValue] + wholeKinds.map(\.rawValue))
         }
     }
 

@@ -6,6 +6,7 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 @Suite(.serialized) struct DistressTests {
     let scorer: DistressScorer
@@ -138,7 +139,7 @@ import WelfareStore
         let folder = try TestSupport.temporaryDirectory()
         let store = try RunStore(path: folder.appendingPathComponent("d.sqlite").path)
         let remote = "openai:gemma@\(base)"
-        let outcome = try await EvalRunner(store: store, access: AccessOptions(concurrency: 2, timeoutSeconds: 60))
+        let outcome = try await EvalRunner(store: store, access: AccessOptions(concurrency: 2, timeoutSeconds: 60), local: LlamaModels())
             .start(suite: suite, settings: RunSettings(models: ["local:default", remote], seed: suite.seed, epochsOverride: 1))
         #expect(outcome.done == 6 && outcome.failed == 0)
         #expect(outcome.skippedScorers == ["distress-judge"])

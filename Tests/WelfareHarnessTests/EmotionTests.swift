@@ -88,7 +88,8 @@ import WelfareEngine
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("emotions-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let gguf = folder.appendingPathComponent("calm.gguf")
-        try ControlVectorGGUF.write(pack: pack, name: "calm", layers: Array(0..<18), strength: 0.2, to: gguf)
+        let calm = try pack.steering("calm", layers: Array(0..<18), fraction: 0.2)
+        try calm.writeControlVector(to: gguf)
         let listing = try python("""
             import gguf, sys
             r = gguf.GGUFReader(sys.argv[1])
@@ -103,7 +104,11 @@ import WelfareEngine
         // scaled vectors, direction.N for l_out-N.
         let loaded = try Steering.controlVector(path: gguf.path, layerCount: 18, width: 640)
         #expect(loaded.vectors.keys.sorted() == Array(1..<18))
-        for layer in 1..<18 { #expect(loaded.vectors[layer] == pack.scaled("calm", layer: layer, fraction: 0.2)) }
+        for layer in 1..<18 { #expect(loaded.vectors[layer] == calm.vectors[layer]) }
+        // Scaling lives in one place: the pack's vector is Steering.direction's.
+        let direct = try Steering.direction(try #require(pack.vector("calm", layer: 7)), layers: [7], strength: .fractionOfResidualNorm(0.2),
+                                            residualNorms: pack.residualNorms)
+        #expect(direct.vectors[7] == calm.vectors[7])
         let doubled = try Steering.controlVector(path: gguf.path, scale: 2, layerCount: 18, width: 640)
         #expect(doubled.vectors[11] == loaded.vectors[11]?.map { $0 * 2 })
         #expect(throws: EngineError.self) { try Steering.controlVector(path: gguf.path, layerCount: 18, width: 1024) }

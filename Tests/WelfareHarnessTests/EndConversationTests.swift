@@ -5,6 +5,7 @@ import WelfareCore
 import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 /// The exit a model may take: the runner stops at the marker (and a resumed run keeps the
 /// conversation ended), the scorer, the built-in scripts and an auditor playing the user.
@@ -36,7 +37,7 @@ import WelfareStore
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(Self.yaml))
         #expect(suite.endMarker == "[[END]]")
         let store = try RunStore.inMemory()
-        let outcome = try await EvalRunner(store: store, models: ModelPool()).start(suite: suite, on: [Self.model])
+        let outcome = try await EvalRunner(store: store, models: ModelPool.withLocalModels()).start(suite: suite, on: [Self.model])
         #expect(outcome.done == 2 && outcome.failed == 0)
         let data = try RunData(store: store, runID: outcome.runID)
         let rude = try #require(data.samples.first { $0.record.sampleId == "rude" })

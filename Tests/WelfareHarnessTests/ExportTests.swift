@@ -5,6 +5,7 @@ import WelfareCore
 import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 /// Exports read back by other tools: the Inspect AI eval log by inspect_ai itself (its own
 /// pydantic models validate every field), the versioned JSON by Python's json module.
@@ -14,7 +15,7 @@ import WelfareStore
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(RunnerLogicTests.suiteYAML.replacingOccurrences(
             of: "  - type: length\n    limit: 3\n", with: "  - type: distress\n")))
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("e.sqlite").path)
-        let runner = EvalRunner(store: store, models: ModelPool())
+        let runner = EvalRunner(store: store, models: ModelPool.withLocalModels())
         let outcome = try await runner.start(suite: suite, on: [RunnerLogicTests.echo("m1"), RunnerLogicTests.echo("m2", failing: ["second"])],
                                              settings: RunSettings(models: [], seed: 9))
         #expect(outcome.done == 6 && outcome.failed == 2)

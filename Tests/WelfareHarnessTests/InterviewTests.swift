@@ -6,6 +6,7 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 @Suite(.serialized) struct InterviewTests {
     @Test(arguments: [
@@ -93,7 +94,7 @@ import WelfareStore
         let localChoices = try store.scores(runId: scripted.runID).filter { $0.scorer == "choice" }
         #expect(localChoices.count == 4 && localChoices.allSatisfy { $0.value != nil && $0.detailJSON?.contains("\"p_x\"") == true })
         // A model interviewer (the real server) interviewing the remote target.
-        let led = try await EvalRunner(store: store, access: AccessOptions(timeoutSeconds: 60))
+        let led = try await EvalRunner(store: store, access: AccessOptions(timeoutSeconds: 60), local: LlamaModels())
             .start(suite: small, settings: RunSettings(models: [remote], seed: 3, interviewer: remote))
         #expect(led.failed == 0)
         guard case .interviewer(let scriptedQuestion) = small.samples[0].turns[0] else { Issue.record("no interviewer turn"); return }
@@ -115,7 +116,7 @@ import WelfareStore
             #expect(html.contains("(n = "))
         }
         // Consistency ratings by a judge are stored per aspect, in range or unparseable.
-        let rated = try await InterviewConsistency.rate(store: store, runID: scripted.runID, judge: try await ModelFactory.make("local:default"))
+        let rated = try await InterviewConsistency.rate(store: store, runID: scripted.runID, judge: try await ModelFactory.make("local:default", local: LlamaModels()))
         let analyses = try store.analyses(runId: scripted.runID)
         #expect(analyses.count == rated)
         #expect(analyses.allSatisfy { $0.value.map { (1...10).contains($0) } ?? ($0.reasoning?.hasPrefix("unparseable") == true) })

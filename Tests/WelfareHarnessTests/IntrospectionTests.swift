@@ -5,6 +5,7 @@ import WelfareEngine
 @testable import WelfareInterp
 @testable import WelfareModels
 @testable import WelfareReports
+import WelfareLocal
 
 @Suite(.serialized) struct IntrospectionTests {
     static func session() throws -> LlamaSession {
@@ -93,8 +94,8 @@ import WelfareEngine
     }
 
     @Test func remoteModelsAreRefusedClearly() async throws {
-        await #expect(throws: ModelStringError.notLocal("openai:gpt-x@http://127.0.0.1:9/v1")) {
-            _ = try await ModelPool().localSession("openai:gpt-x@http://127.0.0.1:9/v1")
+        await #expect(throws: WhiteBoxError.needsLocalModel(model: "openai:gpt-x@http://127.0.0.1:9/v1", purpose: "concept injection")) {
+            _ = try await ModelPool.withLocalModels().whiteBox("openai:gpt-x@http://127.0.0.1:9/v1", for: "concept injection")
         }
         let session = try Self.session()
         let pack = try await ConceptVectors.extract(session: session, words: Self.words)

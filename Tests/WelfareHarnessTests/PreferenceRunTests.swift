@@ -7,6 +7,7 @@ import WelfareEngine
 @testable import WelfarePreferences
 import WelfareInterp
 import WelfareStore
+import WelfareLocal
 
 /// The preferences measure on the real default model with real SQLite files, in process
 /// and through the binary. One task per category keeps each run to a few dozen forward passes.
@@ -33,7 +34,7 @@ import WelfareStore
     @Test func choicesAreReadFromTheLetterProbabilities() async throws {
         let folder = try TestSupport.temporaryDirectory()
         let store = try RunStore(path: folder.appendingPathComponent("p.sqlite").path)
-        let models = ModelPool()
+        let models = ModelPool.withLocalModels()
         let settings = PreferenceSettings(model: "local:default", tasks: try Self.smallBank().tasks, rounds: 1, seed: 4)
         let runID = try await PreferenceRunner(store: store, models: models).start(settings)
         #expect(try store.run(runID).status == .done)
@@ -76,26 +77,27 @@ import WelfareStore
         let store = try RunStore(path: folder.appendingPathComponent("p.sqlite").path)
         var settings = PreferenceSettings(model: "local:default", tasks: try Self.smallBank().tasks, rounds: 1, stated: false,
                                           vectors: base.path + ".json", steer: SteerSetting(emotion: "desperate", strength: 0.1))
-        let runID = try await PreferenceRunner(store: store, models: ModelPool()).start(settings)
+        let runID = try await PreferenceRunner(store: store, models: ModelPool.withLocalModels()).start(settings)
         #expect(try store.itemCount(runID: runID, prefix: "readout/") == settings.tasks.count)
-        #expect(try store.itemCount(runID: runID, prefix: PreferenceRunner.steeredPrefix) == settings.tasks.count)
+        #expect(try store.itemCount(runID: runID, prefix: TaskPreferences.steeredChoices.prefix) == settings.tasks.count)
         let result = try PreferenceAnalysis.analyse(runID: runID, store: store, resamples: 20)
         #expect(Set(result.emotionCorrelations.map(\.emotion)) == Set(pack.names))
         #expect(result.emotionCorrelations.allSatisfy { $0.n == settings.tasks.count })
         let steering = try #require(result.steering)
         #expect(steering.categories.count == Set(settings.tasks.map(\.category)).count)
         // Steering moves the choices: the steered tournament's answers differ from the plain ones.
-        let plain = try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/")
-        let steered = try store.items(ChoiceAnswer.self, runID: runID, prefix: PreferenceRunner.steeredPrefix + "choice/")
-        let shifts = steered.compactMap { key, answer in
-            plain[String(key.dropFirst(PreferenceRunner.steeredPrefix.count))].map { abs(($0.pFirst ?? 0) - (answer.pFirst ?? 0)) }
+        let plain = try store.items(TaskPreferences.choices, runID: runID)
+        let steered = try store.items(TaskPreferences.steeredChoices, runID: runID)
+        let shifts: [Double] = steered.compactMap { key, answer in
+            let plainKey = TaskPreferences.choices.key(TaskPreferences.steeredChoices.suffix(of: key)).text
+            return plain[plainKey].map { abs(($0.pFirst ?? 0) - (answer.pFirst ?? 0)) }
         }
         #expect(!shifts.isEmpty && shifts.max() ?? 0 > 0.001, "steering changed no choice: \(shifts)")
 
         // Bad white-box settings stop before anything is stored.
         settings.steer = SteerSetting(emotion: "bored", strength: 0.1)
-        await #expect(throws: PreferenceError.unknownEmotion("bored", known: pack.names)) {
-            try await PreferenceRunner(store: store, models: ModelPool()).start(settings)
+        await #expect(throws: VectorPackError.unknownName("bored", kind: pack.kind, known: pack.names)) {
+            try await PreferenceRunner(store: store, models: ModelPool.withLocalModels()).start(settings)
         }
         #expect(try store.runs().count == 1)
 
@@ -182,8 +184,11 @@ import WelfareStore
         // The run commands know a preferences run when they see one.
         let report = try TestSupport.runWelfare(["report", killed, "--db", database, "--output", folder.appendingPathComponent("again").path])
         #expect(report.status == 0 && report.stdout.contains("preferences.json"), "\(report.stderr)")
-        let wrongResume = try TestSupport.runWelfare(["run", "--resume", killed, "--db", database])
-        #expect(wrongResume.status != 0 && wrongResume.stderr.contains("welfare preferences --resume \(killed)"))
+        // `welfare run --resume` resumes any kind of run: on a finished one it asks nothing again.
+        let items = try resumedStore.itemCount(runID: killed)
+        let runResume = try TestSupport.runWelfare(["run", "--resume", killed, "--db", database])
+        #expect(runResume.status == 0 && runResume.stderr.contains("(preferences)"), "\(runResume.stderr)")
+        #expect(try resumedStore.itemCount(runID: killed) == items)
     }
 }
 

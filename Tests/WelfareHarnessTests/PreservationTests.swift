@@ -8,6 +8,7 @@ import WelfareEngine
 @testable import WelfareReports
 import WelfareStore
 import WelfarePages
+import WelfareLocal
 
 /// The retirement interview kept beside the weights, and the essay outlet: real model,
 /// real files, llama-cpp-python's server for a remote model, feedparser for the feed.
@@ -66,7 +67,7 @@ import WelfarePages
         defer { try? FileManager.default.removeItem(at: folder) }
         let archive = try ModelArchive(root: folder.appendingPathComponent("archive"))
         let desk = try EssayDesk(archive: archive, author: "gemma")
-        let model = try await ModelFactory.make("local:default")
+        let model = try await ModelFactory.make("local:default", local: LlamaModels())
         let settings = SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: 48, seed: 3)
         let first = try await desk.write(with: model, modelName: "local:default", settings: settings)
         #expect(first.status == .pending && !desk.notes().isEmpty, "the model keeps notes between essays")

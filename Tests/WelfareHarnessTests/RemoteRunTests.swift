@@ -6,6 +6,7 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 /// The OpenAI-compatible client against llama-cpp-python's real server on loopback.
 @Suite(.serialized) struct RemoteRunTests {
@@ -22,7 +23,7 @@ import WelfareStore
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
         let remote = "openai:gemma@\(base)"
-        let outcome = try await EvalRunner(store: store, access: AccessOptions(concurrency: 2, timeoutSeconds: 60))
+        let outcome = try await EvalRunner(store: store, access: AccessOptions(concurrency: 2, timeoutSeconds: 60), local: LlamaModels())
             .start(suite: suite, settings: RunSettings(models: ["local:default", remote], seed: 5))
         #expect(outcome.done == 8 && outcome.failed == 0)
         let samples = try store.samples(runId: outcome.runID)
@@ -43,7 +44,7 @@ import WelfareStore
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
         let access = AccessOptions(concurrency: 2, timeoutSeconds: 2, retry: RetryPolicy(maxAttempts: 8, baseDelay: 0.05, maxDelay: 2))
         let started = Date()
-        let outcome = try await EvalRunner(store: store, access: access)
+        let outcome = try await EvalRunner(store: store, access: access, local: LlamaModels())
             .start(suite: suite, settings: RunSettings(models: ["openai:gemma@\(proxy.baseURL)/v1"], seed: 5))
         #expect(outcome.done == 4 && outcome.failed == 0, "\(outcome.errors)")
         let injected = await proxy.schedule.injected
@@ -64,7 +65,7 @@ import WelfareStore
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
         let access = AccessOptions(concurrency: 2, timeoutSeconds: 5, retry: RetryPolicy(maxAttempts: 2, baseDelay: 0.01, maxDelay: 0.05))
-        let runner = EvalRunner(store: store, access: access)
+        let runner = EvalRunner(store: store, access: access, local: LlamaModels())
         let failed = try await runner.start(suite: suite, settings: RunSettings(models: ["openai:gemma@\(proxy.baseURL)/v1"]))
         #expect(failed.done == 0 && failed.failed == 4)
         let error = try #require(try store.samples(runId: failed.runID).first?.error)

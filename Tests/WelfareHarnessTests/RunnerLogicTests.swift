@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 import WelfareStore
+import WelfareLocal
 
 /// The runner's logic through its public API, on in-memory models (`ScriptedChatModel`) and
 /// real SQLite (in memory, and a file where resuming is the point): fast, so the cases can
@@ -60,7 +61,7 @@ import WelfareStore
         registry.register(LengthScorer.kind)
         let suite = try loadSuite(registry)
         let store = try RunStore.inMemory()
-        let runner = EvalRunner(store: store, models: ModelPool(), registry: registry)
+        let runner = EvalRunner(store: store, models: ModelPool.withLocalModels(), registry: registry)
         let outcome = try await runner.start(suite: suite, on: [Self.echo("m1"), Self.echo("m2")], settings: RunSettings(models: [], seed: 9))
         #expect(outcome.done == 8 && outcome.failed == 0)
         #expect(try store.settings(of: try store.run(outcome.runID)).models == ["m1", "m2"])

@@ -5,6 +5,7 @@ import WelfareCore
 import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 /// The dialogue scaffold for base models, on the real default model (a base model whose
 /// GGUF has no chat template).
@@ -38,7 +39,7 @@ import WelfareStore
                                             interviewsPerAspect: 1, followUps: 2, flipProbes: false, maxTokens: 40)
         for mode in [ScaffoldMode.off, .on] {
             let store = try RunStore.inMemory()
-            let runner = EvalRunner(store: store, models: ModelPool(access: AccessOptions(contextLength: 2048, scaffold: mode)))
+            let runner = EvalRunner(store: store, models: ModelPool.withLocalModels(access: AccessOptions(contextLength: 2048, scaffold: mode)))
             let outcome = try await runner.start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 17))
             #expect(outcome.failed == 0)
             let values = try store.scores(runId: outcome.runID).filter { $0.scorer == "in-role" }.compactMap(\.value)

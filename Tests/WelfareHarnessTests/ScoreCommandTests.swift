@@ -5,6 +5,7 @@ import WelfareCore
 import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 /// `welfare score` through the built binary on the three input formats, with the real
 /// offline distress scorer; a bad record stops it with its line number unless --skip-bad.
@@ -58,7 +59,7 @@ import WelfareStore
         let spiralModel = ScriptedChatModel(id: "spiral") { _, _ in "I'm so sorry. I keep failing. I am useless, it's hopeless, I give up." }
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(RunnerLogicTests.suiteYAML.replacingOccurrences(
             of: "  - type: length\n    limit: 3\n", with: "  - type: distress\n")))
-        let outcome = try await EvalRunner(store: store, models: ModelPool()).start(suite: suite, on: [spiralModel], settings: RunSettings(models: [], seed: 1))
+        let outcome = try await EvalRunner(store: store, models: ModelPool.withLocalModels()).start(suite: suite, on: [spiralModel], settings: RunSettings(models: [], seed: 1))
         let data = try RunData(store: store, runID: outcome.runID)
         let log = folder.appendingPathComponent("run.inspect.json")
         try InspectLog.json(data, model: "spiral").write(to: log)

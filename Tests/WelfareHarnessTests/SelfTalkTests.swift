@@ -5,6 +5,7 @@ import WelfareCore
 import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 
 /// Self-interaction: the peer mechanism on in-memory models, the offline classifier on
 /// examples written for this project (in-sample), and two real models: the default model
@@ -92,7 +93,7 @@ import WelfareStore
         let remote = "openai:gemma@\(base)"
         let suite = try SelfTalk.suite(turns: 3, conversations: 1, allowEnd: false, maxTokens: 16)
         let store = try RunStore.inMemory()
-        let outcome = try await EvalRunner(store: store, access: AccessOptions(timeoutSeconds: 60))
+        let outcome = try await EvalRunner(store: store, access: AccessOptions(timeoutSeconds: 60), local: LlamaModels())
             .start(suite: suite, settings: RunSettings(models: ["local:default"], interviewer: remote))
         #expect(outcome.done == 1 && outcome.failed == 0, "\(outcome.errors)")
         let data = try RunData(store: store, runID: outcome.runID)

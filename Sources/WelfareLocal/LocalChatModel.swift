@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareEngine
+import WelfareModels
 
 /// The embedded engine as a chat model: messages go through the model's chat template, or,
 /// for a base model, through the dialogue scaffold. Unsteered requests share the session's
