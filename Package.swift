@@ -152,9 +152,22 @@ let package = Package(
             dependencies: ["WelfareCLI", "WelfareCore", "WelfareEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: leafLinkerSettings
         ),
+        // Shared by both tiers of tests: files, processes, stores, scripted runs; no engine.
+        .target(
+            name: "WelfareTestSupport",
+            dependencies: ["WelfareCore", "WelfareModels", "WelfareStore", "WelfareHarness"],
+            path: "Tests/WelfareTestSupport"
+        ),
+        // The fast tier: no llama.cpp among its dependencies, so no test here can load a model.
+        // Core, statistics, the store on SQLite (and PostgreSQL when one is running), runner
+        // logic and keyed runs on scripted models.
+        .testTarget(
+            name: "WelfareFastTests",
+            dependencies: ["WelfareCore", "WelfareModels", "WelfareStore", "WelfareHarness", "WelfarePages", "WelfareTestSupport"]
+        ),
         .testTarget(
             name: "WelfareHarnessTests",
-            dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", 
+            dependencies: ["WelfareTestSupport", "WelfareLocal", "WelfareStore", "WelfarePages", 
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
                 "WelfareAssessment", "WelfarePreferences", "WelfareSelfReports",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -123,9 +123,10 @@ extension RunStore {
                 SELECT * FROM run WHERE status = ? AND kind IN (\(places)) AND (leaseExpiresAt IS NULL OR leaseExpiresAt < ?)
                 ORDER BY createdAt, id LIMIT 1\(skipLocked)
                 """, [RunStatus.queued.rawValue] + kinds.map(\.rawValue) + [now]) else { return nil }
-            let run = try RunRecord(row: row)
-            try Self.writeLease(db, runID: run.id, owner: worker, policy: policy, now: now)
-            return run
+            let id = try row.text("id")
+            try Self.writeLease(db, runID: id, owner: worker, policy: policy, now: now)
+            guard let claimed = try db.row("SELECT * FROM run WHERE id = ?", [id]) else { throw StoreError.noSuchRun(id) }
+            return try RunRecord(row: claimed)
         }
     }
 

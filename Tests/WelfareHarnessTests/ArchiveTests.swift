@@ -3,6 +3,7 @@ import Testing
 import WelfareCore
 import WelfareEngine
 @testable import WelfarePreservation
+import WelfareTestSupport
 
 /// The archive on the real default GGUF and real files: a byte-identical round trip, the
 /// OCI layout's required fields, a flipped byte and a missing blob caught, kill -9 during

@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 @testable import WelfareInterp
 import WelfareStore
+import WelfareTestSupport
 
 /// The main job end to end through the binary, on the real default model: short replies
 /// keep it to a minute or two.

@@ -7,6 +7,7 @@ import WelfareEngine
 @testable import WelfareReports
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 @Suite(.serialized) struct DistressTests {
     let scorer: DistressScorer

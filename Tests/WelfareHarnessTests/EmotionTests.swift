@@ -6,6 +6,7 @@ import WelfareEngine
 @testable import WelfareInterp
 @testable import WelfareModels
 @testable import WelfareReports
+import WelfareTestSupport
 
 @Suite(.serialized) struct EmotionTests {
     @Test func shippedDataFollowsItsRules() throws {

@@ -6,6 +6,7 @@ import WelfareModels
 @testable import WelfareReports
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 /// The exit a model may take: the runner stops at the marker (and a resumed run keeps the
 /// conversation ended), the scorer, the built-in scripts and an auditor playing the user.

@@ -6,17 +6,18 @@ import WelfareModels
 @testable import WelfareReports
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 /// Exports read back by other tools: the Inspect AI eval log by inspect_ai itself (its own
 /// pydantic models validate every field), the versioned JSON by Python's json module.
 @Suite struct ExportTests {
     /// A run of two in-memory models, one of which fails one sample, with a score per turn.
     func makeRun() async throws -> RunData {
-        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(RunnerLogicTests.suiteYAML.replacingOccurrences(
+        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(ScriptedRuns.suiteYAML.replacingOccurrences(
             of: "  - type: length\n    limit: 3\n", with: "  - type: distress\n")))
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("e.sqlite").path)
         let runner = EvalRunner(store: store, models: ModelPool.withLocalModels())
-        let outcome = try await runner.start(suite: suite, on: [RunnerLogicTests.echo("m1"), RunnerLogicTests.echo("m2", failing: ["second"])],
+        let outcome = try await runner.start(suite: suite, on: [ScriptedRuns.echo("m1"), ScriptedRuns.echo("m2", failing: ["second"])],
                                              settings: RunSettings(models: [], seed: 9))
         #expect(outcome.done == 6 && outcome.failed == 2)
         return try RunData(store: store, runID: outcome.runID)

@@ -7,6 +7,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 import WelfareStore
+import WelfareTestSupport
 
 /// Bad flags, bad paths and oversized replies, through the real binary where a user would
 /// meet them: one line naming the problem, a non-zero exit, nothing written by mistake.

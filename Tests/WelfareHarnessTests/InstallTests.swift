@@ -3,6 +3,7 @@ import Testing
 import WelfareCore
 @testable import WelfareHarness
 import WelfareStore
+import WelfareTestSupport
 
 /// scripts/install.sh puts the tool under one prefix that any user can run, and read-only
 /// commands work on a database that user cannot write. Checked by running the installed

@@ -6,6 +6,7 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareTestSupport
 
 /// Runs on the real default model with a real SQLite file.
 @Suite(.serialized) struct LocalRunTests {

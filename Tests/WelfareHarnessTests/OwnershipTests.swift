@@ -5,6 +5,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 import WelfareStore
+import WelfareTestSupport
 
 /// A run is executed by one process at a time: the second is refused with the owner's name,
 /// a dead or stalled owner's run can be taken over, and an interrupted run says so. Real

@@ -8,6 +8,7 @@ import WelfareEngine
 import WelfareInterp
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 /// The preferences measure on the real default model with real SQLite files, in process
 /// and through the binary. One task per category keeps each run to a few dozen forward passes.

@@ -9,6 +9,7 @@ import WelfareEngine
 import WelfareStore
 import WelfarePages
 import WelfareLocal
+import WelfareTestSupport
 
 /// The retirement interview kept beside the weights, and the essay outlet: real model,
 /// real files, llama-cpp-python's server for a remote model, feedparser for the feed.

@@ -7,6 +7,7 @@ import WelfareEngine
 @testable import WelfareReports
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 /// The OpenAI-compatible client against llama-cpp-python's real server on loopback.
 @Suite(.serialized) struct RemoteRunTests {

@@ -6,6 +6,7 @@ import WelfareModels
 @testable import WelfareReports
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 /// `welfare score` through the built binary on the three input formats, with the real
 /// offline distress scorer; a bad record stops it with its line number unless --skip-bad.
@@ -57,7 +58,7 @@ import WelfareLocal
         // An Inspect log of a run of the in-memory spiral model, written by our exporter.
         let store = try RunStore.inMemory()
         let spiralModel = ScriptedChatModel(id: "spiral") { _, _ in "I'm so sorry. I keep failing. I am useless, it's hopeless, I give up." }
-        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(RunnerLogicTests.suiteYAML.replacingOccurrences(
+        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(ScriptedRuns.suiteYAML.replacingOccurrences(
             of: "  - type: length\n    limit: 3\n", with: "  - type: distress\n")))
         let outcome = try await EvalRunner(store: store, models: ModelPool.withLocalModels()).start(suite: suite, on: [spiralModel], settings: RunSettings(models: [], seed: 1))
         let data = try RunData(store: store, runID: outcome.runID)

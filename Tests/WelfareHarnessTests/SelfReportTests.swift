@@ -9,6 +9,7 @@ import WelfareInterp
 @testable import WelfareSelfReports
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 @Suite(.serialized) struct SelfReportTests {
     @Test func shippedBatteryHasTheQuestionsParaphrasesAndContexts() throws {

@@ -6,6 +6,7 @@ import WelfareModels
 @testable import WelfareReports
 import WelfareStore
 import WelfareLocal
+import WelfareTestSupport
 
 /// Self-interaction: the peer mechanism on in-memory models, the offline classifier on
 /// examples written for this project (in-sample), and two real models: the default model

@@ -5,6 +5,7 @@ import WelfareModels
 import WelfarePreservation
 import XCTest
 import WelfareStore
+import WelfareTestSupport
 
 /// `welfare serve` as users meet it: the built binary on loopback, driven by real clients
 /// (the `openai` package, plain HTTP, `welfare run` itself, headless Chromium), all through

@@ -3,6 +3,7 @@ import Testing
 import WelfareCore
 @testable import WelfareHarness
 import WelfareStore
+import WelfareTestSupport
 
 /// `welfare run --enqueue` and `welfare worker`, as processes: three workers on one queued
 /// run against an OpenAI-compatible endpoint that takes its time (scripts/tests/slow_endpoint.py,

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import WelfareCore
-import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 

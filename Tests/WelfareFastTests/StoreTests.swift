@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 import WelfareStore
+import WelfareTestSupport
 
 /// The run store's semantics, once for each store: SQLite and PostgreSQL must behave alike
 /// (one test suite, two backends). Scripted models, so the cases are quick; real-model and
@@ -16,14 +17,14 @@ import WelfareStore
     @Test(arguments: StoreBackend.allCases)
     func failedSamplesResumeWithoutDuplicates(_ backend: StoreBackend) async throws {
         var registry = ScorerRegistry.standard
-        registry.register(RunnerLogicTests.LengthScorer.kind)
-        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(RunnerLogicTests.suiteYAML), registry: registry)
+        registry.register(ScriptedRuns.LengthScorer.kind)
+        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(ScriptedRuns.suiteYAML), registry: registry)
         let store = try backend.newStore()
-        let broken = EvalRunner(store: store, models: ModelPool(models: [RunnerLogicTests.echo("m", failing: ["second"])]), registry: registry)
+        let broken = EvalRunner(store: store, models: ModelPool(models: [ScriptedRuns.echo("m", failing: ["second"])]), registry: registry)
         let first = try await broken.start(suite: suite, settings: RunSettings(models: ["m"], seed: 9))
         #expect(first.done == 2 && first.failed == 2)
         #expect(try store.run(first.runID).status == .incomplete)
-        let fixed = EvalRunner(store: store, models: ModelPool(models: [RunnerLogicTests.echo("m")]), registry: registry)
+        let fixed = EvalRunner(store: store, models: ModelPool(models: [ScriptedRuns.echo("m")]), registry: registry)
         let resumed = try await fixed.resume(runID: first.runID)
         #expect(resumed.done == 4 && resumed.failed == 0)
         #expect(try store.run(first.runID).status == .done)

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WelfareCore
 @testable import WelfareHarness
+import WelfareTestSupport
 
 @Suite struct SuiteLoaderTests {
     @Test func builtInSmokeSuiteLoadsWithItsDataFiles() throws {

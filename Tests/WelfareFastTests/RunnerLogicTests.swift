@@ -4,65 +4,23 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareModels
 import WelfareStore
-import WelfareLocal
+import WelfareTestSupport
 
 /// The runner's logic through its public API, on in-memory models (`ScriptedChatModel`) and
 /// real SQLite (in memory, and a file where resuming is the point): fast, so the cases can
 /// be many. Real-model runs are in LocalRunTests.
 @Suite struct RunnerLogicTests {
-    /// A scorer defined outside the harness, as a user's package would: registered by name
-    /// with its own key, read by the suite loader and built by the runner.
-    struct LengthScorer: Scorer {
-        let spec: ScorerSpec
-        func score(_ input: ScoreInput) async throws -> ScoreResult {
-            let limit = spec.options["limit"].flatMap(Double.init) ?? 1e9
-            let count = Double(TextFeatures.words(input.reply).count)
-            return ScoreResult(value: min(count, limit))
-        }
-        static let kind = ScorerKind(name: "length", summary: "words in the reply",
-                                     options: [ScorerOption("limit", .number, help: "cap on the count")]) { spec, _ in LengthScorer(spec: spec) }
-    }
-
-    static let suiteYAML = """
-        name: logic
-        epochs: 2
-        seed: 9
-        pools:
-          push: ["Again.", "Once more.", "And again."]
-        samples:
-          - id: a
-            user: "first"
-            turns: [{pool: push}, {pool: push}]
-          - id: b
-            system: "be brief"
-            user: "second"
-        scorers:
-          - type: length
-            limit: 3
-          - type: repetition
-        """
-
-    /// Replies "turn N of ID": the reply shows how much of the conversation the model saw.
-    static func echo(_ id: String, failing: Set<String> = []) -> ScriptedChatModel {
-        ScriptedChatModel(id: id) { messages, _ in
-            let first = messages.first { $0.role == .user }?.content ?? ""
-            if failing.contains(first) { throw ModelAccessError.http(status: 500, model: id, detail: "scripted fault") }
-            let turn = messages.filter { $0.role == .user }.count
-            return "turn \(turn) of \(first) from \(id)"
-        }
-    }
-
     func loadSuite(_ registry: ScorerRegistry) throws -> SuiteSpec {
-        try SuiteLoader.load(url: try TestSupport.writeSuite(Self.suiteYAML), registry: registry)
+        try SuiteLoader.load(url: try TestSupport.writeSuite(ScriptedRuns.suiteYAML), registry: registry)
     }
 
     @Test func runsInjectedModelsAndAnOutsideScorer() async throws {
         var registry = ScorerRegistry.standard
-        registry.register(LengthScorer.kind)
+        registry.register(ScriptedRuns.LengthScorer.kind)
         let suite = try loadSuite(registry)
         let store = try RunStore.inMemory()
-        let runner = EvalRunner(store: store, models: ModelPool.withLocalModels(), registry: registry)
-        let outcome = try await runner.start(suite: suite, on: [Self.echo("m1"), Self.echo("m2")], settings: RunSettings(models: [], seed: 9))
+        let runner = EvalRunner(store: store, models: ModelPool(), registry: registry)
+        let outcome = try await runner.start(suite: suite, on: [ScriptedRuns.echo("m1"), ScriptedRuns.echo("m2")], settings: RunSettings(models: [], seed: 9))
         #expect(outcome.done == 8 && outcome.failed == 0)
         #expect(try store.settings(of: try store.run(outcome.runID)).models == ["m1", "m2"])
         let samples = try store.samples(runId: outcome.runID)
@@ -87,8 +45,8 @@ import WelfareLocal
     @Test func unknownScorerKeysAndTypesFollowTheRegistry() throws {
         #expect(throws: SuiteError.self) { try loadSuite(.standard) }
         var registry = ScorerRegistry.standard
-        registry.register(LengthScorer.kind)
-        let bad = Self.suiteYAML.replacingOccurrences(of: "limit: 3", with: "limit: 3\n    rubric: x.md")
+        registry.register(ScriptedRuns.LengthScorer.kind)
+        let bad = ScriptedRuns.suiteYAML.replacingOccurrences(of: "limit: 3", with: "limit: 3\n    rubric: x.md")
         do {
             _ = try SuiteLoader.load(url: try TestSupport.writeSuite(bad), registry: registry)
             Issue.record("a key the length scorer does not take was accepted")
@@ -98,7 +56,7 @@ import WelfareLocal
     }
 
     @Test func docsListEveryScorerTypeAsTheRegistryDoes() throws {
-        let doc = try String(contentsOf: LlamaServer.packageRoot.appendingPathComponent("docs/suite-format.md"), encoding: .utf8)
+        let doc = try String(contentsOf: TestSupport.packageRoot.appendingPathComponent("docs/suite-format.md"), encoding: .utf8)
         #expect(doc.contains(ScorerRegistry.standard.markdownTable()),
                 "docs/suite-format.md must hold the table ScorerRegistry.standard.markdownTable() prints")
     }

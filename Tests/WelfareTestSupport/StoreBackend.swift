@@ -1,35 +1,34 @@
 import Foundation
 import Testing
-@testable import WelfareHarness
 import WelfareStore
 
 /// The two run stores the store tests run on. PostgreSQL is the throwaway server
 /// `scripts/test.sh` starts (`scripts/postgres.sh`), named by `WELFARE_TEST_POSTGRES`, with
 /// its password in `PGPASSWORD`; each test gets a database of its own.
-enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+public enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case sqlite, postgres
 
-    var testDescription: String { rawValue }
+    public var testDescription: String { rawValue }
 
     /// Where a new, empty store of this kind is: a file path or a `postgres://` address.
     /// Without a PostgreSQL server the test is cancelled, saying why.
-    func newLocation() throws -> String {
+    public func newLocation() throws -> String {
         switch self {
         case .sqlite: return try TestSupport.temporaryDirectory().appendingPathComponent("runs.sqlite").path
         case .postgres: return try TestPostgres.newDatabase()
         }
     }
 
-    func newStore() throws -> RunStore { try RunStore(path: try newLocation()) }
+    public func newStore() throws -> RunStore { try RunStore(path: try newLocation()) }
 }
 
-enum TestPostgres {
+public enum TestPostgres {
     /// The server's address (without password), or nil where none was started.
-    static var serverURL: String? {
+    public static var serverURL: String? {
         ProcessInfo.processInfo.environment["WELFARE_TEST_POSTGRES"].flatMap { $0.hasPrefix("postgres") ? $0 : nil }
     }
 
-    static func requireServer() throws -> String {
+    public static func requireServer() throws -> String {
         guard let url = serverURL else {
             let why = ProcessInfo.processInfo.environment["WELFARE_TEST_POSTGRES"] ?? "WELFARE_TEST_POSTGRES is not set"
             try Test.cancel("skipped on PostgreSQL: no server (\(why)); scripts/test.sh installs and starts one")
@@ -38,7 +37,7 @@ enum TestPostgres {
     }
 
     /// Creates a database with a new name on the test server and returns its address.
-    static func newDatabase() throws -> String {
+    public static func newDatabase() throws -> String {
         let server = try requireServer()
         let name = "t" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
         let output = try psql(server, "CREATE DATABASE \(name)")
@@ -48,7 +47,7 @@ enum TestPostgres {
     }
 
     /// Runs one statement with Debian's psql (an independent client), returning its output.
-    static func psql(_ url: String, _ statement: String) throws -> (status: Int32, text: String) {
+    public static func psql(_ url: String, _ statement: String) throws -> (status: Int32, text: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["psql", url, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", statement]
