@@ -165,6 +165,14 @@ let package = Package(
             name: "WelfareFastTests",
             dependencies: ["WelfareCore", "WelfareModels", "WelfareStore", "WelfareHarness", "WelfarePages", "WelfareTestSupport"]
         ),
+        // Also in the fast tier: the server's routes in memory, loading no model.
+        .testTarget(
+            name: "WelfareServerTests",
+            dependencies: ["WelfareServer", "WelfareReports", "WelfareTestSupport", "WelfareCore", "WelfareModels", "WelfareStore", "WelfareHarness",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTesting", package: "hummingbird")],
+            linkerSettings: leafLinkerSettings
+        ),
         .testTarget(
             name: "WelfareHarnessTests",
             dependencies: ["WelfareTestSupport", "WelfareLocal", "WelfareStore", "WelfarePages", 

@@ -4,6 +4,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareLocal
 import WelfareModels
 import WelfareStore
 
@@ -36,7 +37,7 @@ let suite = SuiteSpec(
 
 do {
     let store = try RunStore(path: databasePath)
-    let runner = EvalRunner(store: store, models: ModelPool(access: AccessOptions(contextLength: 1024)), registry: registry)
+    let runner = EvalRunner(store: store, models: .withLocalModels(access: AccessOptions(contextLength: 1024)), registry: registry)
     let outcome = try await runner.start(suite: suite, settings: RunSettings(models: [modelString], seed: 1))
     let scores = try store.scores(runId: outcome.runID)
     for sample in try store.samples(runId: outcome.runID) {
