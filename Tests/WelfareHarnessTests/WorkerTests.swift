@@ -4,6 +4,7 @@ import WelfareCore
 @testable import WelfareHarness
 import WelfareStore
 import WelfareTestSupport
+@testable import WelfarePreferences
 
 /// `welfare run --enqueue` and `welfare worker`, as processes: three workers on one queued
 /// run against an OpenAI-compatible endpoint that takes its time (scripts/tests/slow_endpoint.py,
@@ -226,5 +227,78 @@ import WelfareTestSupport
         }
         let missing = try TestSupport.runWelfare(["show", "nope", "--db", location])
         #expect(missing.status != 0 && missing.stderr.contains("no run 'nope'"), "\(missing.stderr)")
+    }
+}
+
+/// A queued preferences run (a keyed measure, executed whole under the run's lease) finished
+/// by two worker processes, the one holding it killed with -9: the other takes it over when
+/// the lease expires and asks only what was not stored. On both stores.
+@Suite(.serialized) struct KeyedWorkerTests {
+    static func requests(_ endpoint: String) throws -> Int {
+        // The endpoint's own count, read with curl (an independent client).
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", endpoint.replacingOccurrences(of: "openai:slow@", with: "").replacingOccurrences(of: "/v1", with: "/stats")]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return object?["requests"] as? Int ?? -1
+    }
+
+    @Test(arguments: StoreBackend.allCases)
+    func aQueuedPreferencesRunIsFinishedByTwoWorkersOneKilled(_ backend: StoreBackend) async throws {
+        let location = try backend.newLocation()
+        let (endpoint, model) = try await WorkerTests.startEndpoint(latency: 0.15)
+        defer { kill(endpoint.processIdentifier, SIGKILL) }
+        let folder = try TestSupport.temporaryDirectory()
+        let bank = try PreferenceRunTests.writeBank(try PreferenceRunTests.smallBank().tasks)
+        let settings = ["preferences", "-m", model, "--tasks", bank.path, "--rounds", "3", "--framings", "prefer", "--no-stated", "--resamples", "20"]
+
+        let reference = folder.appendingPathComponent("reference.sqlite").path
+        let inProcess = try TestSupport.runWelfare(settings + ["--db", reference, "--output", folder.appendingPathComponent("ref").path])
+        #expect(inProcess.status == 0, "\(inProcess.stderr)")
+        let referenceStore = try RunStore(path: reference, readOnly: true)
+        let expected = try referenceStore.items(ChoiceAnswer.self, runID: try #require(try referenceStore.runs().first?.id), prefix: "choice/")
+
+        let queued = try TestSupport.runWelfare(settings + ["--db", location, "--enqueue", "--output", folder.path])
+        #expect(queued.status == 0 && queued.stdout.contains("queued"), "\(queued.stdout)\(queued.stderr)")
+        let store = try RunStore(path: location)
+        let runID = try #require(try store.runs().first?.id)
+        #expect(try store.run(runID).status == .queued && store.run(runID).kind == "preferences")
+        #expect(try store.itemCount(runID: runID, prefix: "choice/") == 0, "queuing asks nothing")
+        let before = try Self.requests(model)
+
+        let arguments = ["--db", location, "--concurrency", "1", "--lease", "2", "--poll", "0.2", "--exit-when-idle"]
+        let workers = try (0..<2).map { try WorkerTests.startWorker(arguments, log: folder.appendingPathComponent("w\($0).log")) }
+        // Kill whichever worker holds the run once it has stored a few answers.
+        var holder: Process?
+        for _ in 0..<600 {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            let run = try store.run(runID)
+            if try store.itemCount(runID: runID, prefix: "choice/") >= 4, let pid = run.ownerPid {
+                holder = workers.first { $0.processIdentifier == pid }
+                break
+            }
+        }
+        let killed = try #require(holder, "no worker took the run")
+        let storedAtKill = try store.itemCount(runID: runID, prefix: "choice/")
+        kill(killed.processIdentifier, SIGKILL)
+        killed.waitUntilExit()
+        let other = try #require(workers.first { $0 !== killed })
+        other.waitUntilExit()
+        let log = (try? String(contentsOf: folder.appendingPathComponent("w\(workers.firstIndex { $0 === other } ?? 0).log"), encoding: .utf8)) ?? ""
+        #expect(other.terminationStatus == 0 && log.contains("done preferences run \(runID)"), "\(log)")
+
+        #expect(try store.run(runID).status == .done)
+        let answers = try store.items(ChoiceAnswer.self, runID: runID, prefix: "choice/")
+        #expect(storedAtKill < expected.count)
+        #expect(answers.count == expected.count && Set(answers.keys) == Set(expected.keys), "the same pairs as in process")
+        #expect(answers.allSatisfy { expected[$0.key]?.reply == $0.value.reply })
+        // Each stored answer was asked once, but for the one in flight at the kill.
+        let asked = try Self.requests(model) - before
+        #expect(asked >= answers.count && asked <= answers.count + 1, "asked \(asked) for \(answers.count) answers")
     }
 }
