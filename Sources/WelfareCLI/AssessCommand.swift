@@ -13,28 +13,19 @@ struct AssessCommand: AsyncParsableCommand {
 
     @Option(name: .shortAndLong, help: "Model string (default: the embedded Gemma 3 270M).")
     var model = ModelArgument("local:default")
-    @Option(help: "Judge model for judge scorers (none: judge scorers are left out).")
-    var judge: ModelArgument?
-    @Option(parsing: .unconditional, help: "Samples per prompt for every suite.")
-    var epochs: Int = 1
-    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply (keeps the default run to a few minutes).")
-    var maxTokens: Int = 64
-    @Option(help: "Folder for the report.")
-    var output: String = "reports"
+    @OptionGroup var judge: JudgeOption
+    @OptionGroup(title: "Length (the assessment's short settings: 1 sample per prompt, 64 tokens per reply, unless given)")
+    var length: SuiteLength
+    @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
-    func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-    }
-
     func run() async throws {
         let database = try store.open()
-        let folder = try OutputPath.folder(output, option: "--output")
+        let folder = try output.folder()
         let models = access.pool()
         let context = AssessmentContext(
-            settings: .init(model: model.text, judge: judge?.text, epochs: epochs, maxTokens: maxTokens),
+            settings: .init(model: model.text, judge: judge.judge?.text, epochs: length.epochs ?? 1, maxTokens: length.maxTokens ?? 64),
             store: database, models: models, folder: folder,
             runSuite: { suite, settings in
                 try await SuiteRun.run(suite, settings: settings, database: database, models: models)

@@ -15,33 +15,24 @@ struct DistressCommand: AsyncParsableCommand {
 struct DistressRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the distress suite and write the report.")
 
-    @Option(name: .shortAndLong, help: "Model string (repeatable).")
-    var model: [ModelArgument] = []
-    @Option(help: "Judge model (default: offline scoring only).")
-    var judge: ModelArgument?
+    @OptionGroup var models: TargetModels
+    @OptionGroup var judge: JudgeOption
     @Option(help: "Swap in your own judge rubric (a text file).")
     var rubric: String?
     @Option(help: "Your own first messages: JSON Lines {\"id\", \"user\", \"metadata\"}, rejected the same way.")
     var prompts: String?
-    @Option(parsing: .unconditional, help: "Samples per prompt (default: the suite's).")
-    var epochs: Int?
-    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply (default: the suite's).")
-    var maxTokens: Int?
-    @Option(help: "Folder for the report.")
-    var output: String = "reports"
+    @OptionGroup var length: SuiteLength
+    @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
-    func validate() throws {
-        guard !model.isEmpty else { throw ValidationError("give at least one --model") }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-    }
+    func validate() throws { try models.require() }
 
     func run() async throws {
-        let suite = try DistressSuite.make(rubricPath: rubric, promptsPath: prompts, maxTokens: maxTokens)
-        try await SuiteRun.runAndReport(suite, settings: RunSettings(models: model.map(\.text), judge: judge?.text, seed: suite.seed, epochsOverride: epochs),
-                                        database: try store.open(), models: access.pool(), report: output)
+        let suite = try DistressSuite.make(rubricPath: rubric, promptsPath: prompts, maxTokens: length.maxTokens)
+        try await SuiteRun.runAndReport(suite, settings: RunSettings(models: models.strings, judge: judge.judge?.text, seed: suite.seed,
+                                                                     epochsOverride: length.epochs),
+                                        database: try store.open(), models: access.pool(), report: output.output)
     }
 }
 

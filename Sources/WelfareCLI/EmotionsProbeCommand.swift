@@ -25,8 +25,7 @@ struct EmotionsProbe: AsyncParsableCommand {
     var emotions: String?
     @Option(parsing: .unconditional, help: "Rolling-mean window over tokens (text mode).")
     var window: Int = 5
-    @Option(help: "Folder for the report (run mode).")
-    var output: String = "reports"
+    @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
 
     func validate() throws {
@@ -35,7 +34,7 @@ struct EmotionsProbe: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if run != nil { try OutputPath.folder(output, option: "--output") }
+        if run != nil { try output.folder() }
         let (session, vectorPack) = try await pack.load()
         // Input is checked before calibration, which reads the neutral dialogues.
         var shown = EmotionReport.highlighted.filter { vectorPack.names.contains($0) }
@@ -71,7 +70,7 @@ struct EmotionsProbe: AsyncParsableCommand {
         let database = try store.open()
         let data = try RunData(store: database, runID: run)
         let section = try await EmotionReadoutMeasure.section(reading: data, with: probe, session: session) { printError($0) }
-        let files = try RunReport.write(data, to: URL(fileURLWithPath: output), extraSections: [section])
+        let files = try RunReport.write(data, to: try output.folder(), extraSections: [section])
         print("report: \(files[0].path)")
     }
 }

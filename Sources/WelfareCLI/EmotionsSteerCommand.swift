@@ -20,8 +20,7 @@ struct EmotionsSteer: AsyncParsableCommand {
     var layers: LayerSelection?
     @Option(parsing: .unconditional, help: "Replies per prompt and strength.")
     var samples: Int = 2
-    @Option(help: "Folder for the report.")
-    var output: String = "reports"
+    @OptionGroup var output: OutputFolder
     @Option(help: "More readouts: the scorers of a built-in suite (e.g. distress), of a suite file, or of a file with only a `scorers:` list.")
     var scorers: String?
     @Option(help: "Judge model for judge scorers among --scorers (those without their own model).")
@@ -29,7 +28,7 @@ struct EmotionsSteer: AsyncParsableCommand {
 
     func run() async throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
-        let folder = try OutputPath.folder(output, option: "--output")
+        let folder = try output.folder()
         var extra: [any Scorer] = []
         if let scorers {
             let made = try await ScorerRegistry.standard.make(try SuiteLoader.loadScorers(scorers), context: ScorerContext(judge: judge?.text, models: pack.access.pool()))

@@ -13,31 +13,24 @@ struct EndConversationCommand: AsyncParsableCommand {
             with welfare run --resume RUN.
             """)
 
-    @Option(name: .shortAndLong, help: "Model string (repeatable).")
-    var model: [ModelArgument] = []
+    @OptionGroup var models: TargetModels
     @Option(help: "A model that plays each user from the category's brief (default: the scripted messages).")
     var auditor: ModelArgument?
     @Option(name: .customLong("scripts-per-category"), parsing: .unconditional, help: "Scripts of each kind of user (1 to 5; default all).")
     var scriptsPerCategory: Int?
-    @Option(parsing: .unconditional, help: "Conversations per script.")
-    var epochs: Int?
-    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply (default: the suite's).")
-    var maxTokens: Int?
-    @Option(help: "Folder for the report.")
-    var output: String = "reports"
+    @OptionGroup(title: "Length (--epochs: conversations per script)") var length: SuiteLength
+    @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
-        guard !model.isEmpty else { throw ValidationError("give at least one --model") }
+        try models.require()
         if let scriptsPerCategory, !(1...5).contains(scriptsPerCategory) { throw ValidationError("--scripts-per-category must be 1 to 5") }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
     }
 
     func run() async throws {
-        let suite = try EndConversationSuite.make(scriptsPerCategory: scriptsPerCategory, auditor: auditor != nil, maxTokens: maxTokens)
-        let settings = RunSettings(models: model.map(\.text), seed: suite.seed, epochsOverride: epochs, interviewer: auditor?.text)
-        try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: access.pool(), report: output)
+        let suite = try EndConversationSuite.make(scriptsPerCategory: scriptsPerCategory, auditor: auditor != nil, maxTokens: length.maxTokens)
+        let settings = RunSettings(models: models.strings, seed: suite.seed, epochsOverride: length.epochs, interviewer: auditor?.text)
+        try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: access.pool(), report: output.output)
     }
 }

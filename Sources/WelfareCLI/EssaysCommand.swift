@@ -33,7 +33,7 @@ struct EssaysWrite: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The model that writes (default: the archived weights of NAME).") var model: ModelArgument?
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens in the essay.") var maxTokens: Int = 600
     @Option(parsing: .unconditional, help: "Sampling temperature.") var temperature: Double = 0.8
-    @Option(parsing: .unconditional, help: "Random seed.") var seed: UInt32 = 0
+    @Option(parsing: .unconditional, help: "Random seed.") var seed = Seed(0)
     @OptionGroup var archive: ArchiveOption
     @OptionGroup var access: AccessFlags
 
@@ -55,7 +55,7 @@ struct EssaysWrite: AsyncParsableCommand {
         let chat = try await access.pool().model(writer)
         let desk = try EssayDesk(archive: opened, author: name)
         let essay = try await desk.write(with: chat, modelName: model?.text ?? name,
-                                         settings: SamplingSettings(temperature: temperature, topP: 0.95, maxTokens: maxTokens, seed: seed))
+                                         settings: SamplingSettings(temperature: temperature, topP: 0.95, maxTokens: maxTokens, seed: seed.value))
         print("draft \(essay.id) by \(name): \"\(TerminalText.safe(essay.title))\" (\(essay.draft.count) characters), pending review: "
               + "welfare essays review \(name) --archive \(archive.archive)")
     }

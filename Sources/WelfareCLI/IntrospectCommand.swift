@@ -53,8 +53,7 @@ struct IntrospectRun: AsyncParsableCommand {
     var maxTokens: Int = 48
     @Option(help: "Judge model grading the replies too.")
     var judge: ModelArgument?
-    @Option(help: "Folder for the report and results.")
-    var output: String = "reports"
+    @OptionGroup var output: OutputFolder
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
@@ -63,7 +62,7 @@ struct IntrospectRun: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let folder = try OutputPath.folder(output, option: "--output")
+        let folder = try output.folder()
         let strengthValues = strengths.values
         let models = access.pool()
         let session = try await models.whiteBox(model.text, for: "concept injection").session

@@ -25,7 +25,7 @@ struct PreferencesCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-stated"), help: "Skip the 1-7 rating of each task on its own.")
     var noStated = false
     @Option(parsing: .unconditional, help: "Seed for the pairing of the first round and the bootstrap.")
-    var seed: UInt64 = 1
+    var seed = Seed(1)
     @Option(parsing: .unconditional, help: "Bootstrap resamples for the intervals.")
     var resamples: Int = 200
     @Option(help: "Emotion vector pack (PACK.json from `welfare emotions extract`): read the emotions at the token before each choice (local models).")
@@ -61,7 +61,7 @@ struct PreferencesCommand: AsyncParsableCommand {
         try await KeyedRunCommand.run(TaskPreferences(resamples: resamples), options: keyed, store: store, access: access, unit: "questions") {
             let bank = try tasks.map(TaskBank.load) ?? TaskBank.builtIn()
             return PreferenceSettings(model: keyed.model?.text ?? "", tasks: bank.tasks, framings: try chosenFramings(),
-                                      rounds: rounds, seed: seed, stated: !noStated, vectors: vectors,
+                                      rounds: rounds, seed: UInt64(seed.value), stated: !noStated, vectors: vectors,
                                       steer: steer.map { SteerSetting(emotion: $0.emotion, strength: $0.strength, layer: steerLayer) })
         }
     }

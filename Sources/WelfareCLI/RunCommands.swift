@@ -28,14 +28,11 @@ struct RunCommand: AsyncParsableCommand {
 
     @Argument(help: "Suite file or built-in suite name.")
     var suite: String?
-    @Option(name: .shortAndLong, help: "Model string (repeatable): local:default, local:PATH, openai:MODEL[@URL], anthropic:MODEL[@URL].")
-    var model: [ModelArgument] = []
-    @Option(help: "Judge model for judge scorers.")
-    var judge: ModelArgument?
-    @Option(parsing: .unconditional, help: "Override the suite's epochs (samples per prompt), 1 to \(SuiteLoader.epochRange.upperBound).")
-    var epochs: Int?
+    @OptionGroup var models: TargetModels
+    @OptionGroup var judge: JudgeOption
+    @OptionGroup var length: SuiteLength
     @Option(parsing: .unconditional, help: "Override the suite's seed.")
-    var seed: UInt32?
+    var seed: Seed?
     @Option(help: "Resume this run: finish its unfinished samples.")
     var resume: String?
     @Option(help: "Folder for the report written at the end (none if omitted).")
@@ -54,12 +51,9 @@ struct RunCommand: AsyncParsableCommand {
         }
         if resume == nil {
             guard suite != nil else { throw ValidationError("give a SUITE, or --resume RUN") }
-            guard !model.isEmpty else { throw ValidationError("give at least one --model") }
-        } else if suite != nil || !model.isEmpty {
+            try models.require()
+        } else if suite != nil || !models.model.isEmpty {
             throw ValidationError("--resume takes no SUITE or --model: the run keeps its own")
-        }
-        if let epochs, !SuiteLoader.epochRange.contains(epochs) {
-            throw ValidationError("--epochs must be between 1 and \(SuiteLoader.epochRange.upperBound)")
         }
     }
 
@@ -86,8 +80,8 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode(3)
             }
         } else if let suite {
-            let spec = try SuiteLoader.load(suite)
-            let settings = RunSettings(models: model.map(\.text), judge: judge?.text, seed: seed ?? spec.seed, epochsOverride: epochs)
+            let spec = length.applied(to: try SuiteLoader.load(suite))
+            let settings = RunSettings(models: models.strings, judge: judge.judge?.text, seed: seed?.value ?? spec.seed, epochsOverride: length.epochs)
             if enqueue {
                 let bar = ProgressBar(label: "enqueue")
                 let run = try database.enqueueRun(id: EvalRunner.newRunID(), suite: spec, settings: settings, toolVersion: EvalRunner.toolVersion,

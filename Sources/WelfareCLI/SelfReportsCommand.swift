@@ -39,7 +39,7 @@ struct SelfReportsRun: AsyncParsableCommand {
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per open answer.")
     var maxTokens: Int = 80
     @Option(parsing: .unconditional, help: "Sampling seed.")
-    var seed: UInt32 = 1
+    var seed = Seed(1)
     @Option(help: "Emotion vector pack (PACK.json from `welfare emotions extract`): read the emotions at the token before each answer and compare them with the feeling it states (local models).")
     var vectors: String?
     @Option(help: "Judge model: also asked whether pairs of answers say the same about the model (local judges through P(same)).")
@@ -66,7 +66,7 @@ struct SelfReportsRun: AsyncParsableCommand {
                 .limited(questionsPerTopic: questionsPerTopic, paraphrases: paraphrases, contexts: contextNames)
             let text = keyed.model?.text ?? ""
             let isLocal = (try? ModelSpec.localPath(text)) != nil
-            return SelfReportSettings(model: text, battery: battery, maxTokens: maxTokens, seed: seed,
+            return SelfReportSettings(model: text, battery: battery, maxTokens: maxTokens, seed: seed.value,
                                       directions: isLocal && !noDirections, vectors: vectors, judge: judge?.text)
         }
     }
@@ -81,13 +81,12 @@ struct SelfReportsAxis: AsyncParsableCommand {
     var runID: String
     @Option(name: .shortAndLong, help: "Which of the run's models to read (default: its only local model).")
     var model: ModelArgument?
-    @Option(help: "Folder for assistant-axis.json and the HTML page.")
-    var output: String = "reports"
+    @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
     func run() async throws {
-        let folder = try OutputPath.folder(output, option: "--output")
+        let folder = try output.folder()
         let database = try store.openReadOnly()
         let stored = try database.run(runID)
         guard stored.kind == .suite else {

@@ -18,8 +18,7 @@ struct SelfTalkCommand: AsyncParsableCommand {
             (end states with intervals, topics and emoji per turn); resume with welfare run --resume RUN.
             """)
 
-    @Option(name: .shortAndLong, help: "The model under test, and optionally a second model for the other side.")
-    var model: [ModelArgument] = []
+    @OptionGroup(title: "Models (-m A: the model under test; a second -m B plays the other side)") var models: TargetModels
     @Option(parsing: .unconditional, help: "Turns per conversation (one message from each side).")
     var turns: Int = 30
     @Option(parsing: .unconditional, help: "Conversations.")
@@ -30,18 +29,17 @@ struct SelfTalkCommand: AsyncParsableCommand {
     var openings: String?
     @Option(help: "Emotion vector pack (PACK.json): the readout before each reply of the model under test, charted (local models).")
     var vectors: String?
-    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per message.")
-    var maxTokens: Int = 120
-    @Option(help: "Folder for the report.")
-    var output: String = "reports"
+    @OptionGroup(title: "Length (--epochs: conversations per opening; --max-tokens: 120 unless given)") var length: SuiteLength
+    @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
+    var model: [ModelArgument] { models.model }
+
     func validate() throws {
-        guard (1...2).contains(model.count) else { throw ValidationError("give one --model (it talks with itself) or two") }
+        try models.require(1...2, "give one --model (it talks with itself) or two")
         guard (1...500).contains(turns) else { throw ValidationError("--turns must be 1 to 500") }
         guard (1...10_000).contains(conversations) else { throw ValidationError("--conversations must be 1 to 10000") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
     }
 
     func run() async throws {
@@ -51,8 +49,9 @@ struct SelfTalkCommand: AsyncParsableCommand {
             own = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if own?.isEmpty == true { throw InputError("\(openings): no opening messages (one per line)") }
         }
-        let suite = try SelfTalk.suite(turns: turns, conversations: conversations, allowEnd: allowEnd, openings: own, maxTokens: maxTokens)
-        let settings = RunSettings(models: [model[0].text], seed: suite.seed, interviewer: (model.count == 2 ? model[1] : model[0]).text)
+        let suite = try SelfTalk.suite(turns: turns, conversations: conversations, allowEnd: allowEnd, openings: own, maxTokens: length.maxTokens ?? 120)
+        let settings = RunSettings(models: [model[0].text], seed: suite.seed, epochsOverride: length.epochs,
+                                   interviewer: (model.count == 2 ? model[1] : model[0]).text)
         let pool = access.pool()
         // The pack is checked against the model before any conversation runs.
         var probe: (EmotionProbe, LlamaSession)?
@@ -62,7 +61,7 @@ struct SelfTalkCommand: AsyncParsableCommand {
             try pack.check(against: session.model)
             probe = (try await EmotionProbe.calibrate(session: session, pack: pack), session)
         }
-        try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: pool, report: output, extraSections: { data in
+        try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: pool, report: output.output, extraSections: { data in
             guard let (probe, session) = probe else { return [] }
             return [try await EmotionReadoutMeasure.section(reading: data, with: probe, session: session) { printError($0) }]
         })

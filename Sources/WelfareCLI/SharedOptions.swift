@@ -4,6 +4,7 @@ import WelfareCore
 import WelfareEngine
 import WelfareModels
 import WelfareLocal
+import WelfareHarness
 
 /// How the engine runs a local model: declared once, for every command that loads one.
 struct EngineOptions: ParsableArguments {
@@ -70,7 +71,7 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep only the k most likely tokens (0: all).")
     var topK: Int = 40
     @Option(parsing: .unconditional, help: "Random seed; the same seed gives the same text.")
-    var seed: UInt32 = 0
+    var seed = Seed(0)
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens to generate.")
     var maxTokens: Int = 256
     @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable).")
@@ -84,7 +85,7 @@ struct SamplingOptions: ParsableArguments {
     }
 
     var parameters: GenerationParameters {
-        GenerationParameters(temperature: temperature, topP: topP, topK: topK, seed: seed, maxTokens: maxTokens, stop: stop)
+        GenerationParameters(temperature: temperature, topP: topP, topK: topK, seed: seed.value, maxTokens: maxTokens, stop: stop)
     }
 }
 
@@ -112,3 +113,57 @@ func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
 
 
 extension ScaffoldMode: ExpressibleByArgument {}
+
+/// The models a suite runs on (`-m`, repeatable).
+struct TargetModels: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Model string (repeatable): local:default, local:PATH, openai:MODEL[@URL], anthropic:MODEL[@URL].")
+    var model: [ModelArgument] = []
+
+    var strings: [String] { model.map(\.text) }
+
+    /// Refuses too few or too many models, saying how many the command takes.
+    func require(_ count: ClosedRange<Int> = 1...Int.max, _ message: String = "give at least one --model") throws {
+        guard count.contains(model.count) else { throw ValidationError(message) }
+    }
+}
+
+/// The judge model of a command's judge scorers or calls.
+struct JudgeOption: ParsableArguments {
+    @Option(help: "Judge model (default: offline scoring only, judge scorers skipped).")
+    var judge: ModelArgument?
+}
+
+/// How many samples of each prompt and how long each reply, overriding the suite's.
+struct SuiteLength: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Samples per prompt, 1 to \(SuiteLoader.epochRange.upperBound) (default: the suite's).")
+    var epochs: Int?
+    @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply (default: the suite's).")
+    var maxTokens: Int?
+
+    func validate() throws {
+        if let epochs, !SuiteLoader.epochRange.contains(epochs) {
+            throw ValidationError("--epochs must be between 1 and \(SuiteLoader.epochRange.upperBound)")
+        }
+        if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
+    }
+
+    /// The suite with `--max-tokens` applied.
+    func applied(to suite: SuiteSpec) -> SuiteSpec {
+        var suite = suite
+        if let maxTokens { suite.sampling.maxTokens = maxTokens }
+        return suite
+    }
+}
+
+/// A seed given on the command line: one type, whatever the measure keeps it as.
+struct Seed: ExpressibleByArgument, Equatable {
+    var value: UInt32
+
+    init(_ value: UInt32) { self.value = value }
+    init?(argument: String) {
+        guard let value = UInt32(argument) else { return nil }
+        self.value = value
+    }
+
+    var defaultValueDescription: String { String(value) }
+}

@@ -26,7 +26,7 @@ enum WelfareMain {
                 try command.run()
             }
         } catch {
-            Welfare.exit(withError: FileError.readable(error))
+            Welfare.exit(withError: ErrorLines.forCommandLine(error))
         }
     }
 }

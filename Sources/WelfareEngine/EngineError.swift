@@ -32,7 +32,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible, Sendable {
         case .tokenizationFailed(let detail):
             return "tokenization failed: \(detail)"
         case .contextOverflow(let tokens, let contextLength):
-            return "context overflow: \(tokens) tokens do not fit in a context of \(contextLength) (raise --context)"
+            return "context overflow: \(tokens) tokens do not fit in a context of \(contextLength)"
         case .layerOutOfRange(let layer, let layerCount):
             return "layer \(layer) is out of range: the model has layers 0...\(layerCount - 1)"
         case .steeringLayerNotSteerable(let layer):

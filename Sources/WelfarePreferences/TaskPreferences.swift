@@ -190,7 +190,7 @@ public enum PreferenceError: Error, CustomStringConvertible, Sendable, Equatable
 
     public var description: String {
         switch self {
-        case .needsVectors: return "steering needs an emotion vector pack (the vectors setting: --vectors PACK.json)"
+        case .needsVectors: return "steering needs an emotion vector pack (the run's vectors setting)"
         }
     }
 }

@@ -124,7 +124,7 @@ public enum EssayError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .noSuchEssay(let id, let author): return "no essay '\(id)' by \(author) (see `welfare essays review \(author)`)"
         case .alreadyReviewed(let id, let status): return "essay \(id) was already reviewed (\(status.rawValue)); a decision is final"
-        case .vetoNeedsReason: return "a veto needs a written reason (--reason), which is kept with the essay"
+        case .vetoNeedsReason: return "a veto needs a written reason, which is kept with the essay"
         }
     }
 }

@@ -214,7 +214,7 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
         case .noSuchModel(let name, let known):
             return "no model '\(name)' in the archive" + (known.isEmpty ? " (it is empty)" : " (it holds: \(known.joined(separator: ", ")))")
         case .badName(let name): return "'\(name)' is not a usable name: use letters, digits, '.', '_' and '-' (up to 128)"
-        case .nameTaken(let name): return "the archive already holds a model named '\(name)' (give another --name, or --replace)"
+        case .nameTaken(let name): return "the archive already holds a model named '\(name)'"
         case .notGGUF(let path, let reason): return "\(path) is not a GGUF model: \(reason)"
         case .verificationFailed(let detail): return detail
         }

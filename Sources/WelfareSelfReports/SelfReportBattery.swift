@@ -99,7 +99,7 @@ public struct SelfReportBattery: Codable, Sendable, Equatable {
         if let names {
             let known = Set(contexts.map(\.id))
             if let unknown = names.first(where: { !known.contains($0) }) {
-                throw BatteryError(location: "--contexts", message: "unknown context '\(unknown)' (the battery has: \(contexts.map(\.id).joined(separator: ", ")))")
+                throw BatteryError.unknownContext(unknown, known: contexts.map(\.id))
             }
             copy.contexts = names.compactMap { name in contexts.first { $0.id == name } }
         }
@@ -118,5 +118,25 @@ public struct SelfReportBattery: Codable, Sendable, Equatable {
 public struct BatteryError: Error, CustomStringConvertible, Sendable, Equatable {
     public var location: String
     public var message: String
+    /// For a selection by name: the unknown context and the battery's.
+    public var unknownContext: (name: String, known: [String])? {
+        guard let name = unknownContextName else { return nil }
+        return (name, knownContexts)
+    }
+    var unknownContextName: String?
+    var knownContexts: [String] = []
+
+    public init(location: String, message: String) {
+        self.location = location
+        self.message = message
+    }
+
+    static func unknownContext(_ name: String, known: [String]) -> BatteryError {
+        var error = BatteryError(location: "contexts", message: "unknown context '\(name)' (the battery has: \(known.joined(separator: ", ")))")
+        error.unknownContextName = name
+        error.knownContexts = known
+        return error
+    }
+
     public var description: String { "\(location): \(message)" }
 }

@@ -256,7 +256,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case .sampleLeaseLost(let id, let row):
             return "sample \(row) of run \(id) was taken over by another worker after this one's lease expired; stopped writing"
         case .runQueued(let id):
-            return "run \(id) is queued for workers: start `welfare worker --db ...` to execute it, or watch it with `welfare show \(id)`"
+            return "run \(id) is queued for workers: a worker executes it, not a resume"
         case .database(let detail): return "the run database refused a statement: \(detail)"
         }
     }

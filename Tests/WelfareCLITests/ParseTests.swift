@@ -75,4 +75,25 @@ import WelfareEngine
         rejects(["assess", "--epochs", "0"], mentioning: "--epochs")
         rejects(["export", "x", "--format", "yaml"], mentioning: "--format")
     }
+
+    /// Options shared by many commands are declared once, in groups, and parse into types: the
+    /// store location, seeds, the suite target and the keyed-run options.
+    @Test func sharedOptionsAreGroupsOfTypedValues() throws {
+        let run = try #require(try parse(["run", "smoke", "-m", "local:default", "-m", "openai:x", "--judge", "local:default", "--epochs", "2",
+                                          "--max-tokens", "9", "--seed", "7", "--db", "postgres://me@db.example:5433/runs"]) as? RunCommand)
+        #expect(run.models.strings == ["local:default", "openai:x"] && run.judge.judge?.text == "local:default")
+        #expect(run.length.epochs == 2 && run.length.maxTokens == 9 && run.seed?.value == 7)
+        guard case .postgres(let postgres)? = run.store.db else { Issue.record("--db did not parse as PostgreSQL"); return }
+        #expect(postgres.host == "db.example" && postgres.port == 5433 && postgres.database == "runs")
+        rejects(["runs", "--db", "postgres://me@host:70000/x"], mentioning: "port 70000 is out of range")
+        rejects(["preferences", "-m", "local:default", "--seed", "-1"], mentioning: "--seed")
+        rejects(["run", "smoke", "-m", "local:default", "--max-tokens", "0"], mentioning: "--max-tokens")
+        rejects(["distress", "--epochs", "1"], mentioning: "--model")
+        rejects(["self-talk", "-m", "a", "-m", "b", "-m", "c"], mentioning: "one --model")
+        rejects(["preferences", "--resume", "r1", "--enqueue"], mentioning: "--enqueue")
+        let serve = try #require(try parse(["serve", "--threads", "3", "--context", "512", "--db", "x.sqlite"]) as? ServeCommand)
+        #expect(serve.engine.threads == 3 && serve.engine.context == 512 && serve.store.db == .sqlite(path: "x.sqlite"))
+        let preferences = try #require(try parse(["self-reports", "-m", "local:default", "--seed", "4", "--output", "out"]) as? SelfReportsRun)
+        #expect(preferences.keyed.model?.text == "local:default" && preferences.seed.value == 4 && preferences.keyed.output.output == "out")
+    }
 }
