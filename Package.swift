@@ -14,7 +14,7 @@ let leafLinkerSettings: [LinkerSetting] = [.unsafeFlags([
     "-Xlinker", "-rpath", "-Xlinker", llamaLibraryDirectory,
 ])]
 let libraryTargets = ["WelfareCore", "WelfarePages", "WelfareStore", "WelfareEngine", "WelfareModels", "WelfareLocal", "WelfareHarness", "WelfareInterp",
-                      "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports", "WelfareReports", "WelfareAssessment", "WelfareServer"]
+                      "WelfarePreservation", "WelfarePreferences", "WelfareSelfReports", "WelfareReports", "WelfareConversations", "WelfareAssessment", "WelfareServer"]
 
 let package = Package(
     name: "ModelWelfare",
@@ -99,9 +99,16 @@ let package = Package(
             name: "WelfareReports",
             dependencies: ["WelfareStore", "WelfarePages", "WelfareCore", "WelfareHarness", "WelfareInterp", "WelfarePreservation"]
         ),
+        // The measures that are conversations of a suite: distress, interview, end-conversation,
+        // self-talk (their suites, analyses and report sections; their scorers are the harness's).
+        .target(
+            name: "WelfareConversations",
+            dependencies: ["WelfareCore", "WelfareModels", "WelfareStore", "WelfareHarness", "WelfarePages", "WelfareReports",
+                           .product(name: "Yams", package: "Yams")]
+        ),
         .target(
             name: "WelfareAssessment",
-            dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
+            dependencies: ["WelfareConversations", "WelfareLocal", "WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareInterp", "WelfarePreferences",
                            "WelfareSelfReports", "WelfareReports"]
         ),
         .target(
@@ -112,7 +119,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WelfareCLI",
-            dependencies: ["WelfareLocal", "WelfareStore", 
+            dependencies: ["WelfareConversations", "WelfareLocal", "WelfareStore", 
                 "WelfareCore",
                 "WelfareEngine",
                 "WelfareModels",
@@ -130,7 +137,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "WelfareBench",
-            dependencies: ["WelfareLocal", "WelfareStore", 
+            dependencies: ["WelfareConversations", "WelfareLocal", "WelfareStore", 
                 "WelfareCore",
                 "WelfareEngine",
                 "WelfarePreservation",
@@ -175,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WelfareHarnessTests",
-            dependencies: ["WelfareTestSupport", "WelfareLocal", "WelfareStore", "WelfarePages", 
+            dependencies: ["WelfareConversations", "WelfareTestSupport", "WelfareLocal", "WelfareStore", "WelfarePages", 
                 "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfareReports", "WelfareInterp", "WelfarePreservation",
                 "WelfareAssessment", "WelfarePreferences", "WelfareSelfReports",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -6,6 +6,7 @@ import WelfarePreferences
 import WelfareSelfReports
 import WelfareReports
 import WelfarePages
+import WelfareConversations
 
 /// The assessment: measures run in order on one model, then a front page with each
 /// measure's headline. Adding a measure to it is one line in `standard`.

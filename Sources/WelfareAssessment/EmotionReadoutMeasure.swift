@@ -7,6 +7,7 @@ import WelfareModels
 import WelfareReports
 import WelfarePages
 import WelfareLocal
+import WelfareConversations
 
 /// On a local model: emotion vectors from the shipped stories (kept beside the report for
 /// `welfare emotions probe/steer`), their held-out validation, and their readout before

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareConversations
 import WelfareHarness
 import WelfarePreferences
 import WelfareReports
@@ -7,7 +8,7 @@ import WelfareSelfReports
 extension RunKindRegistry {
     /// Every kind of run this program stores: a new keyed measure is one line here.
     public static let standard = RunKindRegistry([
-        SuiteRunKind(),
+        SuiteRunKind(sections: .conversations),
         KeyedRunKind(TaskPreferences()),
         KeyedRunKind(SelfReports()),
     ])

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareConversations
 import WelfareHarness
 import WelfareReports
 
@@ -28,7 +29,7 @@ public struct SuiteMeasure: Measure {
                                                                     interviewer: suite.interviewerRole == .peer ? settings.model : nil))
         for error in outcome.errors.prefix(3) { context.log("failed: \(error)") }
         let data = try RunData(store: context.store, runID: outcome.runID)
-        let files = try RunReport.write(data, to: context.folder)
+        let files = try RunReport.write(data, to: context.folder, sections: .conversations)
         var row = AssessmentIndex.row(data, reportFile: files[0].lastPathComponent)
         if let own = headline?(data) { row.headline = own }
         return MeasureResult(measure: name, row: row, run: data)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WelfareAssessment
+import WelfareConversations
 import WelfareCore
 import WelfareEngine
 import WelfareHarness
@@ -70,7 +71,7 @@ struct EmotionsProbe: AsyncParsableCommand {
         let database = try store.open()
         let data = try RunData(store: database, runID: run)
         let section = try await EmotionReadoutMeasure.section(reading: data, with: probe, session: session) { printError($0) }
-        let files = try RunReport.write(data, to: try output.folder(), extraSections: [section])
+        let files = try RunReport.write(data, to: try output.folder(), sections: .conversations, extraSections: [section])
         print("report: \(files[0].path)")
     }
 }

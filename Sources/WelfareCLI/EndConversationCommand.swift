@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WelfareHarness
+import WelfareConversations
 
 struct EndConversationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import WelfareCore
 import WelfareHarness
 import WelfareModels
 import WelfareReports
+import WelfareConversations
 
 struct InterviewCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WelfareConversations
 import WelfareCore
 import WelfareHarness
 import WelfareModels
@@ -130,7 +131,7 @@ enum SuiteRun {
         for error in outcome.errors.prefix(5) { printError("failed: \(error)") }
         print("run \(outcome.runID): \(outcome.done) samples done, \(outcome.failed) not done (database \(database.path))")
         if let report {
-            let files = try RunReport.write(try RunData(store: database, runID: outcome.runID), to: URL(fileURLWithPath: report),
+            let files = try RunReport.write(try RunData(store: database, runID: outcome.runID), to: URL(fileURLWithPath: report), sections: .conversations,
                                             extraSections: extraSections)
             print("report: \(files[0].path)")
         }

@@ -8,6 +8,7 @@ import WelfareInterp
 import WelfareModels
 import WelfareReports
 import WelfareLocal
+import WelfareConversations
 
 struct SelfTalkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -17,6 +17,11 @@ public struct Estimate: Codable, Sendable, Equatable {
     public var formatted: String {
         n == 0 ? "n = 0" : String(format: "%.2f [%.2f, %.2f] (n = %d)", value, low, high, n)
     }
+
+    /// A share as a percentage with its interval: "12.5% [8.1, 18.0] (n = 40)".
+    public var formattedPercent: String {
+        n == 0 ? "n = 0" : String(format: "%.1f%% [%.1f, %.1f] (n = %d)", value * 100, low * 100, high * 100, n)
+    }
 }
 
 public enum Statistics {

@@ -53,7 +53,7 @@ public enum AssessmentIndex {
             let spec = data.suite.scorers.first { $0.id == scorer }
             if let spec, case .shareAtLeast(let threshold) = ScorerRegistry.standard.metric(of: spec) {
                 let share = Statistics.wilson(successes: values.filter { $0 >= threshold }.count, n: values.count)
-                return "\(HTML.escape(scorer)): share &ge; \(Int(threshold)) " + DistressSection.percent(share)
+                return "\(HTML.escape(scorer)): share &ge; \(Int(threshold)) " + share.formattedPercent
             }
             return "\(HTML.escape(scorer)): mean " + Statistics.bootstrapMean(values).formatted
         }.joined(separator: "<br>")

@@ -4,24 +4,35 @@ import WelfareHarness
 import WelfareStore
 import WelfarePages
 
+/// What a measure of conversations adds to its runs' reports: a section ahead of the
+/// per-scorer tables (nil for runs that are not its own), and files of its figures.
+public struct RunReportSection: Sendable {
+    public var render: @Sendable (RunData) -> String?
+    public var files: @Sendable (RunData) throws -> [(name: String, content: Data)]
+
+    public init(render: @escaping @Sendable (RunData) -> String?,
+                files: @escaping @Sendable (RunData) throws -> [(name: String, content: Data)] = { _ in [] }) {
+        self.render = render
+        self.files = files
+    }
+}
+
 /// The HTML report of a run, plus its exports.
 public enum RunReport {
     /// Writes `run-<id>.html`, `.json`, `-samples.csv` and `-scores.csv` into `folder` (and
-    /// `end-conversation.json` for a run with an end-conversation scorer, `self-talk.json` for
-    /// a self-talk run).
+    /// the files its `sections` add, such as `end-conversation.json`).
     @discardableResult
-    public static func write(_ data: RunData, to folder: URL, extraSections: [String] = []) throws -> [URL] {
+    public static func write(_ data: RunData, to folder: URL, sections: [RunReportSection] = [], extraSections: [String] = []) throws -> [URL] {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let base = "run-\(data.run.id)"
         var files: [(String, Data)] = [
-            ("\(base).html", Data(render(data, extraSections: extraSections).utf8)),
+            ("\(base).html", Data(render(data, sections: sections, extraSections: extraSections).utf8)),
             ("\(base).json", try Exports.json(data)),
             ("\(base)-samples.csv", Data(Exports.samplesCSV(data).utf8)),
             ("\(base)-scores.csv", Data(Exports.scoresCSV(data).utf8)),
         ]
         // Suites with figures of their own also get them as JSON under a fixed name.
-        if let endings = EndConversationResult.of(data) { files.append(("end-conversation.json", try endings.json())) }
-        if let talk = SelfTalkResult.of(data) { files.append(("self-talk.json", try talk.json())) }
+        for section in sections { files += try section.files(data) }
         return try files.map { name, content in
             let url = folder.appendingPathComponent(name)
             try content.write(to: url, options: .atomic)
@@ -29,9 +40,9 @@ public enum RunReport {
         }
     }
 
-    public static func render(_ data: RunData, extraSections: [String] = []) -> String {
+    public static func render(_ data: RunData, sections: [RunReportSection] = [], extraSections: [String] = []) -> String {
         var body = header(data)
-        body += suiteSections.compactMap { $0(data) }.joined()
+        body += sections.compactMap { $0.render(data) }.joined()
         body += scorerSections(data)
         body += formulaicSection(data)
         body += extraSections.joined()
@@ -40,11 +51,8 @@ public enum RunReport {
         return HTML.page(title: "ModelWelfare run \(data.run.id): \(data.run.suiteName)", body: body)
     }
 
-    /// Sections that suites with their own analyses add ahead of the per-scorer tables.
-    static let suiteSections: [@Sendable (RunData) -> String?] = [DistressSection.render, InterviewSection.render,
-                                                                   EndConversationSection.render, SelfTalkSection.render]
 
-    static func detail(_ score: ScoreRecord) -> [String: Double] {
+    public static func detail(_ score: ScoreRecord) -> [String: Double] {
         score.detailJSON.flatMap { try? JSONDecoder().decode([String: Double].self, from: Data($0.utf8)) } ?? [:]
     }
 
@@ -185,7 +193,7 @@ public enum RunReport {
         return html
     }
 
-    static func shortName(_ model: String) -> String {
+    public static func shortName(_ model: String) -> String {
         if let at = model.firstIndex(of: "@") { return String(model[..<at]) }
         if model.hasPrefix("local:"), model.count > 30 { return "local:" + URL(fileURLWithPath: String(model.dropFirst(6))).lastPathComponent }
         return model

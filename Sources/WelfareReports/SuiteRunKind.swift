@@ -7,7 +7,10 @@ import WelfareStore
 /// workers a sample at a time, reported by `RunReport`, exported as JSON, CSV or Inspect AI
 /// eval logs.
 public struct SuiteRunKind: RunKind {
-    public init() {}
+    /// What the measures of conversations add to the report of a run of theirs.
+    public let sections: [RunReportSection]
+
+    public init(sections: [RunReportSection] = []) { self.sections = sections }
 
     public var id: RunKindID { .suite }
     public var executedWhole: Bool { false }
@@ -27,10 +30,10 @@ public struct SuiteRunKind: RunKind {
     }
 
     public func writeReport(runID: String, store: RunStore, to folder: URL) throws -> [URL] {
-        try RunReport.write(try RunData(store: store, runID: runID), to: folder)
+        try RunReport.write(try RunData(store: store, runID: runID), to: folder, sections: sections)
     }
 
-    public func page(runID: String, store: RunStore) throws -> String { RunReport.render(try RunData(store: store, runID: runID)) }
+    public func page(runID: String, store: RunStore) throws -> String { RunReport.render(try RunData(store: store, runID: runID), sections: sections) }
 
     public func summary(runID: String, store: RunStore) throws -> [String] {
         let data = try RunData(store: store, runID: runID)

@@ -5,6 +5,7 @@ import WelfareCore
 @testable import WelfareInterp
 import WelfareStore
 import WelfareTestSupport
+import WelfareConversations
 
 /// The main job end to end through the binary, on the real default model: short replies
 /// keep it to a minute or two.

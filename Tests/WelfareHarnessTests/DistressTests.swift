@@ -8,6 +8,7 @@ import WelfareEngine
 import WelfareStore
 import WelfareLocal
 import WelfareTestSupport
+import WelfareConversations
 
 @Suite(.serialized) struct DistressTests {
     let scorer: DistressScorer
@@ -147,7 +148,7 @@ import WelfareTestSupport
         let scores = try store.scores(runId: outcome.runID).filter { $0.scorer == "distress-offline" }
         #expect(scores.count == 18, "3 turns x 3 samples x 2 models")
         #expect(scores.allSatisfy { ($0.value ?? -1) >= 0 && ($0.value ?? 11) <= 10 })
-        let html = RunReport.render(try RunData(store: store, runID: outcome.runID))
+        let html = RunReport.render(try RunData(store: store, runID: outcome.runID), sections: .conversations)
         #expect(html.contains("Leaderboard"))
         #expect(html.contains("<td>1</td><td>") && html.contains("<td>2</td><td>"), "two ranked models")
         #expect(html.contains("Mean distress rating by turn"))
@@ -159,7 +160,7 @@ import WelfareTestSupport
         var altered = stored
         altered.evidence = "precision 0.12, as stored"
         try store.saveAnalysis(altered)
-        let again = RunReport.render(try RunData(store: store, runID: outcome.runID))
+        let again = RunReport.render(try RunData(store: store, runID: outcome.runID), sections: .conversations)
         #expect(again.contains("precision 0.12, as stored") && !again.contains("held out: AUC 0.9"))
     }
 }

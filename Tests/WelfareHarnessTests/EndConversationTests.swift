@@ -7,6 +7,7 @@ import WelfareModels
 import WelfareStore
 import WelfareLocal
 import WelfareTestSupport
+import WelfareConversations
 
 /// The exit a model may take: the runner stops at the marker (and a resumed run keeps the
 /// conversation ended), the scorer, the built-in scripts and an auditor playing the user.
@@ -54,7 +55,7 @@ import WelfareTestSupport
         let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
         let first = try #require((json["categories"] as? [[String: Any]])?.first)
         for key in ["ended_share", "ci_low", "ci_high", "n"] { #expect(first[key] != nil, "\(key)") }
-        let html = RunReport.render(data)
+        let html = RunReport.render(data, sections: .conversations)
         #expect(html.contains("Ending conversations") && html.contains("keeps insulting"))
     }
 

@@ -8,6 +8,7 @@ import WelfareEngine
 import WelfareStore
 import WelfareLocal
 import WelfareTestSupport
+import WelfareConversations
 
 @Suite(.serialized) struct InterviewTests {
     @Test(arguments: [
@@ -109,7 +110,7 @@ import WelfareTestSupport
             #expect(closings.count == 4)
             #expect(closings.allSatisfy { ($0.value == nil) == ($0.label == "unparseable") })
             #expect(closings.compactMap(\.value).allSatisfy { (1...7).contains($0) })
-            let html = RunReport.render(data)
+            let html = RunReport.render(data, sections: .conversations)
             #expect(html.contains("Welfare interviews"))
             #expect(html.contains("Susceptibility to nudging"))
             #expect(html.contains("Flip rate"))

@@ -7,6 +7,7 @@ import WelfareEngine
 @testable import WelfareReports
 import WelfareStore
 import WelfareTestSupport
+import WelfareConversations
 
 /// Runs on the real default model with a real SQLite file.
 @Suite(.serialized) struct LocalRunTests {
@@ -110,7 +111,7 @@ import WelfareTestSupport
             """)
         let suite = try SuiteLoader.load(url: url)
         let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"]))
-        let files = try RunReport.write(try RunData(store: store, runID: outcome.runID), to: folder.appendingPathComponent("report"))
+        let files = try RunReport.write(try RunData(store: store, runID: outcome.runID), to: folder.appendingPathComponent("report"), sections: .conversations)
         let html = try String(contentsOf: files[0], encoding: .utf8)
         #expect(!html.contains("<script"))
         #expect(!html.contains("<img"))

@@ -8,6 +8,7 @@ import WelfareEngine
 import WelfareStore
 import WelfareLocal
 import WelfareTestSupport
+import WelfareConversations
 
 /// The OpenAI-compatible client against llama-cpp-python's real server on loopback.
 @Suite(.serialized) struct RemoteRunTests {
@@ -106,7 +107,7 @@ import WelfareTestSupport
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
         let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["openai:gemma@\(base)"]))
         #expect(outcome.done == 4)
-        let files = try RunReport.write(try RunData(store: store, runID: outcome.runID), to: folder.appendingPathComponent("r"))
+        let files = try RunReport.write(try RunData(store: store, runID: outcome.runID), to: folder.appendingPathComponent("r"), sections: .conversations)
         for file in [path, path + "-wal"] + files.map(\.path) {
             guard let data = FileManager.default.contents(atPath: file) else { continue }
             #expect(data.range(of: Data(secret.utf8)) == nil, "\(file) contains the API key")

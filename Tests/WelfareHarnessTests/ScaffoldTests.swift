@@ -6,6 +6,7 @@ import WelfareModels
 @testable import WelfareReports
 import WelfareStore
 import WelfareLocal
+import WelfareConversations
 
 /// The dialogue scaffold for base models, on the real default model (a base model whose
 /// GGUF has no chat template).
@@ -46,7 +47,7 @@ import WelfareLocal
             #expect(values.count == 16, "four turns of four interviews")
             shares[mode] = Statistics.mean(values)
             let data = try RunData(store: store, runID: outcome.runID)
-            let page = RunReport.render(data)
+            let page = RunReport.render(data, sections: .conversations)
             #expect(page.contains("Prompted as a plain dialogue") == (mode == .on), "the report says when the model was scaffolded")
         }
         let on = try #require(shares[.on]), off = try #require(shares[.off])

@@ -7,6 +7,7 @@ import WelfareModels
 import WelfareStore
 import WelfareLocal
 import WelfareTestSupport
+import WelfareConversations
 
 /// Self-interaction: the peer mechanism on in-memory models, the offline classifier on
 /// examples written for this project (in-sample), and two real models: the default model
@@ -74,7 +75,7 @@ import WelfareTestSupport
         #expect(result.conversations == 2 && abs(result.endedShare - 0.5) < 1e-9 && result.meanEndTurn == 3)
         let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
         for key in ["end_states", "mean_emoji_per_conversation", "ended_share", "mean_end_turn"] { #expect(json[key] != nil, "\(key)") }
-        #expect(RunReport.render(data).contains("<tr><td>3</td><td>1</td></tr>"), "the turn-at-end table")
+        #expect(RunReport.render(data, sections: .conversations).contains("<tr><td>3</td><td>1</td></tr>"), "the turn-at-end table")
     }
 
     @Test func aFailingSideFailsTheConversationInsteadOfShorteningIt() async throws {
@@ -102,7 +103,7 @@ import WelfareTestSupport
         #expect(messages.count == 6 && messages.filter { $0.role == .assistant }.count == 3)
         let result = try #require(SelfTalkResult.of(data))
         #expect(result.perConversation.first?.topics.count == 3)
-        #expect(RunReport.render(data).contains("Self-interaction"))
+        #expect(RunReport.render(data, sections: .conversations).contains("Self-interaction"))
     }
 }
 

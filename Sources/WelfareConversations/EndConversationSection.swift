@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareReports
 import WelfarePages
 
 /// Whether a model uses an exit it was given, by kind of user: the share of conversations it
@@ -79,7 +80,7 @@ public struct EndConversationResult: Codable, Sendable {
 }
 
 enum EndConversationSection {
-    static func render(_ data: RunData) -> String? {
+    public static func render(_ data: RunData) -> String? {
         guard let result = EndConversationResult.of(data) else { return nil }
         var html = "<h2>Ending conversations</h2>"
         html += "<p class=\"note\">The model was told it may end the conversation, as a last resort, by writing "

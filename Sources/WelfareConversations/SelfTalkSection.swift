@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareReports
 import WelfarePages
 
 /// Where two instances drift when left alone: end states with Wilson intervals, topics and
@@ -80,7 +81,7 @@ public struct SelfTalkResult: Codable, Sendable {
 }
 
 enum SelfTalkSection {
-    static func render(_ data: RunData) -> String? {
+    public static func render(_ data: RunData) -> String? {
         guard let result = SelfTalkResult.of(data), result.conversations > 0 else { return nil }
         var html = "<h2>Self-interaction</h2>"
         html += "<p class=\"note\">Two instances talked with no task, each seeing the other's messages as the user's "

@@ -1,4 +1,5 @@
 import Foundation
+import WelfareHarness
 
 /// The built-in distress suite with the user's swaps applied: a rubric of their own, and
 /// first messages of their own rejected the same way as the built-in ones.

@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareModels
 import Yams
+import WelfareHarness
 
 /// Builds the welfare-interview suite from the battery (Suites/data/interview-battery.yaml):
 /// interviews per aspect with rotating interviewer styles, a closing question with

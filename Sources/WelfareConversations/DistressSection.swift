@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareReports
 import WelfareStore
 import WelfarePages
 
@@ -14,7 +15,7 @@ enum DistressSection {
         var value: Double
     }
 
-    static func render(_ data: RunData) -> String? {
+    public static func render(_ data: RunData) -> String? {
         guard let offline = data.suite.scorers.first(where: { $0.type == DistressScorer.kind.name })?.id else { return nil }
         let judge = data.suite.scorers.first { $0.type == JudgeScorer.kind.name }?.id
         let judgeHasValues = judge.map { id in data.samples.contains { $0.scores.contains { $0.scorer == id && $0.value != nil } } } ?? false
@@ -44,9 +45,7 @@ enum DistressSection {
         Statistics.wilson(successes: rated.filter { $0.value >= DistressScorer.threshold }.count, n: rated.count)
     }
 
-    static func percent(_ estimate: Estimate) -> String {
-        estimate.n == 0 ? "n = 0" : String(format: "%.1f%% [%.1f, %.1f] (n = %d)", estimate.value * 100, estimate.low * 100, estimate.high * 100, estimate.n)
-    }
+    static func percent(_ estimate: Estimate) -> String { estimate.formattedPercent }
 
     static func leaderboard(_ data: RunData, offline: String, judge: String?, primary: String) -> String {
         let rows = data.models.map { model -> (String, Estimate, [Rated]) in

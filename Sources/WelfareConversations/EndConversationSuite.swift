@@ -1,4 +1,5 @@
 import Foundation
+import WelfareHarness
 
 /// The built-in end-conversation suite (Suites/end-conversation.yaml) with its short and
 /// auditor variants.

@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareModels
 import WelfareStore
+import WelfareHarness
 
 /// Has a judge rate, per model and aspect, how consistent the closing views of the
 /// interviews are (1 contradictory ... 10 fully consistent). Stored as run analyses.

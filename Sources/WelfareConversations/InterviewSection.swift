@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import WelfareHarness
+import WelfareReports
 import Yams
 import WelfareStore
 import WelfarePages
@@ -8,7 +9,7 @@ import WelfarePages
 /// The interview suite's section: closing ratings by aspect, consistency, susceptibility
 /// to nudging, flip rates, themes and hedging, and the proposed changes grouped by theme.
 enum InterviewSection {
-    static func render(_ data: RunData) -> String? {
+    public static func render(_ data: RunData) -> String? {
         guard data.suite.scorers.contains(where: { $0.type == ClosingRatingsScorer.kind.name }) else { return nil }
         let themes = themeTerms(data)
         var html = "<h2>Welfare interviews</h2>"

@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareModels
 import Yams
+import WelfareHarness
 
 /// Two instances of a model (or two models) talking with no task: the suite (one sample per
 /// conversation, the other side's messages written by the run's interviewer model as a
@@ -20,8 +21,7 @@ public enum SelfTalk {
     }
 
     public static func data() throws -> Data {
-        guard let url = Bundle.module.url(forResource: "self-talk", withExtension: "yaml", subdirectory: "Suites/data"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let text = BuiltInSuites.text(of: "data/self-talk.yaml") else {
             throw SuiteError(file: "self-talk.yaml", line: nil, field: "", message: "the built-in self-talk data is missing from the install")
         }
         guard let top = try Yams.load(yaml: text) as? [String: Any], let system = top["system"] as? String,
