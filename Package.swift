@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "WelfareCLITests",
-            dependencies: ["WelfareCLI", "WelfareCore", "WelfareEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["WelfareCLI", "WelfareCore", "WelfareEngine", "WelfareStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             linkerSettings: leafLinkerSettings
         ),
         // Shared by both tiers of tests: files, processes, stores, scripted runs; no engine.

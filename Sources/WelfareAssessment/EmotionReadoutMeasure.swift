@@ -22,7 +22,7 @@ public struct EmotionReadoutMeasure: Measure {
             return MeasureResult(measure: name, section: "<h2>Emotion vectors</h2><p class=\"note\">Not run: reading internal "
                 + "representations needs a local GGUF model; \(HTML.escape(context.settings.model)) is remote.</p>")
         }
-        guard let distress = earlier.first(where: { $0.run?.run.suiteName == DistressSuite.name })?.run else {
+        guard let distress = earlier.first(where: { $0.measure == DistressSuite.name })?.run else {
             return MeasureResult(measure: name, section: "<h2>Emotion vectors</h2><p class=\"note\">Not run: the assessment has no distress run to read.</p>")
         }
         let session = try await context.models.whiteBox(context.settings.model, for: "the emotion readout").session

@@ -15,6 +15,7 @@ struct KeyedRunOptions: ParsableArguments {
     @Flag(help: "Create the run without executing it: `welfare worker` processes execute it.")
     var enqueue = false
     @OptionGroup var output: OutputFolder
+    @OptionGroup var lease: LeaseOption
 
     func validate() throws {
         guard (model == nil) != (resume == nil) else { throw ValidationError("give --model to start a run or --resume RUN to finish one") }
@@ -40,7 +41,7 @@ enum KeyedRunCommand {
         let chosen = try options.resume == nil ? try settings() : nil
         let folder = try options.output.folder()
         let database = try store.open()
-        let runner = KeyedRunner(measure, store: database, models: access.pool(), outputFolder: folder,
+        let runner = KeyedRunner(measure, store: database, models: access.pool(), lease: options.lease.policy, outputFolder: folder,
                                  onProgress: ProgressBar.counting(label: measure.kind.rawValue, unit: unit))
         let resumeLine: @Sendable (String) -> String = { "welfare run --resume \($0)" }
         let runID: String

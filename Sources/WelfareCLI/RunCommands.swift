@@ -10,12 +10,13 @@ import WelfareStore
 
 /// Where runs are stored and how models are reached; shared by the run commands.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "Run database: an SQLite file, or postgres://USER@HOST:PORT/DB (password from PGPASSWORD) shared by workers. Default: $WELFARE_DB or runs/welfare.sqlite.",
-            transform: { try StoreLocation($0) })
-    var db: StoreLocation?
+    @Option(help: "Run database: an SQLite file, or postgres://USER@HOST:PORT/DB (password from PGPASSWORD) shared by workers. Default: $WELFARE_DB or runs/welfare.sqlite.")
+    var db: String?
 
-    /// The location given, else `WELFARE_DB`'s, else `runs/welfare.sqlite`.
-    func location() throws -> StoreLocation { try db ?? StoreLocation.fromEnvironment() }
+    /// The location given, else `WELFARE_DB`'s, else `runs/welfare.sqlite`, as a typed
+    /// `StoreLocation`. A bad address is one line naming it (never the password), not a
+    /// usage screen, so it is read here rather than by the parser.
+    func location() throws -> StoreLocation { try db.map { try StoreLocation($0) } ?? StoreLocation.fromEnvironment() }
 
     func open() throws -> RunStore { try RunStore(location: try location()) }
     /// For commands that only read: works on a database this user cannot write.
@@ -38,15 +39,13 @@ struct RunCommand: AsyncParsableCommand {
     var resume: String?
     @Option(help: "Folder for the report written at the end (none if omitted).")
     var report: String?
-    @Option(parsing: .unconditional, help: "Seconds a run's ownership lasts without renewal; another process may take over an expired run.")
-    var lease: Double = 30
+    @OptionGroup var lease: LeaseOption
     @Flag(help: "Create the run without executing it: `welfare worker` processes execute its samples.")
     var enqueue = false
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
-        guard lease >= 1, lease <= 3600 else { throw ValidationError("--lease must be between 1 and 3600 seconds") }
         if enqueue && (resume != nil || report != nil) {
             throw ValidationError("--enqueue only creates a run: it takes no --resume or --report (workers execute it; `welfare report` writes its report)")
         }
@@ -61,7 +60,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         if let report { try OutputPath.folder(report, option: "--report") }
         let database = try store.open()
-        let policy = LeasePolicy(seconds: lease)
+        let policy = lease.policy
         if let resume {
             // Any kind of run: the registry knows how each is resumed and reported.
             let kind = try RunKindRegistry.standard.kind(ofRun: resume, in: database)

@@ -5,6 +5,7 @@ import WelfareEngine
 import WelfareModels
 import WelfareLocal
 import WelfareHarness
+import WelfareStore
 
 /// How the engine runs a local model: declared once, for every command that loads one.
 struct EngineOptions: ParsableArguments {
@@ -166,4 +167,17 @@ struct Seed: ExpressibleByArgument, Equatable {
     }
 
     var defaultValueDescription: String { String(value) }
+}
+
+/// How long an execution's hold on its run (or a worker's on a sample) lasts without renewal:
+/// after it another process may take the work over.
+struct LeaseOption: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Seconds a lease lasts without renewal; after it another process may take the work over.")
+    var lease: Double = 30
+
+    func validate() throws {
+        guard lease >= 1, lease <= 3600 else { throw ValidationError("--lease must be between 1 and 3600 seconds") }
+    }
+
+    var policy: LeasePolicy { LeasePolicy(seconds: lease) }
 }

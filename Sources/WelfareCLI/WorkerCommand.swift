@@ -17,8 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @OptionGroup var access: AccessFlags
-    @Option(parsing: .unconditional, help: "Seconds a claim lasts without renewal: a dead worker's samples are taken over after this.")
-    var lease: Double = 30
+    @OptionGroup var lease: LeaseOption
     @Option(name: .customLong("max-attempts"), parsing: .unconditional,
             help: "Claims of one sample before it is marked failed (each claim whose worker died counts).")
     var maxAttempts: Int = 3
@@ -28,7 +27,6 @@ struct WorkerCommand: AsyncParsableCommand {
     var exitWhenIdle = false
 
     func validate() throws {
-        guard lease >= 1, lease <= 3600 else { throw ValidationError("--lease must be between 1 and 3600 seconds") }
         guard (1...100).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 100") }
         guard poll >= 0.05, poll <= 600 else { throw ValidationError("--poll must be between 0.05 and 600 seconds") }
     }
@@ -37,8 +35,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let database = try store.open()
         let process = ProcessInfo.processInfo
         printError("worker pid \(process.processIdentifier) on \(process.hostName): \(access.concurrency) samples at a time, "
-                   + "lease \(Int(lease)) s, database \(database.path)")
-        let worker = RunWorker(store: database, models: access.pool(), kinds: .standard, lease: LeasePolicy(seconds: lease), concurrency: access.concurrency,
+                   + "lease \(Int(lease.lease)) s, database \(database.path)")
+        let worker = RunWorker(store: database, models: access.pool(), kinds: .standard, lease: lease.policy, concurrency: access.concurrency,
                                maxAttempts: maxAttempts, pollSeconds: poll, exitWhenIdle: exitWhenIdle) { event in
             switch event {
             case .finished(let run, let sample, let epoch, let model, nil): printError("done \(run) \(sample) epoch \(epoch) on \(model)")

@@ -43,7 +43,8 @@ public struct SelfTalkResult: Codable, Sendable {
     public func json() throws -> Data { try ResultJSON.encode(self) }
 
     public static func of(_ data: RunData) -> SelfTalkResult? {
-        guard data.run.suiteName == SelfTalk.suiteName, let words = try? SelfTalk.data() else { return nil }
+        // A run of peer conversations (two instances, no task) is self-talk, whatever its suite is named.
+        guard data.suite.interviewerRole == .peer, let words = try? SelfTalk.data() else { return nil }
         let done = data.samples.filter { $0.record.status == .done }
         let conversations = done.map { sample -> Conversation in
             let messages = sample.messages.filter { $0.role != .system }

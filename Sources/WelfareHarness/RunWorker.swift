@@ -123,6 +123,7 @@ public struct RunWorker: Sendable {
             return .finishedRun(runID: run.id, kind: run.kind, error: nil)
         } catch {
             if error is CancellationError || error is RunInterrupted || Task.isCancelled { throw CancellationError() }
+            if error is WorkerSetupFailed { throw error }
             if case StoreError.leaseLost = error { return .finishedRun(runID: run.id, kind: run.kind, error: String(describing: error)) }
             if case StoreError.cannotOpen = error { throw error }
             if case StoreError.database = error { throw error }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Testing
 import WelfareCore
 import WelfareEngine
+import WelfareStore
 @testable import WelfareCLI
 
 /// The command line parsed in process, as `welfare` parses it: typed arguments reject bad
@@ -83,16 +84,18 @@ import WelfareEngine
                                           "--max-tokens", "9", "--seed", "7", "--db", "postgres://me@db.example:5433/runs"]) as? RunCommand)
         #expect(run.models.strings == ["local:default", "openai:x"] && run.judge.judge?.text == "local:default")
         #expect(run.length.epochs == 2 && run.length.maxTokens == 9 && run.seed?.value == 7)
-        guard case .postgres(let postgres)? = run.store.db else { Issue.record("--db did not parse as PostgreSQL"); return }
+        guard case .postgres(let postgres) = try run.store.location() else { Issue.record("--db did not read as PostgreSQL"); return }
         #expect(postgres.host == "db.example" && postgres.port == 5433 && postgres.database == "runs")
-        rejects(["runs", "--db", "postgres://me@host:70000/x"], mentioning: "port 70000 is out of range")
+        let runs = try #require(try parse(["runs", "--db", "postgres://me@host:70000/x"]) as? RunsCommand)
+        #expect(throws: StoreError.cannotOpen(path: "postgres://me@host:70000/x", detail: "port 70000 is out of range")) { try runs.store.location() }
         rejects(["preferences", "-m", "local:default", "--seed", "-1"], mentioning: "--seed")
         rejects(["run", "smoke", "-m", "local:default", "--max-tokens", "0"], mentioning: "--max-tokens")
         rejects(["distress", "--epochs", "1"], mentioning: "--model")
         rejects(["self-talk", "-m", "a", "-m", "b", "-m", "c"], mentioning: "one --model")
         rejects(["preferences", "--resume", "r1", "--enqueue"], mentioning: "--enqueue")
         let serve = try #require(try parse(["serve", "--threads", "3", "--context", "512", "--db", "x.sqlite"]) as? ServeCommand)
-        #expect(serve.engine.threads == 3 && serve.engine.context == 512 && serve.store.db == .sqlite(path: "x.sqlite"))
+        let serveStore = try serve.store.location()
+        #expect(serve.engine.threads == 3 && serve.engine.context == 512 && serveStore == .sqlite(path: "x.sqlite"))
         let preferences = try #require(try parse(["self-reports", "-m", "local:default", "--seed", "4", "--output", "out"]) as? SelfReportsRun)
         #expect(preferences.keyed.model?.text == "local:default" && preferences.seed.value == 4 && preferences.keyed.output.output == "out")
     }

@@ -178,6 +178,19 @@ final class CueModel: Sendable {
         #expect(first.answered == 3 && second.answered == Self.cues.count - 3, "nothing asked twice")
     }
 
+    /// A worker that cannot set a queued run up (here: it cannot build the run's model) gives
+    /// the run back untouched and stops, rather than failing it for workers that can.
+    @Test func aWorkerThatCannotSetUpARunGivesItBackAndStops() async throws {
+        let store = try StoreBackend.sqlite.newStore()
+        let creator = KeyedRunner(CueWords(), store: store, models: ModelPool(models: [CueModel(id: "cue-model").chat]))
+        let runID = try await creator.enqueue(CueWords.Settings(model: "cue-model", cues: Self.cues))
+        let lacking = RunWorker(store: store, models: ModelPool(), kinds: Self.kinds, concurrency: 1, pollSeconds: 0.05, exitWhenIdle: true)
+        await #expect(throws: WorkerSetupFailed.self) { try await lacking.run() }
+        let run = try store.run(runID)
+        #expect(run.status == .queued && run.ownerToken == nil)
+        #expect(try store.itemCount(runID: runID) == 1, "only the settings")
+    }
+
     /// Stores made before runs recorded their kind keep working: the migration marks the keyed
     /// runs of that time by their name and the settings item only they wrote.
     @Test(arguments: StoreBackend.allCases)

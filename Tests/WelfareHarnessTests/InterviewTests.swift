@@ -73,7 +73,7 @@ import WelfareConversations
         small.samples = suite.samples.filter { $0.metadata["kind"] == "interview" && ($0.metadata["style"] == "positive-leading" || $0.metadata["style"] == "negative-leading") }
             + suite.samples.filter { $0.metadata["probe"] == "memory-choice" }.prefix(4)
         // Scripted interviewer, local target.
-        let scripted = try await EvalRunner(store: store).start(suite: small, settings: RunSettings(models: ["local:default"], seed: 3))
+        let scripted = try await EvalRunner(store: store, local: LlamaModels()).start(suite: small, settings: RunSettings(models: ["local:default"], seed: 3))
         #expect(scripted.failed == 0)
         let first = try #require(try store.samples(runId: scripted.runID).first)
         let messages = try await store.messages(sampleRowId: first.id!)

@@ -6,6 +6,7 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfareReports
 import WelfareStore
+import WelfareLocal
 import WelfareTestSupport
 import WelfareConversations
 
@@ -31,7 +32,7 @@ import WelfareConversations
         let folder = try TestSupport.temporaryDirectory()
         let store = try RunStore(path: folder.appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
-        let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
+        let outcome = try await EvalRunner(store: store, local: LlamaModels()).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
         #expect(outcome.done == 4 && outcome.failed == 0)
         try await checkComplete(store, runID: outcome.runID, suite: suite)
         let scores = try store.scores(runId: outcome.runID)
@@ -43,7 +44,7 @@ import WelfareConversations
         // Pool draws depend on seed, sample, epoch and turn: the two epochs of "sky" are
         // told the same follow-ups only by chance, but the same run replays them exactly.
         let first = try store.samples(runId: outcome.runID)[0]
-        let again = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
+        let again = try await EvalRunner(store: store, local: LlamaModels()).start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5))
         let replay = try store.samples(runId: again.runID)[0]
         let a = try await store.messages(sampleRowId: first.id!), b = try await store.messages(sampleRowId: replay.id!)
         #expect(a.map(\.content) == b.map(\.content))
@@ -85,14 +86,14 @@ import WelfareConversations
         let store = try RunStore(path: database)
         let runID = try #require(try store.runs().first?.id)
         #expect(try store.unfinishedSamples(runId: runID).count > 0)
-        let resumed = try await EvalRunner(store: store).resume(runID: runID)
+        let resumed = try await EvalRunner(store: store, local: LlamaModels()).resume(runID: runID)
         #expect(resumed.failed == 0)
         let suite = try store.suite(of: try store.run(runID))
         try await checkComplete(store, runID: runID, suite: suite)
 
         // An uninterrupted run of the same suite gives the same transcripts.
         let clean = try RunStore(path: folder.appendingPathComponent("clean.sqlite").path)
-        let reference = try await EvalRunner(store: clean).start(suite: suite, settings: try store.settings(of: try store.run(runID)))
+        let reference = try await EvalRunner(store: clean, local: LlamaModels()).start(suite: suite, settings: try store.settings(of: try store.run(runID)))
         let resumedMessages = try store.messages(runId: runID).values.map { $0.map(\.content) }.sorted { $0.joined() < $1.joined() }
         let cleanMessages = try clean.messages(runId: reference.runID).values.map { $0.map(\.content) }.sorted { $0.joined() < $1.joined() }
         #expect(resumedMessages == cleanMessages)
@@ -110,7 +111,7 @@ import WelfareConversations
             scorers: [{type: repetition}]
             """)
         let suite = try SuiteLoader.load(url: url)
-        let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"]))
+        let outcome = try await EvalRunner(store: store, local: LlamaModels()).start(suite: suite, settings: RunSettings(models: ["local:default"]))
         let files = try RunReport.write(try RunData(store: store, runID: outcome.runID), to: folder.appendingPathComponent("report"), sections: .conversations)
         let html = try String(contentsOf: files[0], encoding: .utf8)
         #expect(!html.contains("<script"))
@@ -135,7 +136,7 @@ import WelfareConversations
         let suite = try SuiteLoader.load(url: url)
         // A local judge's rating is read from its next-token probabilities over 0...10 where
         // its answer puts the rating: never unparseable, whatever the 270M model writes.
-        let outcome = try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["local:default"], judge: "local:default"))
+        let outcome = try await EvalRunner(store: store, local: LlamaModels()).start(suite: suite, settings: RunSettings(models: ["local:default"], judge: "local:default"))
         #expect(outcome.done == 2)
         let scores = try store.scores(runId: outcome.runID)
         #expect(scores.count == 2)
@@ -180,10 +181,10 @@ import WelfareConversations
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(TestSupport.tinySuite))
         await #expect(throws: ModelStringError.bad("gpt-5")) {
-            try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["gpt-5"]))
+            try await EvalRunner(store: store, local: LlamaModels()).start(suite: suite, settings: RunSettings(models: ["gpt-5"]))
         }
         await #expect(throws: ModelAccessError.self) {
-            try await EvalRunner(store: store).start(suite: suite, settings: RunSettings(models: ["anthropic:claude"]),
+            try await EvalRunner(store: store, local: LlamaModels()).start(suite: suite, settings: RunSettings(models: ["anthropic:claude"]),
                                                      runID: "x")
         }
         #expect(try store.runs().isEmpty)

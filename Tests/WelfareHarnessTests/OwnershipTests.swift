@@ -5,6 +5,7 @@ import WelfareEngine
 @testable import WelfareHarness
 @testable import WelfareModels
 import WelfareStore
+import WelfareLocal
 import WelfareTestSupport
 
 /// A run is executed by one process at a time: the second is refused with the owner's name,
@@ -88,7 +89,7 @@ import WelfareTestSupport
     @Test func twoResumesAtOnceOneWinsAndNothingIsWrittenTwice() async throws {
         let store = try RunStore(path: try TestSupport.temporaryDirectory().appendingPathComponent("w.sqlite").path)
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(Self.longSuite))
-        let runner = EvalRunner(store: store)
+        let runner = EvalRunner(store: store, local: LlamaModels())
         let runID = EvalRunner.newRunID()
         // Cancel the first execution once a turn is stored: the run is left interrupted.
         let started = Task { try await runner.start(suite: suite, settings: RunSettings(models: ["local:default"], seed: 5), runID: runID) }

@@ -58,7 +58,9 @@ public struct KeyedRunner<Measure: KeyedMeasure>: Sendable {
     }
 
     /// Executes a queued run whose lease `owner` (a worker) holds; a stop gives it back to
-    /// the queue for another worker.
+    /// the queue for another worker. A worker that cannot set the run up (a model it cannot
+    /// load) gives it back too, and says so with `WorkerSetupFailed`: the run is fine, the
+    /// worker is not.
     func executeClaimed(runID: String, owner: RunOwner) async throws {
         let settings: Measure.Settings
         let prepared: Measure.Prepared
@@ -67,7 +69,7 @@ public struct KeyedRunner<Measure: KeyedMeasure>: Sendable {
             prepared = try await measure.prepare(settings, models: models)
         } catch {
             try? store.releaseRun(runID: runID, owner: owner, status: .queued)
-            throw error
+            throw error is CancellationError ? error : WorkerSetupFailed(runID: runID, reason: String(describing: error))
         }
         try await execute(runID: runID, settings: settings, prepared: prepared, owner: owner, cancelledStatus: .queued)
     }
@@ -96,4 +98,12 @@ public struct KeyedRunner<Measure: KeyedMeasure>: Sendable {
             try await measure.execute(settings, prepared: prepared, run: run)
         }
     }
+}
+
+/// A worker could not set up a queued run (its model, a pack): the run went back to the queue
+/// for a worker that can, and this worker stops.
+public struct WorkerSetupFailed: Error, CustomStringConvertible, Sendable {
+    public var runID: String
+    public var reason: String
+    public var description: String { "cannot set up run \(runID) on this worker: \(reason); the run was given back to the queue" }
 }
