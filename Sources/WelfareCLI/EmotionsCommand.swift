@@ -20,8 +20,7 @@ struct EmotionsExtract: AsyncParsableCommand {
         abstract: "Extract vectors for 40 emotions from the shipped stories, validate them, and write a pack and a report.")
 
     @OptionGroup var data: StoriesOption
-    @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
-    var model = ModelArgument("local:default")
+    @OptionGroup var local: LocalModelChoice
     @Option(name: .shortAndLong, help: "Output path without extension: PATH.json, PATH.npy, PATH-validation.html.")
     var output: String = "vectors/emotions"
     @Option(name: .customLong("start-token"), parsing: .unconditional, help: "Average each story from this token on (0 is BOS).")
@@ -31,7 +30,7 @@ struct EmotionsExtract: AsyncParsableCommand {
     func run() async throws {
         guard startToken >= 0 else { throw ValidationError("--start-token must be >= 0") }
         try OutputPath.file(output, option: "--output")
-        let session = try await access.pool().whiteBox(model.text, for: "emotion vectors").session
+        let session = try await access.pool().whiteBox(local.model.text, for: "emotion vectors").session
         var settings = EmotionVectors.Settings()
         settings.startToken = startToken
         let started = Date()
@@ -69,15 +68,14 @@ struct StoriesOption: ParsableArguments {
 /// The local model, the vector pack made on it, and how models are reached (threads for
 /// the local one; the rest for any judge a command also uses).
 struct PackOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Local model the vectors were made on.")
-    var model = ModelArgument("local:default")
+    @OptionGroup(title: "The local model the vectors were made on") var local: LocalModelChoice
     @Option(help: "Vector pack (PATH.json).")
     var vectors: String
     @OptionGroup var access: AccessFlags
 
     func load() async throws -> (LlamaSession, VectorPack) {
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-        return (try await access.pool().whiteBox(model.text, for: "a vector pack").session, pack)
+        return (try await access.pool().whiteBox(local.model.text, for: "a vector pack").session, pack)
     }
 }
 

@@ -17,15 +17,14 @@ struct IntrospectVectors: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vectors", abstract: "Extract concept vectors (50 concepts minus the mean of 100 baseline words, every layer).")
 
-    @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
-    var model = ModelArgument("local:default")
+    @OptionGroup var local: LocalModelChoice
     @Option(name: .shortAndLong, help: "Output path without extension: writes PATH.json and PATH.npy.")
     var output: String = "vectors/concepts"
     @OptionGroup var access: AccessFlags
 
     func run() async throws {
         try OutputPath.file(output, option: "--output")
-        let session = try await access.pool().whiteBox(model.text, for: "concept vectors").session
+        let session = try await access.pool().whiteBox(local.model.text, for: "concept vectors").session
         let pack = try await ConceptVectors.extract(session: session, words: try ConceptVectors.wordLists()) { done, total in
             if done % 25 == 0 || done == total { printError("  \(done)/\(total) prompts") }
         }
@@ -39,8 +38,7 @@ struct IntrospectRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Injected and control trials over a layer x strength sweep, graded and reported.")
 
-    @Option(name: .shortAndLong, help: "Local model (local:default or local:PATH).")
-    var model = ModelArgument("local:default")
+    @OptionGroup var local: LocalModelChoice
     @Option(help: "Concept vector pack (PATH.json); extracted first when omitted.")
     var vectors: String?
     @Option(help: "Layers to inject at (comma list; default: about 1/3, 1/2 and 2/3 of the depth).")
@@ -65,7 +63,7 @@ struct IntrospectRun: AsyncParsableCommand {
         let folder = try output.folder()
         let strengthValues = strengths.values
         let models = access.pool()
-        let session = try await models.whiteBox(model.text, for: "concept injection").session
+        let session = try await models.whiteBox(local.model.text, for: "concept injection").session
         let count = session.model.layerCount
         let layerValues = try layers.map { try $0.layers(count: count) } ?? [count / 3, count / 2, 2 * count / 3]
         let pack: VectorPack

@@ -22,11 +22,18 @@ struct EngineOptions: ParsableArguments {
     }
 }
 
+/// The local model a white-box command works on (`-m`, default the embedded model).
+struct LocalModelChoice: ParsableArguments {
+    @Option(name: .shortAndLong, help: "Local GGUF model: a path, local:PATH, or local:default (the embedded Gemma 3 270M).")
+    var model = ModelArgument("local:default")
+}
+
 /// Which local model to load and how to run it.
 struct LocalModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "GGUF model: a path, local:PATH, or local:default (the embedded Gemma 3 270M).")
-    var model = ModelArgument("local:default")
+    @OptionGroup var choice: LocalModelChoice
     @OptionGroup var engine: EngineOptions
+
+    var model: ModelArgument { choice.model }
 
     func load(sequences: Int = 1) throws -> LlamaSession {
         let path = try model.localPath()
