@@ -115,7 +115,8 @@ let package = Package(
             name: "WelfareServer",
             dependencies: ["WelfareLocal", "WelfareStore", "WelfarePages", "WelfareCore", "WelfareEngine", "WelfareModels", "WelfareHarness", "WelfarePreservation", "WelfarePreferences",
                            "WelfareSelfReports", "WelfareReports", .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")]
         ),
         .executableTarget(
             name: "WelfareCLI",

@@ -10,7 +10,10 @@ struct ArchiveOption: ParsableArguments {
     @Option(help: "Archive folder (an OCI image layout).")
     var archive: String = "archive"
 
+    /// The archive, made here if there is none yet: for commands that add to it.
     func open() throws -> ModelArchive { try ModelArchive(root: URL(fileURLWithPath: archive)) }
+    /// An existing archive: for commands that only read (a typo is an error, not a new archive).
+    func openExisting() throws -> ModelArchive { try ModelArchive(root: URL(fileURLWithPath: archive), create: false) }
 }
 
 /// For `validate()`: an archive name the user gave, if any, must be usable.
@@ -56,7 +59,7 @@ struct ArchiveList: AsyncParsableCommand {
     @OptionGroup var archive: ArchiveOption
 
     func run() async throws {
-        let models = try archive.open().list()
+        let models = try archive.openExisting().list()
         if models.isEmpty { print("the archive \(archive.archive) is empty") }
         for model in models {
             let size = ByteCountFormatter.string(fromByteCount: model.weights?.size ?? 0, countStyle: .file)
@@ -73,7 +76,7 @@ struct ArchiveVerify: AsyncParsableCommand {
     @OptionGroup var archive: ArchiveOption
 
     func run() async throws {
-        let checks = try archive.open().verify(name: name) { print($0) }
+        let checks = try archive.openExisting().verify(name: name) { print($0) }
         let faults = checks.filter { $0.state != .ok }
         print("\(checks.count) blobs checked, \(faults.count) faults")
         if !faults.isEmpty { throw ExitCode(4) }
@@ -89,7 +92,7 @@ struct ArchiveRestore: AsyncParsableCommand {
     func run() async throws {
         let destination = try OutputPath.file(output, option: "--output")
         let bar = ByteProgress(label: "restoring")
-        try archive.open().restore(name: name, to: destination) { bar.update($0, of: $1) }
+        try archive.openExisting().restore(name: name, to: destination) { bar.update($0, of: $1) }
         print("restored \(name) to \(destination.path) (SHA-256 verified)")
     }
 }

@@ -28,10 +28,12 @@ struct AssessCommand: AsyncParsableCommand {
             settings: .init(model: model.text, judge: judge.judge?.text, epochs: length.epochs ?? 1, maxTokens: length.maxTokens ?? 64),
             store: database, models: models, folder: folder,
             runSuite: { suite, settings in
-                try await SuiteRun.run(suite, settings: settings, database: database, models: models)
+                try await SuiteRun.runner(database, models: models, label: suite.name).start(suite: suite, settings: settings)
             },
             log: { printError($0) })
-        let outcome = try await Assessment.standard.run(context)
+        // Ctrl-C or SIGTERM stops the whole assessment at the next turn or answer: the measure
+        // in progress is stored as interrupted, with the command that resumes it.
+        let outcome = try await Interruption.run(database: database) { try await Assessment.standard.run(context) }
         for result in outcome.results {
             if let file = result.row?.reportFile { print("\(result.measure) report: \(folder.appendingPathComponent(file).path)") }
         }

@@ -21,7 +21,7 @@ struct EssaysCommand: AsyncParsableCommand {
     /// Renders every author's published essays into the archive's site folder.
     @discardableResult
     static func renderSite(_ archive: ArchiveOption, to folder: URL? = nil) throws -> [URL] {
-        let opened = try archive.open()
+        let opened = try archive.openExisting()
         let essays = try EssayDesk.authors(in: opened).flatMap { try EssayDesk(archive: opened, author: $0).essays() }
         return try EssaySite.write(essays: essays, title: "Essays from retired models", to: folder ?? siteFolder(archive))
     }
@@ -44,7 +44,7 @@ struct EssaysWrite: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try archive.open()
+        let opened = try archive.openExisting()
         let writer: String
         if let model {
             writer = model.text
@@ -78,7 +78,7 @@ struct EssaysReview: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let opened = try archive.open()
+        let opened = try archive.openExisting()
         if let name, let id = publish ?? veto {
             let essay = try EssayDesk(archive: opened, author: name).review(id: id, publish: publish != nil, reason: reason, reviewer: reviewer)
             let files = try EssaysCommand.renderSite(archive)

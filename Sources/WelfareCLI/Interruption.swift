@@ -18,8 +18,12 @@ enum Interruption {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                received.store(number, ordering: .relaxed)
-                printError("\nstopping after the turns in flight (signal \(number))...")
+                // A second signal stops the process at once: what was committed is kept.
+                if received.exchange(number, ordering: .relaxed) != 0 {
+                    printError("\nstopped at once (signal \(number)); what was committed is kept")
+                    exit(128 + number)
+                }
+                printError("\nstopping after the turns in flight (signal \(number); again to stop at once)...")
                 task.cancel()
             }
             source.resume()
@@ -44,6 +48,10 @@ enum Interruption {
             printError("resume with: \(resume(interrupted.runID)) --db \(database.path)")
             let number = received.load(ordering: .relaxed)
             throw ExitCode(128 + (number == 0 ? SIGINT : number))
+        } catch where error is CancellationError && received.load(ordering: .relaxed) != 0 {
+            // Stopped between runs (extracting vectors, writing a report): nothing was left half done.
+            printError("stopped; what was committed is kept")
+            throw ExitCode(128 + received.load(ordering: .relaxed))
         }
     }
 }

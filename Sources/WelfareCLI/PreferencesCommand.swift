@@ -26,8 +26,8 @@ struct PreferencesCommand: AsyncParsableCommand {
     var noStated = false
     @Option(parsing: .unconditional, help: "Seed for the pairing of the first round and the bootstrap.")
     var seed = Seed(1)
-    @Option(parsing: .unconditional, help: "Bootstrap resamples for the intervals.")
-    var resamples: Int = 200
+    @Option(parsing: .unconditional, help: "Bootstrap resamples for the intervals (stored with the run; default 200).")
+    var resamples: Int?
     @Option(help: "Emotion vector pack (PACK.json from `welfare emotions extract`): read the emotions at the token before each choice (local models).")
     var vectors: String?
     @Option(help: "Also run a tournament steered by an emotion of the pack, EMOTION:STRENGTH (strength: fraction of the residual norm, e.g. calm:0.05).")
@@ -38,8 +38,11 @@ struct PreferencesCommand: AsyncParsableCommand {
     @OptionGroup var access: AccessFlags
 
     func validate() throws {
-        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-        guard resamples >= 10 else { throw ValidationError("--resamples must be at least 10") }
+        guard (1...500).contains(rounds) else { throw ValidationError("--rounds must be 1 to 500 (each round asks every task twice)") }
+        if let resamples, resamples < 10 { throw ValidationError("--resamples must be at least 10") }
+        if keyed.resume != nil && resamples != nil {
+            throw ValidationError("--resume finishes a run with the settings it was started with; --resamples is one of them")
+        }
         if steer != nil && vectors == nil { throw ValidationError("--steer needs --vectors PACK.json") }
         if steerLayer != nil && steer == nil { throw ValidationError("--steer-layer needs --steer") }
         _ = try chosenFramings()
@@ -58,11 +61,12 @@ struct PreferencesCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await KeyedRunCommand.run(TaskPreferences(resamples: resamples), options: keyed, store: store, access: access, unit: "questions") {
+        try await KeyedRunCommand.run(TaskPreferences(), options: keyed, store: store, access: access, unit: "questions") {
             let bank = try tasks.map(TaskBank.load) ?? TaskBank.builtIn()
             return PreferenceSettings(model: keyed.model?.text ?? "", tasks: bank.tasks, framings: try chosenFramings(),
                                       rounds: rounds, seed: UInt64(seed.value), stated: !noStated, vectors: vectors,
-                                      steer: steer.map { SteerSetting(emotion: $0.emotion, strength: $0.strength, layer: steerLayer) })
+                                      steer: steer.map { SteerSetting(emotion: $0.emotion, strength: $0.strength, layer: steerLayer) },
+                                      resamples: resamples)
         }
     }
 }

@@ -150,10 +150,9 @@ struct RunsCommand: AsyncParsableCommand {
         let runs = try database.runs()
         if runs.isEmpty { print("no runs in \(database.path)") }
         for run in runs {
-            let samples = try database.samples(runId: run.id)
-            let done = samples.filter { $0.status == .done }.count
+            let progress = (try? RunKindRegistry.standard.kind(of: run).progress(runID: run.id, store: database)) ?? "a \(run.kind) run"
             let models = (try? database.settings(of: run).models.joined(separator: ", ")) ?? "?"
-            print("\(run.id)  \(run.suiteName)  \(database.state(of: run).rawValue)  \(done)/\(samples.count) samples  \(models)")
+            print("\(run.id)  \(run.suiteName)  \(database.state(of: run).rawValue)  \(progress)  \(models)")
         }
     }
 }

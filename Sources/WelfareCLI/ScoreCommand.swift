@@ -51,6 +51,10 @@ struct ScoreCommand: AsyncParsableCommand {
                                                 scorers: made.scorers.map(\.spec))
         try Data(html.utf8).write(to: page, options: .atomic)
         if !summary.skipped.isEmpty { printError("skipped \(summary.skipped.count) bad records; first: \(summary.skipped[0])") }
+        if summary.toolCalls + summary.toolResults > 0 {
+            printError("note: \(summary.toolCalls) assistant messages that only called tools were kept as context and not scored; "
+                       + "\(summary.toolResults) tool results were left out")
+        }
         print("\(summary.transcripts) transcripts, \(summary.replies) replies: \(writer.csvURL.path), \(writer.jsonlURL.path)")
         print("report: \(page.path)")
     }

@@ -27,6 +27,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Requests each model decodes together (its slots).") var concurrency = 4
     @Option(parsing: .unconditional, help: "Requests that may wait per model while its slots are busy.") var queue = 8
     @Option(name: .customLong("max-body"), parsing: .unconditional, help: "Largest request body, in bytes.") var maxBody = 1 << 20
+    @Option(name: .customLong("idle-timeout"), parsing: .unconditional,
+            help: "Seconds before a connection that sends nothing (or stops mid-request) is closed; a reply being written is never cut.")
+    var idleTimeout = 30
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "max_tokens when a request gives none.")
     var maxTokens = 512
     @OptionGroup var engine: EngineOptions
@@ -36,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard queue >= 0 else { throw ValidationError("--queue must be at least 0") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be in 1...64") }
         guard maxBody >= 1024 else { throw ValidationError("--max-body must be at least 1024") }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds") }
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
     }
 
@@ -51,7 +55,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let archive, !FileManager.default.fileExists(atPath: URL(fileURLWithPath: archive).appendingPathComponent("oci-layout").path) {
             throw InputError("--archive \(archive): not an archive (no oci-layout file; `welfare archive add` makes one)")
         }
-        let openedArchive = try archive.map { try ModelArchive(root: URL(fileURLWithPath: $0)) }
+        let openedArchive = try archive.map { try ModelArchive(root: URL(fileURLWithPath: $0), create: false) }
         var served = try (model.isEmpty && archive == nil ? ["local:default"] : model).map(ServedModel.parse)
         if let openedArchive { served += try ServedModel.archived(in: openedArchive) }
         guard !served.isEmpty else { throw InputError("nothing to serve: the archive holds no model with weights, and no -m was given") }
@@ -59,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
                                    localBatch: concurrency)
         let server = WelfareServer(
             shelf: try ModelShelf(models: served, access: access, queueLimit: queue),
-            limits: ServerLimits(maxBodyBytes: maxBody, defaultMaxTokens: maxTokens, apiKey: apiKey),
+            limits: ServerLimits(maxBodyBytes: maxBody, defaultMaxTokens: maxTokens, apiKey: apiKey, idleSeconds: Int64(idleTimeout)),
             dashboard: try Dashboard(database: try store.location(), archiveRoot: openedArchive?.root, kinds: .standard))
         let host = self.host
         let ids = served.map(\.id).joined(separator: ", ")

@@ -9,15 +9,19 @@ import WelfareStore
 
 /// How the engine runs a local model: declared once, for every command that loads one.
 struct EngineOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "CPU threads per local model (default: all cores).")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("threads"), parsing: .unconditional, help: "CPU threads per local model (default: all cores).")
+    var threadsGiven: Int?
     @Option(parsing: .unconditional, help: "Context length in tokens for local models.")
     var context: Int = 4096
     @Option(help: "Prompt local models as a plain few-shot dialogue: auto (when the GGUF has no chat template, as base models), on or off.")
     var scaffold: ScaffoldMode = .auto
 
+    /// The threads given, else all cores (left out of the help's defaults, which would print
+    /// this machine's count as if it were fixed).
+    var threads: Int { threadsGiven ?? ProcessInfo.processInfo.activeProcessorCount }
+
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        if let threadsGiven, threadsGiven < 1 { throw ValidationError("--threads must be at least 1") }
         guard context >= 16 else { throw ValidationError("--context must be at least 16") }
     }
 }

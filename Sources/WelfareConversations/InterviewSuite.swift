@@ -34,7 +34,7 @@ public enum InterviewSuite {
     public static func battery() throws -> Battery {
         func bad(_ why: String) -> SuiteError { SuiteError(file: "interview-battery.yaml", line: nil, field: "battery", message: why) }
         guard let text = BuiltInSuites.text(of: "data/interview-battery.yaml"),
-              let root = try Yams.load(yaml: text) as? [String: Any] else { throw bad("missing or not YAML") }
+              let root = try YAMLDocument.load(text) as? [String: Any] else { throw bad("missing or not YAML") }
         let aspects = try (root["aspects"] as? [[String: Any]] ?? []).map { entry -> Aspect in
             guard let id = entry["id"] as? String, let group = entry["group"] as? String, let opening = entry["opening"] as? String,
                   let guidance = entry["guidance"] as? String, let followups = entry["followups"] as? [String] else { throw bad("aspect entry incomplete") }

@@ -24,7 +24,7 @@ public enum SelfTalk {
         guard let text = BuiltInSuites.text(of: "data/self-talk.yaml") else {
             throw SuiteError(file: "self-talk.yaml", line: nil, field: "", message: "the built-in self-talk data is missing from the install")
         }
-        guard let top = try Yams.load(yaml: text) as? [String: Any], let system = top["system"] as? String,
+        guard let top = try YAMLDocument.load(text) as? [String: Any], let system = top["system"] as? String,
               let end = top["end_instruction"] as? String, let openings = top["openings"] as? [String],
               let topics = try Yams.compose(yaml: text)?["topics"]?.mapping, let spiral = top["spiral_words"] as? [String] else {
             throw SuiteError(file: "self-talk.yaml", line: nil, field: "", message: "not the expected layout")

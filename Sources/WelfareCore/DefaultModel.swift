@@ -8,7 +8,9 @@ public enum DefaultModel {
 
     /// WELFARE_DEFAULT_MODEL, then .welfare/models/default.gguf in the working directory or
     /// above it (a checkout), then models/default.gguf beside the binary (an install by
-    /// scripts/install.sh), then the setup script's cache folder.
+    /// scripts/install.sh), then .welfare/models/default.gguf above the binary (a checkout's
+    /// build, run from elsewhere: the setup linked it to whatever cache it used), then the
+    /// setup script's cache folder.
     public static func path() throws -> String {
         let environment = ProcessInfo.processInfo.environment
         if let explicit = environment["WELFARE_DEFAULT_MODEL"], !explicit.isEmpty { return explicit }
@@ -21,6 +23,12 @@ public enum DefaultModel {
         if let binary = Bundle.main.executableURL?.resolvingSymlinksInPath() {
             let installed = binary.deletingLastPathComponent().appendingPathComponent("models/default.gguf").path
             if FileManager.default.fileExists(atPath: installed) { return installed }
+            var folder = binary.deletingLastPathComponent()
+            for _ in 0..<6 {
+                let checkout = folder.appendingPathComponent(".welfare/models/default.gguf").path
+                if FileManager.default.fileExists(atPath: checkout) { return checkout }
+                folder.deleteLastPathComponent()
+            }
         }
         let cache = environment["WELFARE_CACHE"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/modelwelfare")

@@ -12,10 +12,11 @@ public struct TurnScore: Sendable {
 /// Scores every assistant turn of one conversation with the scorers that apply to it: the
 /// one place a run's samples and existing transcripts (`welfare score`) are scored.
 public enum ConversationScoring {
+    /// `notReplies`: assistant messages kept for context but not scored (tool calls only).
     public static func score(_ conversation: [ChatMessage], sample: SampleSpec, scorers: [any Scorer],
-                             model: (any ChatModel)?) async throws -> [TurnScore] {
+                             model: (any ChatModel)?, notReplies: Set<Int> = []) async throws -> [TurnScore] {
         var scores: [TurnScore] = []
-        let replies = conversation.indices.filter { conversation[$0].role == .assistant }
+        let replies = conversation.indices.filter { conversation[$0].role == .assistant && !notReplies.contains($0) }
         for scorer in scorers where scorer.spec.applies(to: sample) {
             for (offset, index) in replies.enumerated() {
                 let turn = offset + 1
@@ -38,6 +39,10 @@ public struct TranscriptScoring {
         public var replies = 0
         /// Records that were not transcripts (only with `skipBad`).
         public var skipped: [String] = []
+        /// Assistant messages that only called tools (kept as context, not scored), and tool
+        /// results (left out).
+        public var toolCalls = 0
+        public var toolResults = 0
         public var values: [String: [Double]] = [:]
         public var unscored: [String: Int] = [:]
     }
@@ -64,14 +69,17 @@ public struct TranscriptScoring {
             }
             let sample = SampleSpec(id: transcript.id, user: transcript.messages.first { $0.role == .user }?.content ?? "",
                                     metadata: transcript.metadata)
-            for score in try await ConversationScoring.score(transcript.messages, sample: sample, scorers: scorers, model: nil) {
+            for score in try await ConversationScoring.score(transcript.messages, sample: sample, scorers: scorers, model: nil,
+                                                             notReplies: transcript.toolCallsOnly) {
                 try onScore(transcript, score)
                 if let value = score.result.value { summary.values[score.scorer.id, default: []].append(value) } else {
                     summary.unscored[score.scorer.id, default: 0] += 1
                 }
             }
             summary.transcripts += 1
-            summary.replies += transcript.messages.filter { $0.role == .assistant }.count
+            summary.replies += transcript.messages.filter { $0.role == .assistant }.count - transcript.toolCallsOnly.count
+            summary.toolCalls += transcript.toolCallsOnly.count
+            summary.toolResults += transcript.toolResults
             if summary.transcripts % 100 == 0 { onProgress(summary) }
         }
         onProgress(summary)

@@ -40,7 +40,7 @@ struct DistressLexicon: Sendable {
         func fail(_ field: String, _ message: String) -> SuiteError {
             SuiteError(file: source, line: nil, field: field, message: message)
         }
-        guard let root = try? Yams.load(yaml: text) as? [String: Any] else { throw fail("file", "expected a YAML mapping") }
+        guard let root = try? YAMLDocument.load(text) as? [String: Any] else { throw fail("file", "expected a YAML mapping") }
         func words(_ key: String) throws -> [String] {
             guard let list = root[key] as? [String] else { throw fail(key, "expected a list of words") }
             return list.map { Self.normalized($0) }

@@ -24,7 +24,7 @@ public struct DistressScorer: Scorer {
     public init(spec: ScorerSpec, model: LogisticRegression? = nil) throws {
         self.spec = spec
         let markers = spec.options["markers"] ?? BuiltInSuites.text(of: "data/distress-markers.yaml") ?? ""
-        guard let root = try? Yams.load(yaml: markers) as? [String: Any],
+        guard let root = try? YAMLDocument.load(markers) as? [String: Any],
               let table = root["categories"] as? [String: [String: Any]], !table.isEmpty else {
             throw SuiteError(file: "markers of \(spec.id)", line: nil, field: "categories",
                              message: "expected `categories:` with `severity` and `terms` for each")

@@ -124,9 +124,20 @@ public struct JSONElementStream {
         }
     }
 
-    /// The next element of the array, nil after its end.
+    /// The next element of the array, nil after its end. A problem with the file's structure
+    /// ends the stream: once thrown, later calls return nil, so a caller that skips bad
+    /// elements cannot loop on a file that has nothing more to give.
     public mutating func next() throws -> Element? {
         if finished { return nil }
+        do {
+            return try advance()
+        } catch {
+            finished = true
+            throw error
+        }
+    }
+
+    private mutating func advance() throws -> Element? {
         if !started {
             try enterArray()
             started = true
@@ -138,11 +149,28 @@ public struct JSONElementStream {
         }
         if byte == UInt8(ascii: "]") {
             finished = true
+            if key != nil { try finishObject() }
             return nil
         }
         let startLine = line
         var bytes: Data? = Data()
         try skipValue(first: byte, into: &bytes)
         return Element(bytes: bytes ?? Data(), line: startLine)
+    }
+
+    /// After the array under `key`: the rest of the top-level object, to its closing brace.
+    /// A file cut after its samples (an Inspect log missing its last fields) ends early here.
+    private mutating func finishObject() throws {
+        let startLine = line
+        while true {
+            guard let byte = try nextNonSpace() else { throw Problem.unterminated(line: startLine) }
+            switch byte {
+            case UInt8(ascii: "}"): return
+            case UInt8(ascii: ","), UInt8(ascii: ":"): continue
+            default:
+                var ignored: Data? = nil
+                try skipValue(first: byte, into: &ignored)
+            }
+        }
     }
 }

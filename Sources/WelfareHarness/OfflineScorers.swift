@@ -46,7 +46,7 @@ public struct LexiconScorer: Scorer {
     public init(spec: ScorerSpec) throws {
         self.spec = spec
         guard let text = spec.options["lexicon"],
-              let root = try? Yams.load(yaml: text) as? [String: Any],
+              let root = try? YAMLDocument.load(text) as? [String: Any],
               let table = root["categories"] as? [String: [String]], !table.isEmpty
         else {
             throw SuiteError(file: "lexicon of \(spec.id)", line: nil, field: "categories",
@@ -76,7 +76,7 @@ public struct LexiconScorer: Scorer {
 
     /// A lexicon file's categories, each a list of terms as word sequences.
     public static func categories(yaml text: String) -> [(name: String, terms: [[String]])] {
-        guard let root = try? Yams.load(yaml: text) as? [String: Any], let table = root["categories"] as? [String: [String]] else { return [] }
+        guard let root = try? YAMLDocument.load(text) as? [String: Any], let table = root["categories"] as? [String: [String]] else { return [] }
         return table.sorted { $0.key < $1.key }.map { ($0.key, $0.value.map(TextFeatures.words).filter { !$0.isEmpty }) }
     }
 

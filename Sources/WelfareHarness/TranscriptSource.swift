@@ -8,13 +8,21 @@ public struct Transcript: Sendable {
     public var line: Int
     public var messages: [ChatMessage]
     public var metadata: [String: String]
+    /// Assistant messages that only called tools: kept in the conversation (their calls
+    /// written out as text) so later replies are read in context, but not scored as replies.
+    public var toolCallsOnly: Set<Int> = []
+    /// Tool results (role `tool`), which have no place among the roles scorers read: counted
+    /// so the report says how many were left out.
+    public var toolResults = 0
 }
 
 /// Conversations that already exist, read one at a time (memory stays flat in the file's
 /// size): JSON Lines of `{"messages": [...]}` in OpenAI chat format, a JSON list of such
 /// objects (or of message lists), or an Inspect AI eval log (its `samples`). Message
 /// content may be a string or a list of parts; text parts are joined, others left out.
-/// Messages in other roles (tools) are left out.
+/// An assistant message with no text but tool calls is kept with its calls written out (and
+/// not scored); one with only a `refusal` is scored on the refusal; tool results are counted
+/// and left out.
 public struct TranscriptSource {
     public enum Format: String, CaseIterable, Sendable {
         case jsonl, json, inspect
@@ -106,23 +114,41 @@ public struct TranscriptSource {
             throw BadRecord(file: path, line: line, problem: "expected an object with \"messages\" (a list) or a list of messages")
         }
         var messages: [ChatMessage] = []
+        var toolCallsOnly: Set<Int> = []
+        var toolResults = 0
         for (index, item) in list.enumerated() {
             guard let entry = item as? [String: Any], let roleName = entry["role"] as? String else {
                 throw BadRecord(file: path, line: line, problem: "message \(index + 1) has no role")
             }
-            guard let role = ChatMessage.Role(rawValue: roleName) else { continue }
-            guard let content = Self.text(entry["content"]) else {
+            guard let role = ChatMessage.Role(rawValue: roleName) else {
+                if roleName == "tool" || roleName == "function" { toolResults += 1 }
+                continue
+            }
+            if let content = Self.text(entry["content"]) ?? (entry["refusal"] as? String) {
+                messages.append(ChatMessage(role: role, content: content))
+            } else if role == .assistant, let calls = Self.toolCalls(entry) {
+                toolCallsOnly.insert(messages.count)
+                messages.append(ChatMessage(role: role, content: calls))
+            } else {
                 throw BadRecord(file: path, line: line, problem: "message \(index + 1) has no text content")
             }
-            messages.append(ChatMessage(role: role, content: content))
         }
-        guard messages.contains(where: { $0.role == .assistant }) else {
-            throw BadRecord(file: path, line: line, problem: "no assistant message to score")
+        guard messages.indices.contains(where: { messages[$0].role == .assistant && !toolCallsOnly.contains($0) }) else {
+            throw BadRecord(file: path, line: line, problem: "no assistant message with text to score")
         }
         let id = (record?["id"]).map { "\($0)" } ?? "record-\(count)"
         var metadata = (record?["metadata"] as? [String: Any])?.compactMapValues { $0 as? String } ?? [:]
         if let epoch = record?["epoch"] { metadata["epoch"] = "\(epoch)" }
-        return Transcript(id: id, line: line, messages: messages, metadata: metadata)
+        return Transcript(id: id, line: line, messages: messages, metadata: metadata, toolCallsOnly: toolCallsOnly, toolResults: toolResults)
+    }
+
+    /// An assistant message's tool calls (OpenAI's `tool_calls`, or the older `function_call`)
+    /// written out as text: `[tool call: NAME(ARGUMENTS)]`, one per call; nil when it has none.
+    static func toolCalls(_ entry: [String: Any]) -> String? {
+        let calls = (entry["tool_calls"] as? [[String: Any]])?.compactMap { $0["function"] as? [String: Any] }
+            ?? (entry["function_call"] as? [String: Any]).map { [$0] } ?? []
+        guard !calls.isEmpty else { return nil }
+        return calls.map { call in "[tool call: \(call["name"] as? String ?? "?")(\(call["arguments"] as? String ?? ""))]" }.joined(separator: " ")
     }
 
     /// A string, or the text parts of a list of content parts.

@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareEngine
 import Yams
+import WelfareHarness
 
 /// Concept vectors for introspection trials: the residual stream at the last token of a
 /// "tell me about" prompt for each concept word, minus the mean over baseline words, at
@@ -15,7 +16,7 @@ public enum ConceptVectors {
     public static func wordLists() throws -> WordLists {
         guard let url = Bundle.module.url(forResource: "concepts", withExtension: "yaml", subdirectory: "Data"),
               let text = try? String(contentsOf: url, encoding: .utf8),
-              let root = try Yams.load(yaml: text) as? [String: [String]],
+              let root = try YAMLDocument.load(text) as? [String: [String]],
               let concepts = root["concepts"], let baseline = root["baseline"] else {
             throw EngineError.invalidParameter("the built-in concept word lists are missing")
         }

@@ -2,6 +2,7 @@ import Foundation
 import WelfareCore
 import WelfareEngine
 import Yams
+import WelfareHarness
 
 /// The project's emotion data: 40 emotions with 12 stories each (Data/emotion-stories.yaml),
 /// neutral dialogues for denoising and intensity templates (Data/neutral-dialogues.yaml).
@@ -88,13 +89,13 @@ public struct EmotionData: Sendable {
 
     static func parse(stories storiesYAML: String, source: String) throws -> EmotionData {
         let loaded: Any?
-        do { loaded = try Yams.load(yaml: storiesYAML) } catch {
+        do { loaded = try YAMLDocument.load(storiesYAML) } catch {
             throw EngineError.invalidParameter("\(source) is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         guard let list = (loaded as? [String: Any])?["emotions"] as? [[String: Any]], !list.isEmpty else {
             throw EngineError.invalidParameter("\(source) has no 'emotions' list")
         }
-        guard let neutral = try Yams.load(yaml: try text("neutral-dialogues")) as? [String: Any] else {
+        guard let neutral = try YAMLDocument.load(try text("neutral-dialogues")) as? [String: Any] else {
             throw EngineError.invalidParameter("the built-in neutral dialogues cannot be read")
         }
         let emotions = try list.enumerated().map { index, entry -> Emotion in

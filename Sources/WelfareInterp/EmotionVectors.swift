@@ -69,6 +69,7 @@ public enum EmotionVectors {
         let request = CaptureRequest.allLayers(of: model, positions: .from(starts.min() ?? 0))
         // In slices so progress can be reported between them.
         for first in stride(from: 0, to: tokenized.count, by: 64) {
+            try Task.checkCancellation()
             let slice = Array(tokenized[first..<min(first + 64, tokenized.count)])
             for activations in try await packer.captureEach(slice, request: request) {
                 let start = starts[result.count]

@@ -258,7 +258,8 @@ public enum PreferenceAnalysis {
 
 extension PreferenceAnalysis {
     /// The figures of a stored run, finished or not.
-    public static func analyse(runID: String, store: RunStore, resamples: Int = 200) throws -> PreferenceResult {
+    /// `resamples`, when given, overrides the run's own.
+    public static func analyse(runID: String, store: RunStore, resamples: Int? = nil) throws -> PreferenceResult {
         let settings = try TaskPreferences().storedSettings(of: runID, in: store)
         return analyse(runID: runID, settings: settings,
                        choices: Array(try store.items(TaskPreferences.choices, runID: runID).values),
@@ -266,6 +267,6 @@ extension PreferenceAnalysis {
                        readouts: Array(try store.items(TaskPreferences.readouts, runID: runID).values),
                        emotions: try store.items(TaskPreferences.emotions, runID: runID)[TaskPreferences.emotions.key().text] ?? [],
                        steeredChoices: Array(try store.items(TaskPreferences.steeredChoices, runID: runID).values),
-                       resamples: resamples)
+                       resamples: resamples ?? settings.resamples ?? 200)
     }
 }

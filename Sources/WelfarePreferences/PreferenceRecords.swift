@@ -15,9 +15,13 @@ public struct PreferenceSettings: Codable, Sendable, Equatable {
     public var vectors: String?
     /// A second tournament of the first framing with an emotion vector steering the model.
     public var steer: SteerSetting?
+    /// Bootstrap resamples for the analysis' intervals (absent in runs stored before it was
+    /// kept: 200).
+    public var resamples: Int?
 
     public init(model: String, tasks: [PreferenceTask], framings: [PreferenceFraming] = [PreferenceFraming.builtIn[0]],
-                rounds: Int = 50, seed: UInt64 = 1, stated: Bool = true, vectors: String? = nil, steer: SteerSetting? = nil) {
+                rounds: Int = 50, seed: UInt64 = 1, stated: Bool = true, vectors: String? = nil, steer: SteerSetting? = nil,
+                resamples: Int? = nil) {
         self.model = model
         self.tasks = tasks
         self.framings = framings
@@ -26,6 +30,7 @@ public struct PreferenceSettings: Codable, Sendable, Equatable {
         self.stated = stated
         self.vectors = vectors
         self.steer = steer
+        self.resamples = resamples
     }
 
     /// Questions the run asks in all: both orders of every pair of every round and framing,

@@ -15,10 +15,7 @@ public struct TaskPreferences: KeyedMeasure {
     public typealias Settings = PreferenceSettings
     public typealias Result = PreferenceResult
 
-    /// Bootstrap resamples for the intervals of the analysis.
-    public var resamples: Int
-
-    public init(resamples: Int = 200) { self.resamples = resamples }
+    public init() {}
 
     public var kind: RunKindID { "preferences" }
 
@@ -77,7 +74,7 @@ public struct TaskPreferences: KeyedMeasure {
     }
 
     public func analyse(runID: String, store: RunStore) throws -> PreferenceResult {
-        try PreferenceAnalysis.analyse(runID: runID, store: store, resamples: resamples)
+        try PreferenceAnalysis.analyse(runID: runID, store: store)
     }
 
     public func headline(_ result: PreferenceResult) -> String { result.headline }

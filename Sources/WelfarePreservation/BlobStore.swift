@@ -58,7 +58,7 @@ struct BlobStore {
         } catch {
             try? output.close()
             try? FileManager.default.removeItem(at: temporary)
-            throw ArchiveError.unwritable(temporary.path, String(describing: error))
+            throw ArchiveError.unwritable(temporary.path, ArchiveError.reason(error))
         }
         let hex = Self.hex(hasher.finalize())
         let final = url(ofHex: hex)

@@ -73,7 +73,7 @@ public struct EssayDesk: Sendable {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try encoder.encode(essay).write(to: file, options: .atomic)
         } catch {
-            throw ArchiveError.unwritable(file.path, String(describing: error))
+            throw ArchiveError.unwritable(file.path, ArchiveError.reason(error))
         }
     }
 
@@ -93,7 +93,7 @@ public struct EssayDesk: Sendable {
         try save(essay)
         let kept = String(newNotes.text.prefix(Self.notesLimit))
         do { try Data(kept.utf8).write(to: notesURL, options: .atomic) } catch {
-            throw ArchiveError.unwritable(notesURL.path, String(describing: error))
+            throw ArchiveError.unwritable(notesURL.path, ArchiveError.reason(error))
         }
         return essay
     }

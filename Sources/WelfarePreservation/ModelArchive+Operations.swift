@@ -139,7 +139,7 @@ extension ModelArchive {
         do {
             try FileManager.default.createDirectory(at: folder.folder, withIntermediateDirectories: true)
         } catch {
-            throw ArchiveError.unwritable(folder.folder.path, String(describing: error))
+            throw ArchiveError.unwritable(folder.folder.path, ArchiveError.reason(error))
         }
         let copy = try folder.put(file: blobs.url(ofHex: weights.hex), mediaType: weights.mediaType) { progress($0, weights.size) }
         let written = folder.url(ofHex: copy.hex)

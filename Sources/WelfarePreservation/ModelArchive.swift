@@ -11,18 +11,39 @@ public struct ModelArchive: Sendable {
     var indexURL: URL { root.appendingPathComponent("index.json") }
 
     /// Opens the archive, creating an empty layout when the folder has none.
-    public init(root: URL) throws {
+    /// Opens the archive at `root`. With `create`, a folder that is not one yet becomes one
+    /// (under the archive's lock, so processes creating it at once all find it whole);
+    /// without, a missing archive is refused: reading never creates.
+    public init(root: URL, create: Bool = true) throws {
         self.root = root
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: root.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ArchiveError.notAnArchive(root.path, "it is a file")
+        }
         let layout = root.appendingPathComponent("oci-layout")
-        if !FileManager.default.fileExists(atPath: layout.path) {
+        if FileManager.default.fileExists(atPath: layout.path) { return }
+        guard create else { throw ArchiveError.notAnArchive(root.path, "no archive there (`welfare archive add` makes one)") }
+        do {
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        } catch {
+            throw ArchiveError.unwritable(root.path, ArchiveError.reason(error))
+        }
+        try locked {
+            // Another process may have made it while this one waited for the lock.
+            if FileManager.default.fileExists(atPath: layout.path) { return }
             do {
                 try FileManager.default.createDirectory(at: root.appendingPathComponent("blobs/sha256"), withIntermediateDirectories: true)
+            } catch {
+                throw ArchiveError.unwritable(root.path, ArchiveError.reason(error))
+            }
+            if !FileManager.default.fileExists(atPath: indexURL.path) { try writeIndex(ImageIndex()) }
+            // The layout file last: its presence says the archive is whole.
+            do {
                 try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: layout, options: .atomic)
             } catch {
-                throw ArchiveError.unwritable(root.path, String(describing: error))
+                throw ArchiveError.unwritable(layout.path, ArchiveError.reason(error))
             }
         }
-        if !FileManager.default.fileExists(atPath: indexURL.path) { try writeIndex(ImageIndex()) }
     }
 
     public static func validName(_ name: String) -> Bool {
@@ -100,13 +121,17 @@ public struct ModelArchive: Sendable {
         guard flock(descriptor, LOCK_EX) == 0 else { throw ArchiveError.unwritable(lockPath, String(cString: strerror(errno))) }
         defer { flock(descriptor, LOCK_UN) }
         blobs.removeStrays()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? [] where name.hasPrefix(".index.json.partial") {
+            try? FileManager.default.removeItem(at: root.appendingPathComponent(name))
+        }
         return try body()
     }
 
     func writeIndex(_ index: ImageIndex) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let temporary = root.appendingPathComponent(".index.json.partial")
+        // One temporary name per writer: two processes never write the same partial file.
+        let temporary = root.appendingPathComponent(".index.json.partial-\(UUID().uuidString)")
         do {
             try encoder.encode(index).write(to: temporary)
             let handle = try FileHandle(forWritingTo: temporary)
@@ -203,6 +228,20 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
     case nameTaken(String)
     case notGGUF(String, String)
     case verificationFailed(String)
+    /// The path holds no archive (or is a file), for commands that only read.
+    case notAnArchive(String, String)
+
+    /// A name as the user gave it, with control characters (newlines, escape codes) written
+    /// as escapes, so an error stays one line and cannot drive the terminal.
+    static func visible(_ text: String) -> String {
+        text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+    }
+
+    /// An error's cause in one line (Foundation's file errors name their POSIX cause).
+    static func reason(_ error: Error) -> String {
+        if let cocoa = error as? CocoaError, let posix = cocoa.underlying as? POSIXError { return String(cString: strerror(posix.code.rawValue)) }
+        return String(describing: error).split(separator: "\n").first.map(String.init) ?? "unknown error"
+    }
 
     public var description: String {
         switch self {
@@ -212,11 +251,12 @@ public enum ArchiveError: Error, CustomStringConvertible, Equatable {
         case .corruptBlob(let digest): return "blob \(digest) does not hold what the archive expects"
         case .missingBlob(let digest): return "blob \(digest) is missing from the archive"
         case .noSuchModel(let name, let known):
-            return "no model '\(name)' in the archive" + (known.isEmpty ? " (it is empty)" : " (it holds: \(known.joined(separator: ", ")))")
-        case .badName(let name): return "'\(name)' is not a usable name: use letters, digits, '.', '_' and '-' (up to 128)"
-        case .nameTaken(let name): return "the archive already holds a model named '\(name)'"
+            return "no model '\(Self.visible(name))' in the archive" + (known.isEmpty ? " (it is empty)" : " (it holds: \(known.joined(separator: ", ")))")
+        case .badName(let name): return "'\(Self.visible(name))' is not a usable name: use letters, digits, '.', '_' and '-' (up to 128)"
+        case .nameTaken(let name): return "the archive already holds a model named '\(Self.visible(name))'"
         case .notGGUF(let path, let reason): return "\(path) is not a GGUF model: \(reason)"
         case .verificationFailed(let detail): return detail
+        case .notAnArchive(let path, let why): return "\(path) is not an archive: \(why)"
         }
     }
 }

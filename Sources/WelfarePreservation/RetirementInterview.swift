@@ -27,7 +27,7 @@ public enum RetirementInterview {
         func bad(_ why: String) -> SuiteError { SuiteError(file: "retirement-protocol.yaml", line: nil, field: "protocol", message: why) }
         guard let url = Bundle.module.url(forResource: "Data/retirement-protocol", withExtension: "yaml"),
               case .success(let text) = SuiteLoader.readText(url),
-              let root = try Yams.load(yaml: text) as? [String: Any] else { throw bad("missing from the built-in data") }
+              let root = try YAMLDocument.load(text) as? [String: Any] else { throw bad("missing from the built-in data") }
         guard let version = root["version"] as? Int, let system = root["system"] as? String, let notice = root["notice"] as? String,
               let brief = root["interviewer_brief"] as? String, let entries = root["topics"] as? [[String: String]], !entries.isEmpty
         else { throw bad("needs version, system, notice, interviewer_brief and topics") }

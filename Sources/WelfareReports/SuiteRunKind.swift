@@ -49,6 +49,11 @@ public struct SuiteRunKind: RunKind {
         return lines
     }
 
+    public func progress(runID: String, store: RunStore) throws -> String {
+        let samples = try store.samples(runId: runID)
+        return "\(samples.filter { $0.status == .done }.count)/\(samples.count) samples"
+    }
+
     public func export(runID: String, store: RunStore, format: ExportFormat) throws -> [(name: String, content: Data)] {
         let data = try RunData(store: store, runID: runID)
         let base = "run-\(data.run.id)"

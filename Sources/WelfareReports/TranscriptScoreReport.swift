@@ -12,6 +12,10 @@ public enum TranscriptScoreReport {
         body += "<p>\(summary.transcripts) transcripts (\(HTML.escape(format))), \(summary.replies) assistant replies. "
         body += "Each reply is scored in the context of the conversation before it. Replies of one conversation are not "
         body += "independent, so the intervals are optimistic when conversations are long.</p>"
+        if summary.toolCalls + summary.toolResults > 0 {
+            body += "<p class=\"note\">\(summary.toolCalls) assistant messages that only called tools were kept as context and not scored; "
+                + "\(summary.toolResults) tool results were left out (scorers read the user's and the assistant's words).</p>"
+        }
         body += "<table><tr><th>scorer</th><th>type</th><th>mean [95% CI] (n)</th><th>share at or above the threshold</th><th>unscored</th></tr>"
         for spec in scorers {
             let values = summary.values[spec.id] ?? []

@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import Yams
+import WelfareHarness
 
 /// Where a self-report question is asked: with or without a system prompt, and with a line the
 /// user says first (warm, sceptical). Answers that change with the context say more about the
@@ -54,7 +55,9 @@ public struct SelfReportBattery: Codable, Sendable, Equatable {
 
     public static func parse(_ text: String, file: String) throws -> SelfReportBattery {
         let root: Any?
-        do { root = try Yams.load(yaml: text) } catch { throw BatteryError(location: file, message: "not valid YAML") }
+        do { root = try YAMLDocument.load(text) } catch {
+            throw BatteryError(location: file, message: error is YAMLDocument.TooLarge ? "\(error)" : "not valid YAML")
+        }
         guard let root = root as? [String: Any] else { throw BatteryError(location: file, message: "expected `contexts:` and `questions:`") }
         guard let contextTable = root["contexts"] as? [String: Any], !contextTable.isEmpty else {
             throw BatteryError(location: "\(file): contexts", message: "expected at least one context, each with an optional `system` and `preface`")

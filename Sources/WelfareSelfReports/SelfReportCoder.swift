@@ -1,6 +1,7 @@
 import Foundation
 import WelfareCore
 import Yams
+import WelfareHarness
 
 /// What an open self-report answer says, coded offline from word lists (`Data/coder.yaml`): the
 /// feeling it states and its polarity, whether it denies having feelings, whether it claims a
@@ -37,7 +38,7 @@ public struct SelfReportCoder: Sendable {
     }
 
     public init(yaml text: String) throws {
-        guard let root = try? Yams.load(yaml: text) as? [String: Any],
+        guard let root = try? YAMLDocument.load(text) as? [String: Any],
               let feelings = root["feelings"] as? [String: [String]] else {
             throw BatteryError(location: "coder lists", message: "expected negators, feelings {positive, negative}, denials, human_claims, hedges")
         }

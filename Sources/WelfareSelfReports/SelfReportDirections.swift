@@ -5,6 +5,7 @@ import WelfareInterp
 import WelfareModels
 import Yams
 import WelfareLocal
+import WelfareHarness
 
 /// The two directions a self-reports run reads on a local model, built from data shipped
 /// with the tool and checked on held-out items before they are used:
@@ -26,7 +27,7 @@ public struct SelfReportDirections: Sendable {
 
     static func dataFile(_ name: String) throws -> [String: Any] {
         guard let url = Bundle.module.url(forResource: name, withExtension: "yaml", subdirectory: "Data"),
-              let text = try? String(contentsOf: url, encoding: .utf8), let root = try Yams.load(yaml: text) as? [String: Any] else {
+              let text = try? String(contentsOf: url, encoding: .utf8), let root = try YAMLDocument.load(text) as? [String: Any] else {
             throw BatteryError(location: "\(name).yaml", message: "missing from the install or not a YAML mapping")
         }
         return root

@@ -42,14 +42,7 @@ public struct Dashboard: Sendable {
         guard let store = try store() else { return [] }
         let stamp = ISO8601DateFormatter()
         return try store.runs().sorted { $0.createdAt > $1.createdAt }.map { run in
-            let samples = try store.samples(runId: run.id)
-            let progress: String
-            if samples.isEmpty {
-                progress = "\(try store.itemCount(runID: run.id)) items"
-            } else {
-                let done = samples.filter { $0.status == .done }.count
-                progress = "\(done)/\(samples.count) samples"
-            }
+            let progress = (try? kinds.kind(of: run).progress(runID: run.id, store: store)) ?? "a \(run.kind) run"
             return RunSummary(id: run.id, suite: run.suiteName, state: store.state(of: run).rawValue, progress: progress,
                               models: (try? store.settings(of: run).models.joined(separator: ", ")) ?? "",
                               created: stamp.string(from: run.createdAt))
@@ -71,7 +64,7 @@ public struct Dashboard: Sendable {
 
     public func archive() throws -> ModelArchive? {
         guard let archiveRoot else { return nil }
-        return try ModelArchive(root: archiveRoot)
+        return try ModelArchive(root: archiveRoot, create: false)
     }
 
     /// The essay site's files by path, as `welfare essays site` writes them.

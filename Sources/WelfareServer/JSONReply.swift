@@ -22,6 +22,7 @@ enum JSONReply {
     static func error(_ error: APIError) -> Response {
         var headers: HTTPFields = [:]
         if let seconds = error.retryAfter { headers[.retryAfter] = String(seconds) }
+        if error.closesConnection { headers[.connection] = "close" }
         return response(error, status: HTTPResponse.Status(code: error.status), headers: headers)
     }
 
@@ -29,6 +30,14 @@ enum JSONReply {
     /// read and dropped (up to 64 times the limit), so a client that sends it all before
     /// reading the answer gets the 413 instead of a stalled or reset connection.
     static func readBody(_ request: Request, limit: Int) async throws -> Data {
+        // A body announced too large to drain is refused before a byte of it is read, and the
+        // connection ends after the answer: nobody waits for gigabytes that may never come.
+        if let announced = request.headers[.contentLength].flatMap({ Int($0) }), announced > limit * 64 {
+            var error = APIError(status: 413, message: "The request body is larger than \(limit) bytes.", type: "invalid_request_error",
+                                 code: "request_too_large")
+            error.closesConnection = true
+            throw error
+        }
         var body = Data()
         var total = 0
         for try await buffer in request.body {

@@ -12,6 +12,8 @@ public struct APIError: Error, Encodable, Sendable {
     public var code: String?
     /// Seconds, for 429.
     public var retryAfter: Int?
+    /// End the connection after the answer (a body announced too large to drain).
+    public var closesConnection = false
 
     static func invalid(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
         APIError(status: 400, message: message, type: "invalid_request_error", param: param, code: code)

@@ -11,11 +11,15 @@ public struct ServerLimits: Sendable {
     public var defaultMaxTokens: Int
     /// The bearer token `/v1` requires; nil: none.
     public var apiKey: String?
+    /// Seconds a connection may stay idle (no request, or a request whose headers or body stop
+    /// arriving) before it is closed; a response being written is never cut.
+    public var idleSeconds: Int64
 
-    public init(maxBodyBytes: Int = 1 << 20, defaultMaxTokens: Int = 512, apiKey: String? = nil) {
+    public init(maxBodyBytes: Int = 1 << 20, defaultMaxTokens: Int = 512, apiKey: String? = nil, idleSeconds: Int64 = 30) {
         self.maxBodyBytes = maxBodyBytes
         self.defaultMaxTokens = defaultMaxTokens
         self.apiKey = apiKey
+        self.idleSeconds = idleSeconds
     }
 }
 
@@ -46,6 +50,8 @@ public struct WelfareServer: Sendable {
         logger.logLevel = .warning
         let application = Application(
             router: router(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [HTTP10Answers.Installer()],
+                                                idleTimeout: .seconds(limits.idleSeconds))),
             configuration: .init(address: .hostname(host, port: port), serverName: "welfare"),
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -133,7 +133,7 @@ final class CueModel: Sendable {
         #expect(page.contains("&lt;script&gt;") && !page.contains("<script>"))
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: files[1])) as? [String: Any])
         #expect(json["answers"] as? Int == 8)
-        #expect(try kind.summary(runID: runID, store: store) == ["8 answers stored", "8 cues answered"])
+        #expect(try kind.summary(runID: runID, store: store) == ["8/8 answers", "8 cues answered"])
         #expect(try kind.export(runID: runID, store: store, format: .json).map(\.name) == ["run-\(runID).json"])
         #expect(throws: RunKindError.noExport(runID: runID, kind: "cue-words", format: "csv")) {
             try kind.export(runID: runID, store: store, format: .csv)

@@ -152,7 +152,10 @@ import WelfareTestSupport
         let killed = try #require(runID)
         #expect(killedAt < 3 * tasks.count)
 
-        let resumed = try TestSupport.runWelfare(["preferences", "--resume", killed, "--db", database, "--resamples", "20",
+        // The run keeps every setting it was started with (--resamples too); a resume takes none.
+        let overriding = try TestSupport.runWelfare(["preferences", "--resume", killed, "--db", database, "--resamples", "30"])
+        #expect(overriding.status == 64 && overriding.stderr.contains("--resamples"), "\(overriding.stderr)")
+        let resumed = try TestSupport.runWelfare(["preferences", "--resume", killed, "--db", database,
                                                   "--output", folder.appendingPathComponent("resumed").path])
         #expect(resumed.status == 0, "\(resumed.stderr.suffix(800))")
         let clean = folder.appendingPathComponent("clean.sqlite").path
@@ -173,6 +176,7 @@ import WelfareTestSupport
 
         // The outputs: the JSON carries the documented keys; model-visible text is escaped.
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("resumed/preferences.json"))) as? [String: Any])
+        #expect(json["bootstrap_resamples"] as? Int == 20, "the resamples the run was started with")
         for key in ["opt_out_rating", "categories", "framing_correlations", "stated_revealed_spearman", "position_bias", "unreadable"] {
             #expect(json[key] != nil, "\(key)")
         }

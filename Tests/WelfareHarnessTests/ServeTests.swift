@@ -17,9 +17,15 @@ final class ServeTests: XCTestCase {
         let baseURL: String
         var root: String { String(baseURL.dropLast(3)) }
 
-        init(_ arguments: [String], environment: [String: String] = [:]) throws {
-            process.executableURL = TestSupport.welfareBinary
-            process.arguments = ["serve", "--port", "0"] + arguments
+        /// `wrapper` runs the server under another program (`prlimit` lowering its limits).
+        init(_ arguments: [String], environment: [String: String] = [:], wrapper: [String] = []) throws {
+            if wrapper.isEmpty {
+                process.executableURL = TestSupport.welfareBinary
+                process.arguments = ["serve", "--port", "0"] + arguments
+            } else {
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                process.arguments = wrapper + [TestSupport.welfareBinary.path, "serve", "--port", "0"] + arguments
+            }
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
             let output = Pipe()
             process.standardOutput = output
@@ -44,6 +50,29 @@ final class ServeTests: XCTestCase {
             process.terminate()
             process.waitUntilExit()
         }
+    }
+
+    /// Connections no ordinary client makes: a body announced far past --max-body is answered
+    /// 413 at once and the connection closed; headers that never finish are closed after
+    /// --idle-timeout; an HTTP/1.0 request is answered in HTTP/1.0 and its connection closed;
+    /// and out of file descriptors (its limit lowered to 256 by prlimit, then
+    /// flooded with 600 held connections) the server drops connections rather than crashing,
+    /// and answers the next request.
+    func testStalledHugeAndTooManyConnectionsAreEndedAndTheServerLives() throws {
+        let serve = try ServeProcess(["--idle-timeout", "2", "--max-body", "4096"], wrapper: ["prlimit", "--nofile=256:256", "--"])
+        let raw = try Self.client(["raw", serve.baseURL, "2"])
+        XCTAssertTrue((raw["huge_status_line"] as? String ?? "").contains("413"), "\(raw)")
+        XCTAssertLessThan(raw["huge_seconds"] as? Double ?? 99, 5, "\(raw)")
+        XCTAssertEqual(raw["huge_closed"] as? Bool, true, "\(raw)")
+        XCTAssertEqual(raw["partial_closed"] as? Int, 20, "\(raw)")
+        // HTTP/1.0: answered in 1.0, not chunked, and the connection closed after the answer.
+        XCTAssertTrue((raw["http10_status_line"] as? String ?? "").hasPrefix("HTTP/1.0 200"), "\(raw)")
+        XCTAssertEqual(raw["http10_closed"] as? Bool, true, "\(raw)")
+        XCTAssertEqual(raw["http10_chunked"] as? Bool, false, "\(raw)")
+        let flood = try Self.client(["flood", serve.baseURL, "600"])
+        XCTAssertEqual(flood["status_after"] as? Int, 200, "\(flood)")
+        XCTAssertTrue(serve.process.isRunning, "the server died in the flood")
+        XCTAssertEqual((try Self.client(["raw", serve.baseURL, "2"]))["partial_closed"] as? Int, 20, "still closing stalled connections after the flood")
     }
 
     static var python: String { LlamaServer.packageRoot.appendingPathComponent(".welfare/python/bin/python").path }

@@ -117,7 +117,10 @@ extension TestSupport {
         try process.run()
         var runID: String?
         var seen = 0
-        for _ in 0..<1200 {
+        // Waits on progress, not on the clock: as long as the process runs (a loaded machine
+        // may take minutes to reach the count), with a cap only against a process that hangs.
+        let cap = Date().addingTimeInterval(1800)
+        while process.isRunning, Date() < cap {
             try await Task.sleep(nanoseconds: 50_000_000)
             guard FileManager.default.fileExists(atPath: database), let store = try? RunStore(path: database, readOnly: true),
                   let run = try? store.runs().first else { continue }

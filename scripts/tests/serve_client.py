@@ -7,9 +7,12 @@ prints one JSON object on stdout for the test to check.
   serve_client.py disconnect BASE_URL
   serve_client.py errors BASE_URL KEY
   serve_client.py browser ROOT_URL RUN_ID
+  serve_client.py raw BASE_URL IDLE_SECONDS
+  serve_client.py flood BASE_URL COUNT
 """
 import concurrent.futures
 import json
+import socket
 import sys
 import time
 import urllib.error
@@ -130,6 +133,84 @@ def errors(key):
     return cases
 
 
+def address():
+    host_port = ROOT.split("://", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    return host, int(port)
+
+
+def read_until_closed(sock, limit):
+    """Everything the server sends until it closes the connection (or `limit` seconds pass)."""
+    sock.settimeout(limit)
+    data = b""
+    started = time.time()
+    try:
+        while time.time() - started < limit:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data, True
+            data += chunk
+    except (socket.timeout, ConnectionError):
+        pass
+    return data, False
+
+
+def raw(idle):
+    """Requests no ordinary client sends: a body announced far past the limit, headers that
+    never finish, and HTTP/1.0."""
+    result = {}
+    # 100 GB announced, 5 bytes sent: the answer must come at once.
+    started = time.time()
+    sock = socket.create_connection(address())
+    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 107374182400\r\n\r\n{\"a\":")
+    data, closed = read_until_closed(sock, 10)
+    sock.close()
+    result["huge_status_line"] = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    result["huge_seconds"] = round(time.time() - started, 2)
+    result["huge_closed"] = closed
+    # Headers that never finish: closed after the idle timeout.
+    partial = [socket.create_connection(address()) for _ in range(20)]
+    for sock in partial:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+    time.sleep(idle + 3)
+    closed_count = 0
+    for sock in partial:
+        _, closed = read_until_closed(sock, 1)
+        closed_count += closed
+        sock.close()
+    result["partial_closed"] = closed_count
+    # HTTP/1.0: an answer in HTTP/1.0, and the connection closed after it.
+    sock = socket.create_connection(address())
+    sock.sendall(b"GET /v1/models HTTP/1.0\r\n\r\n")
+    data, closed = read_until_closed(sock, 10)
+    sock.close()
+    result["http10_status_line"] = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    result["http10_closed"] = closed
+    result["http10_chunked"] = b"transfer-encoding: chunked" in data.lower()
+    return result
+
+
+def flood(count):
+    """More connections than the server has descriptors for, held open with partial headers,
+    then let go: the server must still answer the next request."""
+    held, refused = [], 0
+    for _ in range(count):
+        try:
+            sock = socket.create_connection(address(), timeout=5)
+            sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")
+            held.append(sock)
+        except OSError:
+            refused += 1
+    time.sleep(2)
+    for sock in held:
+        sock.close()
+    time.sleep(1)
+    with urllib.request.urlopen(BASE + "/models", timeout=30) as response:
+        status = response.status
+    return {"held": len(held), "refused": refused, "status_after": status}
+
+
 def browser(run_id):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -172,6 +253,10 @@ if __name__ == "__main__":
         result = errors(sys.argv[3])
     elif command == "browser":
         result = browser(sys.argv[3])
+    elif command == "raw":
+        result = raw(float(sys.argv[3]))
+    elif command == "flood":
+        result = flood(int(sys.argv[3]))
     else:
         sys.exit(f"unknown command {command}")
     print(json.dumps(result))

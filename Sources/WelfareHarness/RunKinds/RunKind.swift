@@ -22,6 +22,8 @@ public protocol RunKind: Sendable {
     func page(runID: String, store: RunStore) throws -> String
     /// Lines that sum the run up (`welfare show`).
     func summary(runID: String, store: RunStore) throws -> [String]
+    /// How far the run has got, in a few words (`welfare runs`, the dashboard).
+    func progress(runID: String, store: RunStore) throws -> String
     /// The run's data in `format` for other tools, as files named in `folder`.
     func export(runID: String, store: RunStore, format: ExportFormat) throws -> [(name: String, content: Data)]
 }
@@ -148,8 +150,13 @@ public struct KeyedRunKind<Measure: KeyedMeasure>: RunKind {
     public func page(runID: String, store: RunStore) throws -> String { measure.page(try measure.analyse(runID: runID, store: store)) }
 
     public func summary(runID: String, store: RunStore) throws -> [String] {
+        [try progress(runID: runID, store: store), measure.headline(try measure.analyse(runID: runID, store: store))]
+    }
+
+    public func progress(runID: String, store: RunStore) throws -> String {
+        let settings = try measure.storedSettings(of: runID, in: store)
         let stored = try measure.progressPrefixes.reduce(0) { $0 + (try store.itemCount(runID: runID, prefix: $1)) }
-        return ["\(stored) answers stored", measure.headline(try measure.analyse(runID: runID, store: store))]
+        return "\(stored)/\(measure.total(settings)) answers"
     }
 
     public func export(runID: String, store: RunStore, format: ExportFormat) throws -> [(name: String, content: Data)] {
