@@ -170,6 +170,11 @@ import WelfareTestSupport
         #expect(process.terminationStatus == 0 && text.contains("gemma"), "\(text)")
     }
 
+    @Test func helpShowsNoMachineCountAsADefault() async throws {
+        let help = try await Self.runBounded(["generate", "--help"])
+        #expect(help.stdout.contains("(default: all cores).") && !help.stdout.contains("(default: all cores). (default:"), "\(help.stdout)")
+    }
+
     @Test func theAssessmentStopsOnSIGTERMAndSaysHowToResume() async throws {
         let folder = try TestSupport.temporaryDirectory()
         let database = folder.appendingPathComponent("assess.sqlite").path

@@ -297,6 +297,9 @@ import WelfareTestSupport
         #expect(storedAtKill < expected.count)
         #expect(answers.count == expected.count && Set(answers.keys) == Set(expected.keys), "the same pairs as in process")
         #expect(answers.allSatisfy { expected[$0.key]?.reply == $0.value.reply })
+        // Listed with its answers, as the dashboard shows it, not as "0/0 samples".
+        let listed = try TestSupport.runWelfare(["runs", "--db", location])
+        #expect(listed.stdout.contains("\(runID)  preferences  done  \(answers.count)/\(answers.count) answers"), "\(listed.stdout)")
         // Each stored answer was asked once, but for the one in flight at the kill.
         let asked = try Self.requests(model) - before
         #expect(asked >= answers.count && asked <= answers.count + 1, "asked \(asked) for \(answers.count) answers")
