@@ -153,21 +153,11 @@ import WelfareTestSupport
     /// home, finds the model its setup linked beside the checkout.
     @Test func aCheckoutsBinaryFindsItsModelFromAnywhere() throws {
         let elsewhere = try TestSupport.temporaryDirectory()
-        let process = Process()
-        process.executableURL = TestSupport.welfareBinary
-        process.arguments = ["inspect", "local:default"]
-        process.currentDirectoryURL = elsewhere
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = elsewhere.path
         for name in ["WELFARE_CACHE", "WELFARE_DEFAULT_MODEL"] { environment[name] = nil }
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0 && text.contains("gemma"), "\(text)")
+        let inspected = try TestSupport.runWelfare(["inspect", "local:default"], in: elsewhere, environment: environment)
+        #expect(inspected.status == 0 && inspected.stdout.contains("gemma"), "\(inspected.stdout)\(inspected.stderr)")
     }
 
     @Test func helpShowsNoMachineCountAsADefault() async throws {

@@ -53,13 +53,19 @@ public enum TestSupport {
 
     /// Runs the built `welfare` binary to the end. Standard error goes through a file, so a
     /// chatty command cannot fill a pipe nobody is reading yet.
-    public static func runWelfare(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// `folder` and `environment`, when given, are the process's working folder and whole
+    /// environment.
+    public static func runWelfare(_ arguments: [String], in folder: URL? = nil, environment: [String: String]? = nil) throws
+        -> (status: Int32, stdout: String, stderr: String)
+    {
         let errors = try temporaryDirectory().appendingPathComponent("stderr.txt")
         try Data().write(to: errors)
         let errorHandle = try FileHandle(forWritingTo: errors)
         let process = Process()
         process.executableURL = welfareBinary
         process.arguments = arguments
+        if let folder { process.currentDirectoryURL = folder }
+        if let environment { process.environment = environment }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = errorHandle
