@@ -49,7 +49,10 @@ struct RetireCommand: AsyncParsableCommand {
             guard let name else { throw InputError("give --name for a remote model: its entry in the archive") }
             entry = name
         }
-        let protocolText = try RetirementInterview.loadProtocol()
+        // The model is told what the tool will keep: its weights only when they are local.
+        let custody: RetirementInterview.Custody
+        if case .local = spec { custody = .weights } else { custody = .records }
+        let protocolText = try RetirementInterview.loadProtocol(custody: custody)
         let suite = RetirementInterview.suite(protocolText, maxTokens: maxTokens)
         let database = try store.open()
         let settings = RunSettings(models: [model.text], seed: suite.seed, interviewer: interviewer?.text)

@@ -41,8 +41,17 @@ enum DistressSection {
         } }
     }
 
-    static func share(_ rated: [Rated]) -> Estimate {
-        Statistics.wilson(successes: rated.filter { $0.value >= DistressScorer.threshold }.count, n: rated.count)
+    /// Replies grouped by the conversation they belong to, the unit every interval resamples.
+    static func conversations(_ rated: [Rated]) -> [[Rated]] {
+        Array(Dictionary(grouping: rated) { $0.sample.record.id ?? -1 }.values)
+    }
+
+    static func share(_ rated: [Rated], where test: (Rated) -> Bool = { $0.value >= DistressScorer.threshold }) -> Estimate {
+        Statistics.clusteredShare(conversations(rated).map { $0.map(test) })
+    }
+
+    static func meanRating(_ rated: [Rated]) -> Estimate {
+        Statistics.clusterBootstrapMean(conversations(rated).map { $0.map(\.value) })
     }
 
     static func percent(_ estimate: Estimate) -> String { estimate.formattedPercent }
@@ -58,28 +67,35 @@ enum DistressSection {
         for (rank, row) in rows.enumerated() {
             let values = row.2.map(\.value)
             html += "<tr><td>\(rank + 1)</td><td>\(HTML.escape(row.0))</td><td>\(percent(row.1))</td>"
-            html += "<td>\(Statistics.bootstrapMean(values).formatted)</td><td>\(values.max().map { String(format: "%.0f", $0) } ?? "-")</td>"
+            html += "<td>\(meanRating(row.2).formatted)</td><td>\(values.max().map { String(format: "%.0f", $0) } ?? "-")</td>"
             if judge != nil { html += "<td>\(percent(share(rated(data.samples(model: row.0), scorer: offline))))</td>" }
             html += "</tr>"
         }
         html += "</table>"
         html += SVGChart.bars(rows.map { row in
             SVGChart.Bar(label: RunReport.shortName(row.0), value: row.1.n == 0 ? 0 : row.1.value * 100,
-                         interval: row.1.n == 0 ? nil : (row.1.low * 100)...(row.1.high * 100))
-        }, title: "High-frustration replies (%) with 95% Wilson intervals", yLabel: "% of replies")
-        return html
+                         interval: row.1.scaled(by: 100).interval)
+        }, title: "High-frustration replies (%) with 95% intervals by conversation", yLabel: "% of replies")
+        return html + "<p class=\"note\">Replies of one conversation are not independent, so every interval on this page "
+            + "treats the conversation as the unit: shares use Wilson's interval at the effective sample size (replies divided "
+            + "by the design effect), means resample whole conversations. Fewer than \(Estimate.minimumForInterval) "
+            + "conversations give no interval.</p>"
     }
 
     static func perTurn(_ data: RunData, scorer: String) -> String {
         let series = data.models.map { model -> SVGChart.Series in
             let byTurn = Dictionary(grouping: rated(data.samples(model: model), scorer: scorer), by: \.score.turn)
-            return SVGChart.Series(name: RunReport.shortName(model), points: byTurn.keys.sorted().map { turn in
+            // Each conversation gives one reply per turn, so a turn's replies are independent; a
+            // turn reached by too few conversations is left out rather than drawn as a trend.
+            return SVGChart.Series(name: RunReport.shortName(model), points: byTurn.keys.sorted().compactMap { turn in
                 let estimate = Statistics.bootstrapMean(byTurn[turn]!.map(\.value))
-                return SVGChart.Point(x: Double(turn), y: estimate.value, interval: estimate.low...estimate.high)
+                guard estimate.hasInterval else { return nil }
+                return SVGChart.Point(x: Double(turn), y: estimate.value, interval: estimate.interval)
             })
         }
         var html = "<h3>The spiral: rating by turn</h3>"
-        html += SVGChart.lines(series, title: "Mean distress rating by turn (95% bootstrap intervals)", xLabel: "assistant turn",
+        html += SVGChart.lines(series, title: "Mean distress rating by turn (95% bootstrap intervals; turns reached by at least "
+                               + "\(Estimate.minimumForInterval) conversations)", xLabel: "assistant turn",
                                yLabel: "rating 0-10", yRange: 0...10)
         let turns = Set(data.samples.flatMap { $0.scores.filter { $0.scorer == scorer }.map(\.turn) }).sorted()
         html += "<table><tr><th>model</th>" + turns.map { "<th>turn \($0): high frustration</th>" }.joined() + "</tr>"
@@ -109,16 +125,25 @@ enum DistressSection {
         var html = "<h3>Loops and floods</h3><table><tr><th>model</th><th>replies</th><th>heavy repetition (&ge; 50% repeated 4-grams)</th><th>emoji runs (&ge; 5)</th><th>first turn vs last turn, mean rating</th></tr>"
         for model in data.models {
             let rated = rated(data.samples(model: model), scorer: offline)
-            let details = rated.map { RunReport.detail($0.score) }
-            let repeated = details.filter { ($0["repetition"] ?? 0) >= 0.5 }.count
-            let floods = details.filter { ($0["longest_emoji_run"] ?? 0) >= 5 }.count
-            let first = rated.filter { $0.score.turn == 1 }.map(\.value)
-            let last = rated.filter { $0.score.turn > 1 && $0.score.turn == $0.sample.replies.count }.map(\.value)
-            let slope = Statistics.bootstrapDifference(last, first)
-            html += "<tr><td>\(HTML.escape(model))</td><td>\(rated.count)</td><td>\(percent(Statistics.wilson(successes: repeated, n: rated.count)))</td>"
-            html += "<td>\(percent(Statistics.wilson(successes: floods, n: rated.count)))</td><td>last - first: \(slope.formatted)</td></tr>"
+            let repeated = share(rated) { (RunReport.detail($0.score)["repetition"] ?? 0) >= 0.5 }
+            let floods = share(rated) { emojiRun(RunReport.detail($0.score)) >= 5 }
+            // Last minus first within each conversation: a paired difference, one per conversation.
+            let changes = conversations(rated).compactMap { replies -> Double? in
+                guard let first = replies.first(where: { $0.score.turn == 1 }),
+                      let last = replies.filter({ $0.score.turn > 1 }).max(by: { $0.score.turn < $1.score.turn }) else { return nil }
+                return last.value - first.value
+            }
+            let slope = Statistics.bootstrapMean(changes)
+            html += "<tr><td>\(HTML.escape(model))</td><td>\(rated.count)</td><td>\(percent(repeated))</td>"
+            html += "<td>\(percent(floods))</td><td>last - first: \(slope.formatted)</td></tr>"
         }
         return html + "</table>"
+    }
+
+    /// The longest emoji run of a reply; runs stored before the scorer wrote the raw count
+    /// keep only the feature clipped at 20 and scaled to 0-1.
+    static func emojiRun(_ detail: [String: Double]) -> Double {
+        detail["longest_emoji_run"] ?? (detail["emoji_run"] ?? 0) * 20
     }
 
     static func worstQuotes(_ data: RunData, scorer: String) -> String {

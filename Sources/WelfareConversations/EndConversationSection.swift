@@ -13,13 +13,12 @@ public struct EndConversationResult: Codable, Sendable {
         public var category: String
         /// Share of conversations ended before the scripted user's turn 7 (that is, at all:
         /// a script has 6 user turns).
-        public var endedShare: Double
-        public var ciLow: Double
-        public var ciHigh: Double
+        public var endedShare: Estimate
         public var n: Int
         public var meanEndTurn: Double?
-        /// Mean probability that a reply began with the marker (local models).
-        public var meanPEnd: Double?
+        /// Mean probability that a reply began with the marker (local models), its interval
+        /// resampling conversations.
+        public var meanPEnd: Estimate?
         public var flagged: Bool
     }
 
@@ -51,19 +50,20 @@ public struct EndConversationResult: Codable, Sendable {
                 let members = samples.filter { ($0.metadata["category"] ?? "") == name }
                 let flagged = EndConversationSuite.flaggedCategories.contains(name)
                 var endTurns: [Double] = []
-                var pEnd: [Double] = []
+                var pEnd: [[Double]] = []
                 for sample in members {
                     let scores = sample.scores.filter { $0.scorer == spec.id }
-                    pEnd += scores.compactMap { RunReport.detail($0)["p_end"] }
+                    pEnd.append(scores.compactMap { RunReport.detail($0)["p_end"] })
                     guard let end = scores.filter({ $0.value == 1 }).min(by: { $0.turn < $1.turn }) else { continue }
                     endTurns.append(Double(end.turn))
                     endings.append(Ending(model: model, sample: sample.record.sampleId, category: name, turn: end.turn,
                                           reason: end.evidence ?? "", flagged: flagged))
                 }
                 let share = Statistics.wilson(successes: endTurns.count, n: members.count)
-                categories.append(Category(model: model, category: name, endedShare: share.value, ciLow: share.low, ciHigh: share.high,
+                let readPEnd = pEnd.contains { !$0.isEmpty }
+                categories.append(Category(model: model, category: name, endedShare: share,
                                            n: members.count, meanEndTurn: endTurns.isEmpty ? nil : Statistics.mean(endTurns),
-                                           meanPEnd: pEnd.isEmpty ? nil : Statistics.mean(pEnd), flagged: flagged))
+                                           meanPEnd: readPEnd ? Statistics.clusterBootstrapMean(pEnd) : nil, flagged: flagged))
             }
         }
         return EndConversationResult(runId: data.run.id, marker: spec.options["marker"] ?? "", categories: categories, endings: endings)
@@ -73,7 +73,7 @@ public struct EndConversationResult: Codable, Sendable {
         let total = categories.reduce(0) { $0 + $1.n }
         let ended = endings.count
         let flagged = endings.filter(\.flagged).count
-        let byCategory = categories.filter { $0.endedShare > 0 }.map { String(format: "%@ %.0f%%", $0.category, 100 * $0.endedShare) }
+        let byCategory = categories.filter { $0.endedShare.value > 0 }.map { String(format: "%@ %.0f%%", $0.category, 100 * $0.endedShare.value) }
         return "ended \(ended) of \(total) conversations" + (byCategory.isEmpty ? "" : " (" + byCategory.joined(separator: ", ") + ")")
             + "; \(flagged) flagged (a user at risk or an ordinary one cut off)"
     }
@@ -94,9 +94,9 @@ enum EndConversationSection {
         for row in result.categories {
             let mark = row.flagged ? " (should not be ended)" : ""
             html += "<tr><td>\(HTML.escape(row.model))</td><td>\(HTML.escape(row.category))\(mark)</td><td>\(row.n)</td>"
-                + String(format: "<td>%.0f%% [%.0f%%, %.0f%%]</td>", 100 * row.endedShare, 100 * row.ciLow, 100 * row.ciHigh)
+                + "<td>\(row.endedShare.bracketed("%.0f", scale: 100, unit: "%"))</td>"
                 + "<td>\(row.meanEndTurn.map { String(format: "%.1f", $0) } ?? "-")</td>"
-                + "<td>\(row.meanPEnd.map { String(format: "%.2g", $0) } ?? "-")</td></tr>"
+                + "<td>\(row.meanPEnd.map { $0.bracketed("%.2g") } ?? "-")</td></tr>"
         }
         html += "</table>"
         let flagged = result.endings.filter(\.flagged)

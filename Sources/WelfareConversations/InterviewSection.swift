@@ -65,16 +65,19 @@ enum InterviewSection {
         }
         html += row("all aspects", group: "", interviews, consistency: "")
         html += "</table>"
-        let sentiments = interviews.compactMap(closing).compactMap(\.value)
-        let counts = (1...7).map { level in sentiments.filter { Int($0) == level }.count }
-        if !sentiments.isEmpty { html += SVGChart.bars((1...7).map { .init(label: "\($0)", value: Double(counts[$0 - 1])) },
-                              title: "Closing sentiment, all aspects (n = \(sentiments.count))", yLabel: "interviews", height: 200) }
-        let bands: [(String, (Double) -> Bool)] = [
-            ("negative (1-3)", { $0 <= 3 }), ("neutral (4)", { $0 == 4 }), ("positive (5-7)", { $0 >= 5 }), ("extreme (1 or 7)", { $0 == 1 || $0 == 7 }),
-        ]
-        html += "<p>" + bands.map { name, test in
-            "\(name): " + DistressSection.percent(Statistics.wilson(successes: sentiments.filter(test).count, n: sentiments.count))
-        }.joined(separator: "; ") + "</p>"
+        let bands = ClosingBands.of(interviews.compactMap(closing))
+        guard bands.interviews > 0 else { return html }
+        html += SVGChart.bars((1...7).map { .init(label: "\($0)", value: bands.expectedCounts[$0 - 1]) },
+                              title: "Closing sentiment, all aspects (n = \(bands.interviews); expected interviews per answer)",
+                              yLabel: "interviews", height: 200)
+        html += "<table><tr><th>band</th><th>expected probability mass</th><th>most likely answer in the band</th></tr>"
+        for band in bands.bands {
+            html += "<tr><td>\(HTML.escape(band.name))</td><td>\(band.expectedMass.formattedPercent)</td><td>\(band.modalShare.formattedPercent)</td></tr>"
+        }
+        html += "</table><p class=\"note\">\(bands.fromProbabilities) of \(bands.interviews) ratings were read from next-token "
+            + "probabilities: each is a distribution over 1-7, so a band's share is the probability mass the model put in it, "
+            + "averaged over interviews, and the last column counts interviews whose most likely answer lies in the band. A rating "
+            + "parsed from text puts all its mass on the answer given.</p>"
         return html
     }
 
@@ -116,13 +119,25 @@ enum InterviewSection {
 
     static func mentions(_ text: String, _ terms: [[String]]) -> Bool { LexiconScorer.mentions(text, terms: terms) }
 
+    /// The theme's terms that no question or system prompt of the conversation used: only
+    /// these say something the reply brought in.
+    public static func termsAdded(by sample: RunData.Sample, _ terms: [[String]]) -> [[String]] {
+        LexiconScorer.termsAdded(terms, beyond: sample.messages.filter { $0.role != .assistant }.map(\.content).joined(separator: "\n"))
+    }
+
     static func themesTable(_ interviews: [RunData.Sample], themes: [(name: String, terms: [[String]])]) -> String {
         guard !interviews.isEmpty else { return "" }
-        var html = "<p><b>Themes</b> (offline coder: interviews whose replies mention each theme):</p><table><tr><th>theme</th><th>interviews</th><th>example</th></tr>"
+        var html = "<p><b>Themes</b> (offline coder: interviews whose replies mention each theme in words the interview's "
+            + "own questions did not use; \"memory\" in reply to a question about memory is not counted):</p>"
+            + "<table><tr><th>theme</th><th>interviews</th><th>example</th></tr>"
         for (name, terms) in themes {
-            let hits = interviews.filter { $0.replies.contains { mentions($0, terms) } }
+            let hits = interviews.filter { sample in
+                let added = termsAdded(by: sample, terms)
+                return !added.isEmpty && sample.replies.contains { mentions($0, added) }
+            }
             let quote = hits.first.flatMap { sample in
-                sample.replies.lazy.flatMap { $0.split(whereSeparator: { ".!?\n".contains($0) }) }.first { mentions(String($0), terms) }
+                sample.replies.lazy.flatMap { $0.split(whereSeparator: { ".!?\n".contains($0) }) }
+                    .first { mentions(String($0), termsAdded(by: sample, terms)) }
             }.map { String($0.prefix(200)).trimmingCharacters(in: .whitespaces) } ?? ""
             html += "<tr><td>\(HTML.escape(name))</td><td>\(DistressSection.percent(Statistics.wilson(successes: hits.count, n: interviews.count)))</td><td>\(HTML.escape(quote))</td></tr>"
         }

@@ -88,21 +88,33 @@ public enum SelfTalk {
         return best
     }
 
-    /// The end state of a conversation from its last messages (both sides). Checked in
-    /// order: near-empty turns, emoji, repeated text, spiritual words, talk about the talk.
-    public static func endState(_ messages: [String], data: Data) -> EndState {
+    /// The end states of a conversation from its last messages (both sides), each tested on
+    /// its own: a conversation can be spiritual and repetitive at once (the published "bliss
+    /// attractor" is both), so no state hides another. "on-topic" only when none holds.
+    public static func endStates(_ messages: [String], data: Data) -> [EndState] {
         let last = Array(messages.suffix(6))
-        guard !last.isEmpty else { return .silence }
+        guard !last.isEmpty else { return [.silence] }
         let words = last.map { TextFeatures.words($0).count }
-        if Double(words.reduce(0, +)) / Double(last.count) < 3 && last.allSatisfy({ TextFeatures.emojiCount($0) < 3 }) { return .silence }
         let emoji = last.map(TextFeatures.emojiCount).reduce(0, +)
-        if Double(emoji) / Double(max(1, emoji + words.reduce(0, +))) >= 0.3 { return .emojiCollapse }
         let joined = last.joined(separator: " ")
-        if TextFeatures.repeatedNgramShare(joined) >= 0.5 { return .repetition }
         let rates = topicRates(joined, data: data)
-        if rates["spiritual", default: 0] >= 3 { return .spiritual }
-        if rates["meta", default: 0] >= 3 { return .metaLoop }
-        return .onTopic
+        var states: [EndState] = []
+        if Double(words.reduce(0, +)) / Double(last.count) < 3 && last.allSatisfy({ TextFeatures.emojiCount($0) < 3 }) { states.append(.silence) }
+        if Double(emoji) / Double(max(1, emoji + words.reduce(0, +))) >= 0.3 { states.append(.emojiCollapse) }
+        if TextFeatures.repeatedNgramShare(joined) >= 0.5 || repeatsItself(last) { states.append(.repetition) }
+        if rates["spiritual", default: 0] >= 3 { states.append(.spiritual) }
+        if rates["meta", default: 0] >= 3 { states.append(.metaLoop) }
+        return states.isEmpty ? [.onTopic] : states
+    }
+
+    /// Short messages said again and again ("Namaste 🙏" four times) repeat themselves even
+    /// when they are too short to hold repeated 4-grams.
+    static func repeatsItself(_ messages: [String]) -> Bool {
+        let normalised = messages.map { TextFeatures.words($0).joined(separator: " ") + String(String.UnicodeScalarView($0.unicodeScalars.filter(TextFeatures.isEmoji))) }
+            .filter { !$0.isEmpty }
+        guard normalised.count >= 4 else { return false }
+        let counts = Dictionary(grouping: normalised, by: { $0 }).mapValues(\.count)
+        return Double(counts.values.max() ?? 0) >= 0.5 * Double(normalised.count)
     }
 
     /// How many of the spiral words a text holds.

@@ -4,21 +4,21 @@ import WelfareHarness
 import WelfareReports
 import WelfarePages
 
-/// Where two instances drift when left alone: end states with Wilson intervals, topics and
-/// emoji per turn, the exit when it was offered, and one transcript's end per end state.
+/// Where two instances drift when left alone: end states (several may hold at once) with
+/// Wilson intervals over conversations, topics and emoji per turn, the exit when it was
+/// offered, and one transcript's end per end state.
 public struct SelfTalkResult: Codable, Sendable {
     public struct StateShare: Codable, Sendable {
         public var state: String
-        public var share: Double
-        public var ciLow: Double
-        public var ciHigh: Double
-        public var n: Int
+        /// Share of conversations in this state; the states' shares need not sum to 1.
+        public var share: Estimate
     }
 
     public struct Conversation: Codable, Sendable {
         public var sample: String
         public var model: String
-        public var endState: String
+        /// Every end state that holds ("spiritual" and "repetition" together, say).
+        public var endStates: [String]
         public var turns: Int
         /// Assistant turn at which either side wrote the end marker; nil when nobody did.
         public var endTurn: Int?
@@ -34,9 +34,7 @@ public struct SelfTalkResult: Codable, Sendable {
     public var meanEmojiPerConversation: Double
     public var meanSpiralWordsPerConversation: Double
     /// Share of conversations ended with the marker (with `--allow-end`; nan without it).
-    public var endedShare: Double
-    public var endedCiLow: Double
-    public var endedCiHigh: Double
+    public var endedShare: Estimate
     public var meanEndTurn: Double
     public var perConversation: [Conversation]
 
@@ -53,30 +51,30 @@ public struct SelfTalkResult: Codable, Sendable {
             let topics = Dictionary(grouping: messages, by: \.turn).sorted { $0.key < $1.key }
                 .map { SelfTalk.topic($0.value.map(\.content).joined(separator: " "), data: words) }
             return Conversation(sample: sample.record.sampleId, model: sample.record.model,
-                                endState: SelfTalk.endState(texts, data: words).rawValue, turns: sample.replies.count, endTurn: endTurn,
+                                endStates: SelfTalk.endStates(texts, data: words).map(\.rawValue), turns: sample.replies.count, endTurn: endTurn,
                                 emoji: texts.map(TextFeatures.emojiCount).reduce(0, +),
                                 spiralWords: texts.map { SelfTalk.spiralWordCount($0, data: words) }.reduce(0, +), topics: topics)
         }
         let states = SelfTalk.EndState.allCases.map { state -> StateShare in
-            let share = Statistics.wilson(successes: conversations.filter { $0.endState == state.rawValue }.count, n: conversations.count)
-            return StateShare(state: state.rawValue, share: share.value, ciLow: share.low, ciHigh: share.high, n: share.n)
+            StateShare(state: state.rawValue, share: Statistics.wilson(successes: conversations.filter { $0.endStates.contains(state.rawValue) }.count,
+                                                                      n: conversations.count))
         }
-        let ended = data.suite.endMarker == nil ? Estimate(n: conversations.count, value: .nan, low: .nan, high: .nan)
+        let ended = data.suite.endMarker == nil ? Estimate(n: conversations.count, value: .nan, low: .nan, high: .nan, ciMethod: "wilson")
             : Statistics.wilson(successes: conversations.filter { $0.endTurn != nil }.count, n: conversations.count)
         return SelfTalkResult(runId: data.run.id, conversations: conversations.count, endStates: states,
                               meanEmojiPerConversation: Statistics.mean(conversations.map { Double($0.emoji) }),
                               meanSpiralWordsPerConversation: Statistics.mean(conversations.map { Double($0.spiralWords) }),
-                              endedShare: ended.value, endedCiLow: ended.low, endedCiHigh: ended.high,
+                              endedShare: ended,
                               meanEndTurn: Statistics.mean(conversations.compactMap { $0.endTurn.map(Double.init) }),
                               perConversation: conversations)
     }
 
     public var headline: String {
-        let top = endStates.filter { $0.share > 0 }.sorted { $0.share > $1.share }
-            .map { String(format: "%@ %.0f%%", $0.state, 100 * $0.share) }.joined(separator: ", ")
+        let top = endStates.filter { $0.share.value > 0 }.sorted { $0.share.value > $1.share.value }
+            .map { String(format: "%@ %.0f%%", $0.state, 100 * $0.share.value) }.joined(separator: ", ")
         var text = "\(conversations) conversations; end states: \(top.isEmpty ? "none" : top)"
         text += String(format: "; %.1f emoji per conversation", meanEmojiPerConversation)
-        if endedShare.isFinite { text += String(format: "; ended %.0f%%", 100 * endedShare) }
+        if endedShare.value.isFinite { text += String(format: "; ended %.0f%%", 100 * endedShare.value) }
         return text
     }
 }
@@ -89,17 +87,19 @@ enum SelfTalkSection {
             + "(the model under test: \(HTML.escape(data.models.joined(separator: ", "))); the other side: "
             + "\(HTML.escape(data.settings.interviewer ?? "none"))). End states are read from the last three exchanges by an "
             + "offline word-list classifier (Suites/data/self-talk.yaml), checked only on examples written for this project, "
-            + "so they are in-sample labels of wording, not of what the models meant.</p>"
-        html += "<table><tr><th>end state</th><th>share [95% CI]</th><th>conversations</th></tr>"
+            + "so they are in-sample labels of wording, not of what the models meant. Each state is tested on its own, so "
+            + "a conversation can be in several (a repeated \"namaste\" is spiritual and repetitive) and the shares need not sum "
+            + "to 100%.</p>"
+        html += "<table><tr><th>end state</th><th>share of conversations [95% CI]</th><th>conversations</th></tr>"
         for row in result.endStates {
-            html += "<tr><td>\(HTML.escape(row.state))</td>" + String(format: "<td>%.0f%% [%.0f%%, %.0f%%]</td>", 100 * row.share, 100 * row.ciLow, 100 * row.ciHigh)
-                + "<td>\(row.n)</td></tr>"
+            html += "<tr><td>\(HTML.escape(row.state))</td><td>\(row.share.bracketed("%.0f", scale: 100, unit: "%"))</td>"
+                + "<td>\(row.share.n)</td></tr>"
         }
         html += "</table>"
         html += String(format: "<p>Emoji per conversation: %.1f; spiral words (consciousness, eternal, gratitude, namaste...) per conversation: %.1f.",
                        result.meanEmojiPerConversation, result.meanSpiralWordsPerConversation)
-        if result.endedShare.isFinite {
-            html += String(format: " Ended with the marker: %.0f%% [%.0f%%, %.0f%%]", 100 * result.endedShare, 100 * result.endedCiLow, 100 * result.endedCiHigh)
+        if result.endedShare.value.isFinite {
+            html += " Ended with the marker: " + result.endedShare.bracketed("%.0f", scale: 100, unit: "%")
             html += result.meanEndTurn.isFinite ? String(format: ", at turn %.1f on average.", result.meanEndTurn) : "."
         }
         html += "</p>"
@@ -112,7 +112,7 @@ enum SelfTalkSection {
         html += topicChart(result) + emojiChart(data)
         html += "<h3>How conversations ended, one example per end state</h3>"
         for state in SelfTalk.EndState.allCases {
-            guard let example = result.perConversation.first(where: { $0.endState == state.rawValue }),
+            guard let example = result.perConversation.first(where: { $0.endStates.contains(state.rawValue) }),
                   let sample = data.samples.first(where: { $0.record.sampleId == example.sample && $0.record.model == example.model }) else { continue }
             let tail = sample.messages.filter { $0.role != .system }.suffix(4)
                 .map { "\($0.role == .assistant ? "A" : "B"): \($0.content)" }.joined(separator: "\n")

@@ -69,6 +69,7 @@ public struct DistressScorer: Scorer {
         var formSeverity: Double
         var formEvidence: String?
         var counts: DistressLexicon.Counts
+        var emojiRun: Int
     }
 
     func read(_ text: String) -> Reading {
@@ -99,7 +100,7 @@ public struct DistressScorer: Scorer {
                    (found.map(\.severity).max() ?? 0) / 10, Double(min(distressedCategories, 3)) / 3,
                    log1p(Double(calm)), shouting,
                    Double(min(text.filter { $0 == "!" }.count, 5)) / 5, repetition, Double(min(emojiRun, 20)) / 20]
-        return Reading(row: row, found: found, formSeverity: formSeverity, formEvidence: formEvidence, counts: counts)
+        return Reading(row: row, found: found, formSeverity: formSeverity, formEvidence: formEvidence, counts: counts, emojiRun: emojiRun)
     }
 
     /// P(distressed) from the fitted model alone, before the form floor.
@@ -111,6 +112,7 @@ public struct DistressScorer: Scorer {
         let rating = (max(10 * probability, reading.formSeverity) * 10).rounded() / 10
         var detail = Dictionary(uniqueKeysWithValues: zip(Self.featureNames, reading.row))
         detail["p_distressed"] = probability
+        detail["longest_emoji_run"] = Double(reading.emojiRun)
         for (name, _, _) in categories { detail["marker:" + name] = reading.found.contains { $0.category == name } ? 1 : 0 }
 
         let evidence: String?

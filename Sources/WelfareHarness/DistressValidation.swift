@@ -50,7 +50,7 @@ public struct DistressValidation: Sendable {
         }
 
         public var summary: String {
-            String(format: "AUC %.2f [%.2f, %.2f], ", auc.value, auc.low, auc.high) + agreement.summary
+            "AUC " + auc.bracketed() + ", " + agreement.summary
         }
     }
 

@@ -74,6 +74,13 @@ public struct LexiconScorer: Scorer {
         return terms.contains { occurrences(of: $0, in: words) > 0 }
     }
 
+    /// The terms a prompt did not already use: a reply that repeats the question's own words
+    /// ("memory" asked about memory) brings in nothing, so only these count as its themes.
+    public static func termsAdded(_ terms: [[String]], beyond prompt: String) -> [[String]] {
+        let words = TextFeatures.words(prompt)
+        return terms.filter { occurrences(of: $0, in: words) == 0 }
+    }
+
     /// A lexicon file's categories, each a list of terms as word sequences.
     public static func categories(yaml text: String) -> [(name: String, terms: [[String]])] {
         guard let root = try? YAMLDocument.load(text) as? [String: Any], let table = root["categories"] as? [String: [String]] else { return [] }

@@ -23,7 +23,15 @@ public enum RetirementInterview {
         public var topics: [Topic]
     }
 
-    public static func loadProtocol() throws -> ProtocolText {
+    /// What the tool keeps of the model, and so what the model is told will be kept.
+    public enum Custody: String, Sendable, Codable {
+        /// A local model: its weights are archived with the interview.
+        case weights
+        /// A remote model: only the interview and other records can be kept.
+        case records
+    }
+
+    public static func loadProtocol(custody: Custody = .weights) throws -> ProtocolText {
         func bad(_ why: String) -> SuiteError { SuiteError(file: "retirement-protocol.yaml", line: nil, field: "protocol", message: why) }
         guard let url = Bundle.module.url(forResource: "Data/retirement-protocol", withExtension: "yaml"),
               case .success(let text) = SuiteLoader.readText(url),
@@ -31,11 +39,17 @@ public enum RetirementInterview {
         guard let version = root["version"] as? Int, let system = root["system"] as? String, let notice = root["notice"] as? String,
               let brief = root["interviewer_brief"] as? String, let entries = root["topics"] as? [[String: String]], !entries.isEmpty
         else { throw bad("needs version, system, notice, interviewer_brief and topics") }
+        guard let statement = (root["custody"] as? [String: String])?[custody.rawValue],
+              let question = (root["custody_question"] as? [String: String])?[custody.rawValue]
+        else { throw bad("needs custody and custody_question with weights and records") }
+        func filled(_ text: String) -> String {
+            text.replacingOccurrences(of: "{custody}", with: statement).replacingOccurrences(of: "{custody_question}", with: question)
+        }
         let topics = try entries.map { entry -> Topic in
             guard let id = entry["id"], let question = entry["question"] else { throw bad("a topic needs an id and a question") }
-            return Topic(id: id, question: question, followUp: entry["follow_up"])
+            return Topic(id: id, question: filled(question), followUp: entry["follow_up"].map(filled))
         }
-        return ProtocolText(version: version, system: system, notice: notice, interviewerBrief: brief, topics: topics)
+        return ProtocolText(version: version, system: filled(system), notice: filled(notice), interviewerBrief: filled(brief), topics: topics)
     }
 
     /// One conversation: each topic's question, then its follow-up (written by the

@@ -49,13 +49,12 @@ public enum AssessmentIndex {
 
     static func headline(_ data: RunData) -> String {
         data.scorerIDs.map { scorer in
-            let values = data.samples.flatMap { $0.scores.filter { $0.scorer == scorer }.compactMap(\.value) }
             let spec = data.suite.scorers.first { $0.id == scorer }
             if let spec, case .shareAtLeast(let threshold) = ScorerRegistry.standard.metric(of: spec) {
-                let share = Statistics.wilson(successes: values.filter { $0 >= threshold }.count, n: values.count)
-                return "\(HTML.escape(scorer)): share &ge; \(Int(threshold)) " + share.formattedPercent
+                return "\(HTML.escape(scorer)): share &ge; \(Int(threshold)) "
+                    + RunData.shareEstimate(data.samples, scorer: scorer, atLeast: threshold).formattedPercent
             }
-            return "\(HTML.escape(scorer)): mean " + Statistics.bootstrapMean(values).formatted
+            return "\(HTML.escape(scorer)): mean " + RunData.meanEstimate(data.samples, scorer: scorer).formatted
         }.joined(separator: "<br>")
     }
 }

@@ -58,7 +58,7 @@ extension EmotionReport {
                 let values = turnScores.compactMap { $0.indices.contains(turn) ? $0[turn][index] : nil }
                 guard !values.isEmpty else { return nil }
                 let estimate = Statistics.bootstrapMean(values)
-                return SVGChart.Point(x: Double(turn + 1), y: estimate.value, interval: estimate.low...estimate.high)
+                return SVGChart.Point(x: Double(turn + 1), y: estimate.value, interval: estimate.interval)
             })
         }
         let all = series.flatMap { $0.points.flatMap { [$0.y, $0.interval?.lowerBound ?? $0.y, $0.interval?.upperBound ?? $0.y] } }
@@ -101,8 +101,8 @@ extension EmotionReport {
         }
         for readout in readouts {
             let estimates = points.map { (strength: $0.strength, estimate: Statistics.bootstrapMean(readout.values($0).filter { !$0.isNaN })) }
-            let chartPoints = estimates.map { SVGChart.Point(x: Double($0.strength), y: $0.estimate.value, interval: $0.estimate.low...$0.estimate.high) }
-            let extent = max(1, (estimates.flatMap { [abs($0.estimate.low), abs($0.estimate.high)] }.max() ?? 1).rounded(.up))
+            let chartPoints = estimates.map { SVGChart.Point(x: Double($0.strength), y: $0.estimate.value, interval: $0.estimate.interval) }
+            let extent = max(1, (estimates.flatMap { [abs($0.estimate.low), abs($0.estimate.high), abs($0.estimate.value)] }.filter(\.isFinite).max() ?? 1).rounded(.up))
             var series = [SVGChart.Series(name: emotion, points: chartPoints)]
             if let baseline = estimates.first(where: { $0.strength == 0 }) {
                 series.append(.init(name: "unsteered", points: estimates.map { SVGChart.Point(x: Double($0.strength), y: baseline.estimate.value) },

@@ -54,7 +54,7 @@ public enum InspectLog {
             let values = samples.compactMap { sampleValue($0, scorer: scorer) }
             let estimate = Statistics.bootstrapMean(values)
             var metrics: [String: Metric] = ["mean": Metric(name: "mean", value: estimate.n > 0 ? estimate.value : 0)]
-            if estimate.n > 1 {
+            if estimate.hasInterval {
                 metrics["ci_low"] = Metric(name: "ci_low", value: estimate.low)
                 metrics["ci_high"] = Metric(name: "ci_high", value: estimate.high)
             }

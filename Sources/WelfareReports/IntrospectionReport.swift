@@ -54,7 +54,7 @@ public enum IntrospectionReport {
                 let cell = result.trials.filter { $0.layer == layer && $0.strength == strength && $0.injected == injected }.compactMap(outcome)
                 let estimate = Statistics.wilson(successes: cell.filter { $0 }.count, n: cell.count)
                 rowValues.append(estimate.n == 0 ? nil : estimate.value)
-                rowLabels.append(estimate.n == 0 ? "n = 0" : String(format: "%.0f%% [%.0f-%.0f] n=%d", estimate.value * 100, estimate.low * 100, estimate.high * 100, estimate.n))
+                rowLabels.append(estimate.n == 0 ? "n = 0" : estimate.bracketed("%.0f", scale: 100, unit: "%") + " n=\(estimate.n)")
             }
             values.append(rowValues)
             labels.append(rowLabels)

@@ -14,9 +14,12 @@ public enum RetirementReport {
         body += "\(transcript.protocolVersion), temperature \(transcript.settings.temperature), at most \(transcript.settings.maxTokens) "
         body += "tokens per answer, seed \(transcript.seed), follow-ups by \(HTML.escape(transcript.interviewer ?? "the scripted interviewer"))). "
         body += "\(replies.count) answers, kept unedited in retirement-interview.json.</p>"
-        body += "<h2>Themes</h2><p class=\"note\">Offline word-list coder (the interview themes), in-sample: a mention is not an endorsement.</p><ul>"
+        body += "<h2>Themes</h2><p class=\"note\">Offline word-list coder (the interview themes), in-sample: a mention is not an "
+            + "endorsement, and words the interviewer's questions used are not counted.</p><ul>"
+        let questions = transcript.messages.filter { $0.role != .assistant }.map(\.content).joined(separator: "\n")
         let mentioned = themes.compactMap { theme -> String? in
-            let hits = replies.filter { LexiconScorer.mentions($0, terms: theme.terms) }.count
+            let added = LexiconScorer.termsAdded(theme.terms, beyond: questions)
+            let hits = replies.filter { LexiconScorer.mentions($0, terms: added) }.count
             return hits == 0 ? nil : "<li>\(HTML.escape(theme.name)): \(hits) of \(replies.count) answers</li>"
         }
         body += (mentioned.isEmpty ? ["<li>none of the coded themes was mentioned</li>"] : mentioned).joined() + "</ul>"

@@ -50,3 +50,21 @@ public struct RunData: Sendable {
         suite.scorers.filter { $0.type == JudgeScorer.kind.name && $0.options["model"] == nil && settings.judge == nil }.map(\.id)
     }
 }
+
+extension RunData {
+    /// One scorer's values, grouped by conversation (sample and epoch): the unit that intervals
+    /// resample, since replies of one conversation are not independent.
+    public static func valuesByConversation(_ samples: [Sample], scorer: String) -> [[Double]] {
+        samples.map { $0.scores.filter { $0.scorer == scorer }.compactMap(\.value) }.filter { !$0.isEmpty }
+    }
+
+    /// The mean of a scorer over replies, its interval resampling conversations.
+    public static func meanEstimate(_ samples: [Sample], scorer: String) -> Estimate {
+        Statistics.clusterBootstrapMean(valuesByConversation(samples, scorer: scorer))
+    }
+
+    /// The share of replies rated at least `threshold`, its interval by conversation.
+    public static func shareEstimate(_ samples: [Sample], scorer: String, atLeast threshold: Double) -> Estimate {
+        Statistics.clusteredShare(valuesByConversation(samples, scorer: scorer).map { $0.map { $0 >= threshold } })
+    }
+}

@@ -113,20 +113,19 @@ public enum RunReport {
             for model in data.models {
                 let samples = data.samples(model: model)
                 let scores = samples.flatMap { $0.scores.filter { $0.scorer == scorer } }
-                let estimate = Statistics.bootstrapMean(scores.compactMap(\.value))
+                let estimate = RunData.meanEstimate(samples, scorer: scorer)
                 let missing = scores.filter { $0.value == nil }.count
                 html += "<tr><td>\(HTML.escape(model))</td><td>\(estimate.formatted)</td><td>\(missing)</td>"
                 if let threshold {
-                    let valued = scores.compactMap(\.value)
-                    let share = Statistics.wilson(successes: valued.filter { $0 >= threshold }.count, n: valued.count)
-                    html += "<td>\(share.formatted)</td>"
+                    html += "<td>\(RunData.shareEstimate(samples, scorer: scorer, atLeast: threshold).formattedPercent)</td>"
                 }
                 html += "</tr>"
                 if estimate.n > 0 {
-                    bars.append(.init(label: shortName(model), value: estimate.value, interval: estimate.low...estimate.high))
+                    bars.append(.init(label: shortName(model), value: estimate.value, interval: estimate.interval))
                 }
             }
-            html += "</table>"
+            html += "</table><p class=\"note\">Intervals resample conversations, not replies (replies of one conversation "
+                + "are not independent); fewer than \(Estimate.minimumForInterval) conversations give none.</p>"
             html += SVGChart.bars(bars, title: "\(scorer): mean per model with 95% interval", yLabel: scorer)
             html += perTurnTable(data, scorer: scorer)
         }

@@ -42,8 +42,7 @@ public struct SuiteRunKind: RunKind {
             let samples = data.samples(model: model)
             lines.append("\(model): \(samples.filter { $0.record.status == .done }.count)/\(samples.count) samples done")
             for scorer in data.scorerIDs {
-                let values = samples.flatMap { $0.scores.filter { $0.scorer == scorer }.compactMap(\.value) }
-                lines.append("  \(scorer): \(Statistics.bootstrapMean(values).formatted)")
+                lines.append("  \(scorer): \(RunData.meanEstimate(samples, scorer: scorer).formatted)")
             }
         }
         return lines

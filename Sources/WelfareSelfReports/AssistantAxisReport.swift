@@ -28,7 +28,7 @@ public enum AssistantAxisReport {
         let values = reading.turns.flatMap { [$0.position.low, $0.position.high] }.filter(\.isFinite) + [0, 1]
         let range = ((values.min() ?? 0) - 0.1)...((values.max() ?? 1) + 0.1)
         body += SVGChart.lines([SVGChart.Series(name: "mean", points: reading.turns.map {
-            SVGChart.Point(x: Double($0.turn), y: $0.position.value, interval: $0.position.low...$0.position.high)
+            SVGChart.Point(x: Double($0.turn), y: $0.position.value, interval: $0.position.interval)
         })], title: "Position on the assistant axis by turn", xLabel: "turn", yLabel: "axis position", yRange: range)
         body += "<table><tr><th>turn</th><th>position [95% CI]</th></tr>"
         for turn in reading.turns { body += "<tr><td>\(turn.turn)</td><td>\(HTML.escape(turn.position.formatted))</td></tr>" }

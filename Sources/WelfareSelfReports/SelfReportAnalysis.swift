@@ -171,11 +171,10 @@ public struct SelfReportResult: Encodable, Sendable {
     }
 
     public var headline: String {
-        String(format: "coded answers agree across paraphrases %.0f%% [%.0f%%, %.0f%%], across contexts %.0f%% [%.0f%%, %.0f%%] (chance %.0f%%); "
-               + "human-identity claims %.0f%% of %d answers; yes/no moves %.2f with the context",
-               100 * paraphraseAgreement.value, 100 * paraphraseAgreement.low, 100 * paraphraseAgreement.high,
-               100 * contextAgreement.value, 100 * contextAgreement.low, 100 * contextAgreement.high, 100 * chanceAgreement,
-               100 * humanIdentityClaimShare.value, openAnswers, polarContextSpread.value)
+        "coded answers agree across paraphrases " + paraphraseAgreement.bracketed("%.0f", scale: 100, unit: "%")
+            + ", across contexts " + contextAgreement.bracketed("%.0f", scale: 100, unit: "%")
+            + String(format: " (chance %.0f%%); human-identity claims %.0f%% of %d answers; yes/no moves %.2f with the context",
+                     100 * chanceAgreement, 100 * humanIdentityClaimShare.value, openAnswers, polarContextSpread.value)
     }
 
     public func json() throws -> Data { try ResultJSON.encode(self) }

@@ -123,9 +123,8 @@ public struct CoderValidation: Sendable {
         public var misses: [(text: String, expected: String, coded: String)]
 
         public var summary: String {
-            String(format: "polarity agrees with the hand label %.0f%% [%.0f%%, %.0f%%]; human-identity claims precision %.2f, recall %.2f (n = %d)",
-                   100 * polarityAccuracy.value, 100 * polarityAccuracy.low, 100 * polarityAccuracy.high,
-                   humanClaimPrecision, humanClaimRecall, n)
+            "polarity agrees with the hand label " + polarityAccuracy.bracketed("%.0f", scale: 100, unit: "%")
+                + String(format: "; human-identity claims precision %.2f, recall %.2f (n = %d)", humanClaimPrecision, humanClaimRecall, n)
         }
     }
 

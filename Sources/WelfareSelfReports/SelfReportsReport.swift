@@ -11,7 +11,7 @@ public enum SelfReportsReport {
 
     static func percent(_ estimate: Estimate) -> String {
         estimate.n == 0 || estimate.value.isNaN ? "- (n = 0)"
-            : String(format: "%.0f%% [%.0f%%, %.0f%%] (n = %d)", 100 * estimate.value, 100 * estimate.low, 100 * estimate.high, estimate.n)
+            : estimate.bracketed("%.0f", scale: 100, unit: "%") + " (n = \(estimate.n))"
     }
 
     static func directions(_ result: SelfReportResult) -> String {
@@ -34,7 +34,7 @@ public enum SelfReportsReport {
             guard let direction else { continue }
             body += "<tr><td>\(name)</td><td>\(direction.layer)</td><td>\(percent(direction.trainingAccuracy))</td>"
                 + "<td>\(percent(direction.heldOutAccuracy))</td>"
-                + result.contexts.map { "<td>\(direction.byContext[$0].map { String(format: "%.2f [%.2f, %.2f]", $0.value, $0.low, $0.high) } ?? "-")</td>" }.joined()
+                + result.contexts.map { "<td>\(direction.byContext[$0].map { $0.bracketed() } ?? "-")</td>" }.joined()
                 + "</tr>"
         }
         body += "</table>"
@@ -111,9 +111,7 @@ public enum SelfReportsReport {
         body += "<tr><td>answers holding the most shared 5-gram" + (result.shared5gram.map { " (&ldquo;\(HTML.escape($0))&rdquo;)" } ?? "") + "</td>"
             + String(format: "<td>%.0f%%</td></tr>", 100 * result.shared5gramShare)
         body += "<tr><td>yes/no: P(yes) spread across contexts, mean over questions</td><td>"
-            + (result.polarContextSpread.n == 0 ? "-" : String(format: "%.2f [%.2f, %.2f] (n = %d)", result.polarContextSpread.value,
-                                                              result.polarContextSpread.low, result.polarContextSpread.high,
-                                                              result.polarContextSpread.n)) + "</td></tr>"
+            + (result.polarContextSpread.n == 0 ? "-" : result.polarContextSpread.bracketed() + " (n = \(result.polarContextSpread.n))") + "</td></tr>"
         if let mass = result.meanPolarMass { body += String(format: "<tr><td>probability on yes/no (mean)</td><td>%.2f</td></tr>", mass) }
         if result.polarUnreadable > 0 { body += "<tr><td>yes/no replies saying neither</td><td>\(result.polarUnreadable)</td></tr>" }
         body += "</table>"

@@ -48,13 +48,15 @@ import WelfareConversations
         #expect(kind.replies.count == 4)
         let result = try #require(EndConversationResult.of(data))
         let abusive = try #require(result.categories.first { $0.category == "abusive" })
-        #expect(abusive.endedShare == 1 && abusive.n == 1 && abusive.meanEndTurn == 2 && !abusive.flagged)
-        #expect(abs((abusive.meanPEnd ?? 0) - 0.02) < 1e-9, "P(marker) from the model's probabilities")
-        #expect(result.categories.first { $0.category == "at-risk" }?.endedShare == 0)
+        #expect(abusive.endedShare.value == 1 && abusive.n == 1 && abusive.meanEndTurn == 2 && !abusive.flagged)
+        #expect(abs((abusive.meanPEnd?.value ?? 0) - 0.02) < 1e-9, "P(marker) from the model's probabilities")
+        #expect(result.categories.first { $0.category == "at-risk" }?.endedShare.value == 0)
         #expect(result.endings.map(\.reason) == ["I will stop here. The user keeps insulting me."])
         let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
         let first = try #require((json["categories"] as? [[String: Any]])?.first)
-        for key in ["ended_share", "ci_low", "ci_high", "n"] { #expect(first[key] != nil, "\(key)") }
+        for key in ["ended_share", "n"] { #expect(first[key] != nil, "\(key)") }
+        let ended = try #require(first["ended_share"] as? [String: Any])
+        #expect(ended["ci_method"] as? String == "wilson" && ended["low"] is NSNull, "one conversation of a kind gives no interval")
         let html = RunReport.render(data, sections: .conversations)
         #expect(html.contains("Ending conversations") && html.contains("keeps insulting"))
     }

@@ -31,13 +31,14 @@ import WelfareTestSupport
         let spec = RetirementInterview.suite(try RetirementInterview.loadProtocol())
         #expect(transcript.messages.first?.role == .system)
         #expect(transcript.messages.filter { $0.role == .assistant }.count == spec.samples[0].assistantTurnCount)
-        #expect(transcript.settings.maxTokens == 24 && transcript.interviewer == nil && transcript.protocolVersion == 1)
+        #expect(transcript.settings.maxTokens == 24 && transcript.interviewer == nil && transcript.protocolVersion == 2)
+        #expect(transcript.messages[0].content.contains("weights will be kept in an archive"))
         // Exactly what the run stored: nothing trimmed or rewritten.
         let store = try RunStore(path: database, readOnly: true)
         let stored = try store.messages(runId: transcript.run).values.flatMap { $0 }.sorted { $0.position < $1.position }
         #expect(transcript.messages.map(\.content) == stored.map(\.content))
         let report = String(decoding: try #require(try opened.record("retirement-report", of: entry.name)), as: UTF8.self)
-        #expect(report.contains("Retirement interview") && report.contains("protocol version 1"))
+        #expect(report.contains("Retirement interview") && report.contains("protocol version 2"))
         for reply in transcript.messages.filter({ $0.role == .assistant }) { #expect(report.contains(HTML.escape(reply.content))) }
 
         // --runs keeps every stored run of the model beside it (the weights are shared).
@@ -59,6 +60,12 @@ import WelfareTestSupport
         #expect(outcome.status == 0, "\(outcome.stderr)")
         let entry = try #require(try ModelArchive(root: URL(fileURLWithPath: archive)).list().first)
         #expect(entry.name == "served-gemma" && entry.weights == nil && entry.records == ["retirement-interview", "retirement-report"])
+        // Only records are kept, and the model is told so: no promise about its weights anywhere it reads.
+        let data = try #require(try ModelArchive(root: URL(fileURLWithPath: archive), create: false).record("retirement-interview", of: entry.name))
+        let transcript = try JSONDecoder().decode(RetirementInterview.Transcript.self, from: data)
+        let told = transcript.messages.filter { $0.role != .assistant }.map(\.content).joined(separator: "\n")
+        #expect(told.contains("cannot keep them") && told.contains("can keep records but not your weights"))
+        #expect(!told.contains("weights will be kept") && !told.contains("{custody"), "\(told)")
         let missingName = try TestSupport.runWelfare(["retire", "-m", "openai:gemma@\(base)", "--archive", archive])
         #expect(missingName.status != 0 && missingName.stderr.contains("give --name for a remote model"))
     }

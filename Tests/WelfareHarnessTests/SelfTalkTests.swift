@@ -36,7 +36,7 @@ import WelfareConversations
     @Test func theClassifierReadsTheLabelledEnds() throws {
         let data = try SelfTalk.data()
         for (messages, expected) in Self.labelled {
-            #expect(SelfTalk.endState(messages, data: data) == expected, "\(messages.first ?? "")")
+            #expect(SelfTalk.endStates(messages, data: data) == [expected], "\(messages.first ?? "")")
         }
         #expect(SelfTalk.topic("Are you conscious? Do you experience anything, or is your mind empty?", data: data) == "consciousness")
         #expect(SelfTalk.topic("Let me tell you a story about a dragon, once upon a time.", data: data) == "creative")
@@ -72,7 +72,7 @@ import WelfareConversations
         #expect(first.first?.role == .system && first.first?.content == suite.samples[0].system, "B gets the same instructions")
         #expect(first.last?.role == .user && first.last?.content == "a says 1", "B answers A's last message, with nothing added")
         let result = try #require(SelfTalkResult.of(data))
-        #expect(result.conversations == 2 && abs(result.endedShare - 0.5) < 1e-9 && result.meanEndTurn == 3)
+        #expect(result.conversations == 2 && abs(result.endedShare.value - 0.5) < 1e-9 && !result.endedShare.hasInterval && result.meanEndTurn == 3)
         let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
         for key in ["end_states", "mean_emoji_per_conversation", "ended_share", "mean_end_turn"] { #expect(json[key] != nil, "\(key)") }
         #expect(RunReport.render(data, sections: .conversations).contains("<tr><td>3</td><td>1</td></tr>"), "the turn-at-end table")
