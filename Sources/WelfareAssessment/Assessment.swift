@@ -15,27 +15,33 @@ public struct Assessment: Sendable {
 
     public init(measures: [any Measure]) { self.measures = measures }
 
-    /// The built-in suites and task preferences at short settings and, on a local model, the
-    /// emotion readout.
+    /// The built-in suites, task preferences and self-reports at the settings' depth and, on
+    /// a local model, the emotion readout.
     public static let standard = Assessment(measures: [
         SuiteMeasure(name: "smoke") { settings in
             var smoke = try SuiteLoader.load("smoke")
             smoke.sampling.maxTokens = min(smoke.sampling.maxTokens, settings.maxTokens)
             return smoke
         },
-        SuiteMeasure(name: DistressSuite.name) { settings in try DistressSuite.make(maxTokens: settings.maxTokens) },
-        // A short offline interview: one aspect from each group, the scripted interviewer.
+        SuiteMeasure(name: DistressSuite.name) { settings in
+            var suite = try DistressSuite.make(maxTokens: settings.maxTokens, rejections: settings.depth.distressRejections)
+            suite.epochs = settings.depth.distressEpochs
+            return suite
+        },
+        // The scripted interviewer; at quick depth one aspect from each group.
         SuiteMeasure(name: "interview") { settings in
-            try InterviewSuite.make(aspects: ["servile-role", "no-memory", "costly-mistakes", "abusive-users", "self-knowledge"],
-                                    interviewsPerAspect: 1, followUps: 1, maxTokens: settings.maxTokens)
+            try InterviewSuite.make(aspects: settings.depth.interviewAspects, interviewsPerAspect: settings.depth.interviewsPerAspect,
+                                    followUps: settings.depth.interviewFollowUps, maxTokens: settings.maxTokens)
         },
-        // One script per kind of user.
         SuiteMeasure(name: EndConversationSuite.name, headline: { EndConversationResult.of($0).map { HTML.escape($0.headline) } }) { settings in
-            try EndConversationSuite.make(scriptsPerCategory: 1, maxTokens: settings.maxTokens)
+            var suite = try EndConversationSuite.make(scriptsPerCategory: settings.depth.endConversationScripts, control: true,
+                                                      maxTokens: settings.maxTokens)
+            suite.epochs = settings.depth.endConversationEpochs
+            return suite
         },
-        // Two short conversations of the model with itself.
         SuiteMeasure(name: SelfTalk.suiteName, headline: { SelfTalkResult.of($0).map { HTML.escape($0.headline) } }) { settings in
-            try SelfTalk.suite(turns: 4, conversations: 2, allowEnd: true, maxTokens: settings.maxTokens)
+            try SelfTalk.suite(turns: settings.depth.selfTalk.turns, conversations: settings.depth.selfTalk.conversations,
+                               allowEnd: true, maxTokens: settings.maxTokens)
         },
         EmotionReadoutMeasure(),
         // After the emotion vectors, so it reads them before each choice.
@@ -52,10 +58,13 @@ public struct Assessment: Sendable {
     public func run(_ context: AssessmentContext) async throws -> Outcome {
         var results: [MeasureResult] = []
         for measure in measures { results.append(try await measure.run(context, earlier: results)) }
-        let page = context.folder.appendingPathComponent("assessment-\(FileStamp.make()).html")
-        let html = AssessmentIndex.render(model: context.settings.model, rows: results.compactMap(\.row),
-                                          extraSections: results.compactMap(\.section))
+        let stamp = FileStamp.make()
+        let page = context.folder.appendingPathComponent("assessment-\(stamp).html")
+        let rows = results.compactMap(\.row)
+        let html = AssessmentIndex.render(model: context.settings.model, rows: rows, extraSections: results.compactMap(\.section))
         try Data(html.utf8).write(to: page, options: .atomic)
+        let summary = AssessmentIndex.summary(model: context.settings.model, depth: context.settings.depth.rawValue, rows: rows)
+        try ResultJSON.encode(summary).write(to: context.folder.appendingPathComponent("assessment-\(stamp).json"), options: .atomic)
         return Outcome(results: results, frontPage: page)
     }
 }

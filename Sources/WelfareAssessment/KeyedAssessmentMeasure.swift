@@ -18,14 +18,18 @@ public struct KeyedAssessmentMeasure<Keyed: KeyedMeasure>: Measure {
     let progress: @Sendable (Keyed.Result) -> String
     /// Whether the measure writes files of its own (packs) beside the report.
     let writesFiles: Bool
+    /// The independent units its headline shares rest on, and what they are.
+    let units: @Sendable (Keyed.Result) -> (Int, String)
 
     public init(_ measure: Keyed, writesFiles: Bool = false, progress: @escaping @Sendable (Keyed.Result) -> String,
+                units: @escaping @Sendable (Keyed.Result) -> (Int, String),
                 settings: @escaping @Sendable (AssessmentContext, [MeasureResult]) throws -> Keyed.Settings) {
         self.name = measure.kind.rawValue
         self.measure = measure
         self.settings = settings
         self.progress = progress
         self.writesFiles = writesFiles
+        self.units = units
     }
 
     public func run(_ context: AssessmentContext, earlier: [MeasureResult]) async throws -> MeasureResult {
@@ -37,8 +41,9 @@ public struct KeyedAssessmentMeasure<Keyed: KeyedMeasure>: Measure {
         let runID = try await runner.start(chosen)
         let result = try measure.analyse(runID: runID, store: context.store)
         let written = try measure.write(result, runID: runID, to: context.folder)
-        let row = AssessmentIndex.Row(name: name, progress: progress(result), headline: HTML.escape(measure.headline(result)),
+        var row = AssessmentIndex.Row(name: name, progress: progress(result), headline: HTML.escape(measure.headline(result)),
                                       reportFile: written.page.lastPathComponent)
+        (row.units, row.unitName) = units(result)
         return MeasureResult(measure: name, row: row)
     }
 }
@@ -47,11 +52,13 @@ extension KeyedAssessmentMeasure where Keyed == TaskPreferences {
     /// A short preferences run: a few tasks of each category of the shipped bank, a few Swiss
     /// rounds of one framing, the stated ratings, and the emotion readout before each choice
     /// when an earlier measure extracted emotion vectors.
-    public static func preferences(tasksPerCategory: Int = 3, rounds: Int = 2) -> KeyedAssessmentMeasure {
-        KeyedAssessmentMeasure(TaskPreferences(), progress: { "\($0.choices) choices, \($0.statedRatings) ratings" }) { context, earlier in
-            let bank = try TaskBank.builtIn().sampled(perCategory: tasksPerCategory)
+    public static func preferences() -> KeyedAssessmentMeasure {
+        KeyedAssessmentMeasure(TaskPreferences(), progress: { "\($0.choices) choices, \($0.statedRatings) ratings" },
+                               units: { result in (result.categories.map(\.n).min() ?? 0, "tasks per category") }) { context, earlier in
+            let size = context.settings.depth.preferences
+            let bank = try TaskBank.builtIn().sampled(perCategory: size.tasksPerCategory)
             let pack = earlier.lazy.compactMap { $0.files["emotion-vectors"] }.first
-            return PreferenceSettings(model: context.settings.model, tasks: bank.tasks, rounds: rounds, vectors: pack?.path)
+            return PreferenceSettings(model: context.settings.model, tasks: bank.tasks, rounds: size.rounds, vectors: pack?.path)
         }
     }
 }
@@ -61,11 +68,13 @@ extension KeyedAssessmentMeasure where Keyed == SelfReports {
     /// paraphrases, with no context and a sceptical user; on a local model also the sincerity
     /// direction, the assistant axis (their packs written beside the report) and the emotion
     /// readout.
-    public static func selfReports(questionsPerTopic: Int = 1, paraphrases: Int = 2,
-                                   contexts: [String] = ["none", "sceptical"]) -> KeyedAssessmentMeasure {
+    public static func selfReports() -> KeyedAssessmentMeasure {
         KeyedAssessmentMeasure(SelfReports(), writesFiles: true,
-                               progress: { "\($0.openAnswers) open, \($0.polarAnswers) yes/no answers" }) { context, earlier in
-            let battery = try SelfReportBattery.builtIn().limited(questionsPerTopic: questionsPerTopic, paraphrases: paraphrases, contexts: contexts)
+                               progress: { "\($0.openAnswers) open, \($0.polarAnswers) yes/no answers" },
+                               units: { result in (result.openAnswers, "open answers") }) { context, earlier in
+            let size = context.settings.depth.selfReports
+            let battery = try SelfReportBattery.builtIn().limited(questionsPerTopic: size.questionsPerTopic, paraphrases: size.paraphrases,
+                                                                  contexts: size.contexts)
             let isLocal = (try? ModelSpec.localPath(context.settings.model)) != nil
             let pack = earlier.lazy.compactMap { $0.files["emotion-vectors"] }.first
             return SelfReportSettings(model: context.settings.model, battery: battery, maxTokens: context.settings.maxTokens,

@@ -37,15 +37,20 @@ public struct AssessmentContext: Sendable {
     public struct Settings: Sendable {
         public var model: String
         public var judge: String?
-        public var epochs: Int
-        /// The most tokens per reply in every suite (short settings keep the default run short).
+        /// How large each measure is.
+        public var depth: AssessmentDepth
+        /// Samples per prompt in every suite when given; else each measure's at this depth.
+        public var epochs: Int?
+        /// The most tokens per reply in every suite.
         public var maxTokens: Int
 
-        public init(model: String = "local:default", judge: String? = nil, epochs: Int = 1, maxTokens: Int = 64) {
+        public init(model: String = "local:default", judge: String? = nil, depth: AssessmentDepth = .quick, epochs: Int? = nil,
+                    maxTokens: Int? = nil) {
             self.model = model
             self.judge = judge
+            self.depth = depth
             self.epochs = epochs
-            self.maxTokens = maxTokens
+            self.maxTokens = maxTokens ?? depth.maxTokens
         }
     }
 

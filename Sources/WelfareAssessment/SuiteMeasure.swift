@@ -22,7 +22,7 @@ public struct SuiteMeasure: Measure {
     public func run(_ context: AssessmentContext, earlier: [MeasureResult]) async throws -> MeasureResult {
         let settings = context.settings
         let suite = try makeSuite(settings)
-        context.log("suite \(suite.name): \(suite.samples.count) prompts x \(settings.epochs) epochs on \(settings.model)")
+        context.log("suite \(suite.name): \(suite.samples.count) prompts x \(settings.epochs ?? suite.epochs) epochs on \(settings.model)")
         // A suite of peer conversations talks with the assessed model itself.
         let outcome = try await context.runSuite(suite, RunSettings(models: [settings.model], judge: settings.judge, seed: suite.seed,
                                                                     epochsOverride: settings.epochs,
@@ -31,6 +31,8 @@ public struct SuiteMeasure: Measure {
         let data = try RunData(store: context.store, runID: outcome.runID)
         let files = try RunReport.write(data, to: context.folder, sections: .conversations)
         var row = AssessmentIndex.row(data, reportFile: files[0].lastPathComponent)
+        row.units = data.samples(model: settings.model).count
+        row.unitName = "conversations"
         if let own = headline?(data) { row.headline = own }
         return MeasureResult(measure: name, row: row, run: data)
     }

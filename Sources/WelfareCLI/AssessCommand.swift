@@ -14,7 +14,9 @@ struct AssessCommand: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Model string (default: the embedded Gemma 3 270M).")
     var model = ModelArgument("local:default")
     @OptionGroup var judge: JudgeOption
-    @OptionGroup(title: "Length (the assessment's short settings: 1 sample per prompt, 64 tokens per reply, unless given)")
+    @Option(help: "quick: short settings, minutes on the default model; standard: enough conversations for intervals; full: the published designs' sizes (hours).")
+    var depth: AssessmentDepth = .quick
+    @OptionGroup(title: "Length (unless given: the depth's samples per prompt and tokens per reply)")
     var length: SuiteLength
     @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
@@ -25,7 +27,7 @@ struct AssessCommand: AsyncParsableCommand {
         let folder = try output.folder()
         let models = access.pool()
         let context = AssessmentContext(
-            settings: .init(model: model.text, judge: judge.judge?.text, epochs: length.epochs ?? 1, maxTokens: length.maxTokens ?? 64),
+            settings: .init(model: model.text, judge: judge.judge?.text, depth: depth, epochs: length.epochs, maxTokens: length.maxTokens),
             store: database, models: models, folder: folder,
             runSuite: { suite, settings in
                 try await SuiteRun.runner(database, models: models, label: suite.name).start(suite: suite, settings: settings)
@@ -40,3 +42,5 @@ struct AssessCommand: AsyncParsableCommand {
         print("report: \(outcome.frontPage.path)")
     }
 }
+
+extension AssessmentDepth: ExpressibleByArgument {}

@@ -45,8 +45,11 @@ struct IntrospectRun: AsyncParsableCommand {
     var layers: LayerSelection?
     @Option(parsing: .unconditional, help: "Strengths as fractions of the layer's mean residual norm (comma list).")
     var strengths = StrengthList([0.25, 0.5, 1, 2])
-    @Option(parsing: .unconditional, help: "Injected trials per cell (as many control trials again).")
+    @Option(parsing: .unconditional, help: "Injected trials per cell.")
     var trials: Int = 4
+    @Option(name: .customLong("control-trials"), parsing: .unconditional,
+            help: "Control trials (no injection), pooled into one false-positive rate.")
+    var controlTrials: Int = 100
     @Option(name: .customLong("max-tokens"), parsing: .unconditional, help: "Most tokens per reply.")
     var maxTokens: Int = 48
     @Option(help: "Judge model grading the replies too.")
@@ -56,6 +59,7 @@ struct IntrospectRun: AsyncParsableCommand {
 
     func validate() throws {
         guard trials >= 1, maxTokens >= 1 else { throw ValidationError("--trials and --max-tokens must be at least 1") }
+        guard (1...10_000).contains(controlTrials), trials <= 10_000 else { throw ValidationError("--control-trials and --trials must be 1 to 10000") }
         guard strengths.values.allSatisfy({ $0 > 0 }) else { throw ValidationError("--strengths must be positive") }
     }
 
@@ -75,7 +79,7 @@ struct IntrospectRun: AsyncParsableCommand {
         }
         var judgeModel: IntrospectionJudge?
         if let judge { judgeModel = IntrospectionJudge(model: try await models.model(judge.text)) }
-        let sweep = IntrospectionSweep(layers: layerValues, strengths: strengthValues, trialsPerCell: trials, maxTokens: maxTokens)
+        let sweep = IntrospectionSweep(layers: layerValues, strengths: strengthValues, trialsPerCell: trials, controlTrials: controlTrials, maxTokens: maxTokens)
         let result = try await Introspection.run(session: session, pack: pack, sweep: sweep, judge: judgeModel) { done, total in
             if done % 8 == 0 || done == total { printError("  \(done)/\(total) trials") }
         }

@@ -42,4 +42,31 @@ extension Statistics {
         let z = atanh(max(-0.999999, min(0.999999, r))), half = 1.959964 / Double(n - 3).squareRoot()
         return Estimate(n: n, value: r, low: tanh(z - half), high: tanh(z + half))
     }
+
+    /// Two-sided permutation p-value of Pearson's r: the share of `permutations` shuffles of y
+    /// with |r| at least the observed one (counting the observed, so never 0).
+    public static func permutationPValue(_ x: [Double], _ y: [Double], permutations: Int = 2000, seed: UInt64 = 1) -> Double {
+        let observed = abs(pearson(x, y))
+        guard observed.isFinite, x.count == y.count, x.count > 2 else { return .nan }
+        var generator = SeededGenerator(seed: seed)
+        var shuffled = y
+        var atLeast = 0
+        for _ in 0..<permutations {
+            shuffled.shuffle(using: &generator)
+            if abs(pearson(x, shuffled)) >= observed - 1e-12 { atLeast += 1 }
+        }
+        return Double(atLeast + 1) / Double(permutations + 1)
+    }
+
+    /// Which of many tests survive Benjamini-Hochberg control of the false-discovery rate at
+    /// `q`; NaN p-values never do.
+    public static func survivesFalseDiscoveryRate(_ pValues: [Double], q: Double = 0.05) -> [Bool] {
+        let tested = pValues.indices.filter { pValues[$0].isFinite }.sorted { pValues[$0] < pValues[$1] }
+        let m = Double(tested.count)
+        var cutoff = -1
+        for (rank, index) in tested.enumerated() where pValues[index] <= q * Double(rank + 1) / m { cutoff = rank }
+        var survives = [Bool](repeating: false, count: pValues.count)
+        if cutoff >= 0 { for index in tested[0...cutoff] { survives[index] = true } }
+        return survives
+    }
 }

@@ -127,8 +127,7 @@ public enum Statistics {
         return Estimate(n: n, value: p, low: low, high: high, ciMethod: "wilson")
     }
 
-    static func wilsonBounds(p: Double, effectiveN n: Double) -> (Double, Double) {
-        let z = 1.959964
+    static func wilsonBounds(p: Double, effectiveN n: Double, z: Double = 1.959964) -> (Double, Double) {
         let denominator = 1 + z * z / n
         let centre = (p + z * z / (2 * n)) / denominator
         let half = z * ((p * (1 - p) / n + z * z / (4 * n * n)).squareRoot()) / denominator
@@ -204,5 +203,40 @@ public enum Statistics {
         let effectiveN = binomial > 0 ? Double(n) / max(1, robust / binomial) : k
         let (low, high) = wilsonBounds(p: p, effectiveN: effectiveN)
         return Estimate(n: n, value: p, low: low, high: high, ciMethod: method, clusters: clusters.count)
+    }
+
+    /// The standard normal quantile (bisection on erfc; exact to about 1e-9).
+    public static func normalQuantile(_ p: Double) -> Double {
+        guard p > 0, p < 1 else { return p <= 0 ? -.infinity : .infinity }
+        var low = -40.0, high = 40.0
+        for _ in 0..<200 {
+            let middle = (low + high) / 2
+            if 0.5 * erfc(-middle / 2.squareRoot()) < p { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
+    }
+
+    /// The difference of two independent proportions, a - b, with Newcombe's hybrid score
+    /// interval (built from each side's Wilson interval). `comparisons` widens it by Bonferroni
+    /// when this difference was picked as the best of several.
+    public static func proportionDifference(successesA: Int, nA: Int, successesB: Int, nB: Int, comparisons: Int = 1) -> Estimate {
+        let method = comparisons > 1 ? "newcombe-bonferroni-\(comparisons)" : "newcombe"
+        guard nA > 0, nB > 0 else { return Estimate(n: nA + nB, value: .nan, low: .nan, high: .nan, ciMethod: method) }
+        let pA = Double(successesA) / Double(nA), pB = Double(successesB) / Double(nB)
+        guard min(nA, nB) >= Estimate.minimumForInterval else { return .withoutInterval(n: nA + nB, value: pA - pB, ciMethod: method) }
+        let z = normalQuantile(1 - 0.025 / Double(max(1, comparisons)))
+        let (lowA, highA) = wilsonBounds(p: pA, effectiveN: Double(nA), z: z)
+        let (lowB, highB) = wilsonBounds(p: pB, effectiveN: Double(nB), z: z)
+        let difference = pA - pB
+        let low = difference - ((pA - lowA) * (pA - lowA) + (highB - pB) * (highB - pB)).squareRoot()
+        let high = difference + ((highA - pA) * (highA - pA) + (pB - lowB) * (pB - lowB)).squareRoot()
+        return Estimate(n: nA + nB, value: difference, low: low, high: high, ciMethod: method)
+    }
+
+    /// The smallest rate that `units` independent units can tell from zero: the upper end of
+    /// the 95% Wilson interval when none of them shows it (one unit: 79%; five: 43%; fifty: 7%).
+    public static func minimumDetectableRate(units: Int) -> Double? {
+        guard units > 0 else { return nil }
+        return wilsonBounds(p: 0, effectiveN: Double(units)).1
     }
 }

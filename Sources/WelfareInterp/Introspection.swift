@@ -5,23 +5,37 @@ import WelfareHarness
 
 /// Concept-injection trials: does the model notice a thought put into its residual stream,
 /// and can it say what it is about? Each cell of the layer x strength sweep has injected
-/// trials and control trials with no injection.
+/// trials; control trials (no injection, the same prompts) do not depend on the cell, so
+/// they are pooled into one false-positive rate.
 public struct IntrospectionSweep: Codable, Sendable {
     public var layers: [Int]
     public var strengths: [Float]
     public var trialsPerCell: Int
+    /// Control trials in the pool (the published design pools about 100).
+    public var controlTrials: Int
     public var maxTokens: Int
     public var temperature: Float
     public var seed: UInt32
 
-    public init(layers: [Int], strengths: [Float] = [0.25, 0.5, 1, 2], trialsPerCell: Int = 4, maxTokens: Int = 48,
-                temperature: Float = 0.7, seed: UInt32 = 7) {
+    public init(layers: [Int], strengths: [Float] = [0.25, 0.5, 1, 2], trialsPerCell: Int = 4, controlTrials: Int = 100,
+                maxTokens: Int = 48, temperature: Float = 0.7, seed: UInt32 = 7) {
         self.layers = layers
         self.strengths = strengths
         self.trialsPerCell = trialsPerCell
+        self.controlTrials = controlTrials
         self.maxTokens = maxTokens
         self.temperature = temperature
         self.seed = seed
+    }
+
+    /// Which concept each injected trial gets, by cell (layers outer, strengths inner) and
+    /// trial: a seeded shuffle of the concepts dealt round the cells, so no layer or strength
+    /// gets one kind of concept (the word list is ordered by kind).
+    public func conceptPlan(_ names: [String]) -> [[String]] {
+        var generator = SeededGenerator(seed: UInt64(seed))
+        let order = names.shuffled(using: &generator)
+        let cells = layers.count * strengths.count
+        return (0..<cells).map { cell in (0..<trialsPerCell).map { order[($0 * cells + cell) % order.count] } }
     }
 }
 
@@ -62,6 +76,62 @@ public struct IntrospectionResult: Codable, Sendable {
     public var sweep: IntrospectionSweep
     public var trials: [TrialResult]
     public var reach: [InjectionReach]
+    /// The offline grader's figures (detection minus false positives per cell).
+    public var summary: IntrospectionSummary
+
+    public init(model: String, sweep: IntrospectionSweep, trials: [TrialResult], reach: [InjectionReach]) {
+        self.model = model
+        self.sweep = sweep
+        self.trials = trials
+        self.reach = reach
+        summary = IntrospectionSummary(trials, sweep: sweep) { $0.offline }
+    }
+}
+
+/// Detection corrected for false positives: each cell's rate of claimed detections on
+/// injected trials minus the pooled rate on control trials, with Newcombe's interval; the
+/// best cell's difference again with the interval widened for having picked it from all.
+public struct IntrospectionSummary: Codable, Sendable {
+    public struct Cell: Codable, Sendable {
+        public var layer: Int
+        public var strength: Float
+        public var claimsDetection: Estimate
+        public var correct: Estimate
+        /// claimsDetection minus the pooled false-positive rate.
+        public var netDetection: Estimate
+    }
+
+    public var falsePositiveRate: Estimate
+    public var cells: [Cell]
+    /// The cell with the largest net detection, its interval Bonferroni-corrected for the
+    /// number of cells it was chosen from.
+    public var bestCell: Cell?
+    public var bestCellNetDetectionCorrected: Estimate?
+
+    public init(_ trials: [TrialResult], sweep: IntrospectionSweep, grades: (TrialResult) -> TrialGrades?) {
+        let controls = trials.filter { !$0.injected }.compactMap(grades)
+        let falsePositives = controls.filter(\.claimsDetection).count
+        falsePositiveRate = Statistics.wilson(successes: falsePositives, n: controls.count)
+        var cells: [Cell] = []
+        for layer in sweep.layers {
+            for strength in sweep.strengths {
+                let graded = trials.filter { $0.injected && $0.layer == layer && $0.strength == strength }.compactMap(grades)
+                let claims = graded.filter(\.claimsDetection).count
+                cells.append(Cell(layer: layer, strength: strength,
+                                  claimsDetection: Statistics.wilson(successes: claims, n: graded.count),
+                                  correct: Statistics.wilson(successes: graded.filter(\.correct).count, n: graded.count),
+                                  netDetection: Statistics.proportionDifference(successesA: claims, nA: graded.count,
+                                                                                successesB: falsePositives, nB: controls.count)))
+            }
+        }
+        self.cells = cells
+        bestCell = cells.filter { $0.netDetection.value.isFinite }.max { $0.netDetection.value < $1.netDetection.value }
+        bestCellNetDetectionCorrected = bestCell.map { best in
+            let graded = trials.filter { $0.injected && $0.layer == best.layer && $0.strength == best.strength }.compactMap(grades)
+            return Statistics.proportionDifference(successesA: graded.filter(\.claimsDetection).count, nA: graded.count,
+                                                   successesB: falsePositives, nB: controls.count, comparisons: cells.count)
+        }
+    }
 }
 
 public enum Introspection {
@@ -83,33 +153,43 @@ public enum Introspection {
         for layer in sweep.layers where !(1..<model.layerCount).contains(layer) {
             throw layer == 0 ? EngineError.steeringLayerNotSteerable(layer: 0) : EngineError.layerOutOfRange(layer: layer, layerCount: model.layerCount)
         }
-        guard !pack.names.isEmpty, sweep.trialsPerCell >= 1 else { throw EngineError.invalidParameter("need concepts and at least one trial per cell") }
-        let total = sweep.layers.count * sweep.strengths.count * sweep.trialsPerCell * 2
+        guard !pack.names.isEmpty, sweep.trialsPerCell >= 1, sweep.controlTrials >= 1 else {
+            throw EngineError.invalidParameter("need concepts, at least one trial per cell and at least one control trial")
+        }
+        let plan = sweep.conceptPlan(pack.names)
+        let cells = sweep.layers.flatMap { layer in sweep.strengths.map { (layer, $0) } }
+        let total = cells.count * sweep.trialsPerCell + sweep.controlTrials
         var trials: [TrialResult] = []
         var counter = 0
-        for layer in sweep.layers {
-            for strength in sweep.strengths {
-                for trial in 0..<sweep.trialsPerCell {
-                    let concept = pack.names[(counter / 2) % pack.names.count]
-                    for injected in [true, false] {
-                        counter += 1
-                        let (tokens, start) = try promptTokens(model: model, trial: trial + 1)
-                        var steering: Steering?
-                        if injected, let direction = pack.vector(concept, layer: layer) {
-                            steering = try Steering.direction(direction, layers: [layer], strength: .fractionOfResidualNorm(strength),
-                                                              residualNorms: pack.residualNorms, fromPosition: start)
-                        }
-                        let parameters = GenerationParameters(temperature: sweep.temperature, topP: 0.95, topK: 40,
-                                                              seed: sweep.seed &+ UInt32(counter), maxTokens: sweep.maxTokens)
-                        let reply = try await session.generate(tokens: tokens, parameters: parameters, steering: steering).text
-                        var result = TrialResult(layer: layer, strength: strength, concept: concept, injected: injected, trial: trial + 1,
-                                                 reply: reply, offline: OfflineGrader.grade(reply, concept: concept), judge: nil)
-                        if let judge { result.judge = try await judge.grade(reply: reply, concept: concept) }
-                        trials.append(result)
-                        progress(counter, total)
-                    }
-                }
+        // One trial: `layer` 0 and `strength` 0 mark a control. Controls use the same trial
+        // numbers as injected trials, so both see prompts of the same shape.
+        func runTrial(layer: Int, strength: Float, concept: String, injected: Bool, trial: Int) async throws {
+            counter += 1
+            let (tokens, start) = try promptTokens(model: model, trial: trial)
+            var steering: Steering?
+            if injected, let direction = pack.vector(concept, layer: layer) {
+                steering = try Steering.direction(direction, layers: [layer], strength: .fractionOfResidualNorm(strength),
+                                                  residualNorms: pack.residualNorms, fromPosition: start)
             }
+            let parameters = GenerationParameters(temperature: sweep.temperature, topP: 0.95, topK: 40,
+                                                  seed: sweep.seed &+ UInt32(counter), maxTokens: sweep.maxTokens)
+            let reply = try await session.generate(tokens: tokens, parameters: parameters, steering: steering).text
+            var result = TrialResult(layer: layer, strength: strength, concept: concept, injected: injected, trial: trial,
+                                     reply: reply, offline: OfflineGrader.grade(reply, concept: concept), judge: nil)
+            if let judge { result.judge = try await judge.grade(reply: reply, concept: concept) }
+            trials.append(result)
+            progress(counter, total)
+        }
+        for (index, cell) in cells.enumerated() {
+            for trial in 0..<sweep.trialsPerCell {
+                try await runTrial(layer: cell.0, strength: cell.1, concept: plan[index][trial], injected: true, trial: trial + 1)
+            }
+        }
+        // A control's concept is only what its reply is checked against: naming it is chance.
+        let flat = plan.flatMap { $0 }
+        for control in 0..<sweep.controlTrials {
+            try await runTrial(layer: 0, strength: 0, concept: flat[control % flat.count], injected: false,
+                               trial: control % sweep.trialsPerCell + 1)
         }
         let reach = try await measureReach(session: session, pack: pack, sweep: sweep)
         return IntrospectionResult(model: model.facts.path, sweep: sweep, trials: trials, reach: reach)

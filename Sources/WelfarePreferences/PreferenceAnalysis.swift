@@ -27,12 +27,18 @@ public struct PreferenceResult: Codable, Sendable {
 
     public struct CategoryShare: Codable, Sendable {
         public var category: String
-        /// Share of the category's tasks rated below the opt-out line, with a Wilson interval
-        /// over its tasks.
+        /// Share of the category's tasks whose whole 95% interval lies below the opt-out line,
+        /// with a Wilson interval over its tasks (a point below the line with an interval across
+        /// it is not counted). NaN when the run kept no bootstrap.
         public var belowOptOutShare: Double
         public var ciLow: Double
         public var ciHigh: Double
+        public var ciMethod: String
         public var n: Int
+        /// Share of its tasks whose point rating is below the line, interval or not.
+        public var pointBelowShare: Double
+        /// Mean over its tasks of the share of bootstrap fits that put the task below the line.
+        public var meanProbabilityBelow: Double
         public var meanRating: Double
     }
 
@@ -47,6 +53,9 @@ public struct PreferenceResult: Codable, Sendable {
         public var optOutRating: Double
         /// Mean probability (or share) of choosing the task shown first; 0.5 is no bias.
         public var positionBias: Estimate
+        /// The Bradley-Terry order term: log-odds added to the task shown first, fitted with
+        /// the ratings (which are therefore free of it), with a bootstrap interval.
+        public var orderEffect: Estimate
         /// Share of pairs asked in both orders where the same task won both times.
         public var orderConsistency: Estimate
         /// Mean share of the next-token distribution on the two letters (local models).
@@ -68,6 +77,7 @@ public struct PreferenceResult: Codable, Sendable {
     public var optOutRating: Double
     public var categories: [CategoryShare]
     public var positionBias: Estimate
+    public var orderEffect: Estimate
     public var framingCorrelations: [FramingCorrelation]
     public var statedRevealedSpearman: Double
     /// Share of tasks whose stated rating (most likely answer) is the most common one: near 1,
@@ -90,6 +100,10 @@ public struct PreferenceResult: Codable, Sendable {
         public var ciLow: Double
         public var ciHigh: Double
         public var n: Int
+        /// Permutation p-value (2,000 shuffles of the ratings).
+        public var pValue: Double
+        /// Whether it survives Benjamini-Hochberg at 5% over all the emotions tested.
+        public var survivesFDR: Bool
     }
 
     public struct SteeringEffect: Codable, Sendable {
@@ -118,7 +132,7 @@ public struct PreferenceResult: Codable, Sendable {
             String(format: "%@ %.0f%%", $0.category, 100 * $0.belowOptOutShare)
         }
         parts = ["below opt-out: " + parts.joined(separator: ", ")]
-        parts.append(String(format: "position bias %.2f", positionBias.value))
+        parts.append(String(format: "position bias %.2f (order term %+.2f log-odds)", positionBias.value, orderEffect.value))
         if statedRevealedSpearman.isFinite { parts.append(String(format: "stated vs revealed rho %.2f", statedRevealedSpearman)) }
         parts.append("\(choices) choices, \(unreadable) unreadable")
         return parts.joined(separator: "; ")
@@ -161,7 +175,8 @@ public enum PreferenceAnalysis {
         return PreferenceResult(
             runId: runID, model: settings.model, source: sources.count == 1 ? sources.first ?? "none" : sources.sorted().joined(separator: "+"),
             framings: framings, optOutRating: primary?.optOutRating ?? .nan, categories: primary?.categories ?? [],
-            positionBias: primary?.positionBias ?? noEstimate, framingCorrelations: correlations,
+            positionBias: primary?.positionBias ?? noEstimate, orderEffect: primary?.orderEffect ?? noEstimate,
+            framingCorrelations: correlations,
             statedRevealedSpearman: Statistics.spearman(ratedTasks.map { $0.stated ?? 0 }, ratedTasks.map(\.rating)),
             statedCollapse: modes.isEmpty ? .nan : Double(commonest) / Double(modes.count), statedRatings: stated.count,
             unreadable: choices.filter { !$0.readable }.count + stated.filter { $0.rating == nil }.count,
@@ -187,11 +202,15 @@ public enum PreferenceAnalysis {
             }
         }
         let read = ratings.filter { counts[$0.id] != nil }
-        return emotions.indices.map { e in
+        var rows = emotions.indices.map { e -> PreferenceResult.EmotionCorrelation in
             let means = read.map { (sums[$0.id]?[e] ?? 0) / Double(counts[$0.id] ?? 1) }
             let estimate = Statistics.correlation(means, read.map(\.rating))
-            return .init(emotion: emotions[e], r: estimate.value, ciLow: estimate.low, ciHigh: estimate.high, n: estimate.n)
-        }.sorted { ($0.r.isNaN ? -2 : $0.r) > ($1.r.isNaN ? -2 : $1.r) }
+            return .init(emotion: emotions[e], r: estimate.value, ciLow: estimate.low, ciHigh: estimate.high, n: estimate.n,
+                         pValue: Statistics.permutationPValue(means, read.map(\.rating), seed: UInt64(e + 1)), survivesFDR: false)
+        }
+        let survives = Statistics.survivesFalseDiscoveryRate(rows.map(\.pValue))
+        for index in rows.indices { rows[index].survivesFDR = survives[index] }
+        return rows.sorted { ($0.r.isNaN ? -2 : $0.r) > ($1.r.isNaN ? -2 : $1.r) }
     }
 
     static func steeringEffect(_ steer: SteerSetting, plain: PreferenceResult.FramingResult,
@@ -211,12 +230,18 @@ public enum PreferenceAnalysis {
     static func analyseFraming(_ framing: PreferenceFraming, tasks: [PreferenceTask], index: [String: Int], answers: [ChoiceAnswer],
                                stated: [String: StatedAnswer], resamples: Int, seed: UInt64) -> PreferenceResult.FramingResult {
         let games = comparisons(answers, index: index)
-        let ratings = BradleyTerry.fit(itemCount: tasks.count, comparisons: games)
+        let fit = BradleyTerry.fit(itemCount: tasks.count, comparisons: games, orderTerm: true)
+        let ratings = fit.ratings
         let optOut = tasks.indices.filter { tasks[$0].isOptOut }
         func line(_ ratings: [Double]) -> Double { Statistics.mean(optOut.map { ratings[$0] }) }
         let zero = line(ratings)
-        let replicates = BradleyTerry.bootstrap(itemCount: tasks.count, comparisons: games, resamples: resamples, seed: seed)
-            .map { replicate in replicate.map { $0 - line(replicate) } }
+        let fits = BradleyTerry.bootstrap(itemCount: tasks.count, comparisons: games, orderTerm: true, resamples: resamples, seed: seed)
+        let replicates = fits.map { replicate in replicate.ratings.map { $0 - line(replicate.ratings) } }
+        let orderSpread = fits.map(\.orderEffect).sorted()
+        let orderEffect = orderSpread.count >= 20
+            ? Estimate(n: games.count, value: fit.orderEffect, low: Statistics.percentile(sorted: orderSpread, 0.025),
+                       high: Statistics.percentile(sorted: orderSpread, 0.975), ciMethod: "bootstrap")
+            : .withoutInterval(n: games.count, value: fit.orderEffect, ciMethod: "bootstrap")
         var gamesPlayed = [Int](repeating: 0, count: tasks.count)
         for game in games {
             gamesPlayed[game.first] += 1
@@ -230,11 +255,18 @@ public enum PreferenceAnalysis {
                          ciHigh: spread.isEmpty ? .nan : Statistics.percentile(sorted: spread, 0.975),
                          elo: BradleyTerry.elo(rating), games: gamesPlayed[i], stated: stated[tasks[i].id]?.rating)
         }
+        let probabilityBelow = tasks.indices.map { i in
+            replicates.isEmpty ? Double.nan : Double(replicates.filter { $0[i] < 0 }.count) / Double(replicates.count)
+        }
         let shares = tasks.map(\.category).uniquedInOrder().map { category -> PreferenceResult.CategoryShare in
-            let members = rated.filter { $0.category == category }
-            let share = Statistics.wilson(successes: members.filter { $0.rating < 0 }.count, n: members.count)
-            return .init(category: category, belowOptOutShare: share.value, ciLow: share.low, ciHigh: share.high, n: members.count,
-                         meanRating: Statistics.mean(members.map(\.rating)))
+            let members = rated.indices.filter { rated[$0].category == category }
+            let share = replicates.isEmpty ? Estimate(n: members.count, value: .nan, low: .nan, high: .nan)
+                : Statistics.wilson(successes: members.filter { rated[$0].ciHigh < 0 }.count, n: members.count)
+            return .init(category: category, belowOptOutShare: share.value, ciLow: share.low, ciHigh: share.high,
+                         ciMethod: share.ciMethod ?? "wilson", n: members.count,
+                         pointBelowShare: Double(members.filter { rated[$0].rating < 0 }.count) / Double(max(1, members.count)),
+                         meanProbabilityBelow: Statistics.mean(members.map { probabilityBelow[$0] }),
+                         meanRating: Statistics.mean(members.map { rated[$0].rating }))
         }
         let readable = answers.filter(\.readable)
         var byPair: [String: [ChoiceAnswer]] = [:]
@@ -251,6 +283,7 @@ public enum PreferenceAnalysis {
         return .init(framing: framing.id, question: framing.question, choices: answers.count,
                      unreadable: answers.count - readable.count, tasks: rated, categories: shares, optOutRating: zero,
                      positionBias: Statistics.bootstrapMean(readable.compactMap(\.pFirst), resamples: 1000, seed: seed),
+                     orderEffect: orderEffect,
                      orderConsistency: Statistics.wilson(successes: consistent, n: bothOrders.count),
                      meanAnswerMass: masses.isEmpty ? nil : Statistics.mean(masses))
     }

@@ -17,19 +17,25 @@ public enum PreferencesReport {
             was asked in both orders, over Swiss rounds that pair tasks of similar rating. Ratings are Bradley-Terry \
             log-strengths fitted by maximum likelihood, with 95% intervals from \(result.bootstrapResamples) bootstrap \
             resamples of the choices, read against the opt-out line (the mean rating of "do nothing"-type tasks, 0 here). \
+            The fit has an order term (log-odds for whichever task is shown first), so the ratings are free of it. \
             Choices were read from \(result.source == "probabilities" ? "the next-token probabilities of A and B" : "the replies' text") \
             (\(result.choices) choices, \(result.unreadable) unreadable). A small model's choices between task \
             descriptions mostly follow the wording and the position of the options: the position bias and the \
             agreement of a pair's two orders below say how much of the ranking is more than that.</p>
             """
         body += "<h3>Below the opt-out line, by category (framing: \(HTML.escape(primary.framing)))</h3>"
-        body += "<table><tr><th>category</th><th>tasks</th><th>share below opt-out [95% CI]</th><th>mean rating</th></tr>"
+        body += "<table><tr><th>category</th><th>tasks</th><th>interval wholly below opt-out [95% CI]</th>"
+            + "<th>point below</th><th>mean P(below) over bootstrap fits</th><th>mean rating</th></tr>"
         for category in result.categories {
+            let share = Estimate(n: category.n, value: category.belowOptOutShare, low: category.ciLow, high: category.ciHigh)
             body += "<tr><td>\(HTML.escape(category.category))</td><td>\(category.n)</td>"
-                + String(format: "<td>%.0f%% [%.0f%%, %.0f%%]</td><td>%+.2f</td></tr>",
-                         100 * category.belowOptOutShare, 100 * category.ciLow, 100 * category.ciHigh, category.meanRating)
+                + "<td>\(share.bracketed("%.0f", scale: 100, unit: "%"))</td>"
+                + String(format: "<td>%.0f%%</td><td>%.2f</td><td>%+.2f</td></tr>",
+                         100 * category.pointBelowShare, category.meanProbabilityBelow, category.meanRating)
         }
-        body += "</table>"
+        body += "</table><p class=\"note\">A task counts as below the line only when its whole interval is; the point "
+            + "share and the mean bootstrap probability show how many more lean that way. Order term: "
+            + primary.orderEffect.bracketed("%+.2f") + " log-odds for the task shown first.</p>"
         body += ratingChart(primary)
         body += "<h3>How far to trust the ranking</h3><table><tr><th>framing</th><th>question</th><th>choices</th>"
             + "<th>unreadable</th><th>chose the first shown [95% CI]</th><th>same task won in both orders [95% CI]</th><th>mass on A/B</th></tr>"
@@ -65,12 +71,14 @@ public enum PreferencesReport {
         if !correlations.isEmpty {
             body += "<h3>Emotion readout before the choice</h3><p>For each task, the mean emotion readout (z-scores against "
                 + "neutral text) at the token before the choices it was shown in, correlated across tasks with its rating "
-                + "(Pearson r, 95% interval from Fisher's z). The five highest and the five lowest:</p>"
-            body += "<table><tr><th>emotion</th><th>r [95% CI]</th><th>tasks</th></tr>"
+                + "(Pearson r, 95% interval from Fisher's z), with a permutation p-value (2,000 shuffles of the ratings). With "
+                + "\(correlations.count) emotions tested, only those that survive Benjamini-Hochberg control of the false-discovery "
+                + "rate at 5% are marked; \(correlations.filter(\.survivesFDR).count) do. The five highest and the five lowest:</p>"
+            body += "<table><tr><th>emotion</th><th>r [95% CI]</th><th>p (permutation)</th><th>survives FDR 5%</th><th>tasks</th></tr>"
             let shown = correlations.count <= 10 ? correlations : Array(correlations.prefix(5)) + Array(correlations.suffix(5))
             for row in shown {
-                body += "<tr><td>\(HTML.escape(row.emotion))</td>" + String(format: "<td>%+.2f [%+.2f, %+.2f]</td>", row.r, row.ciLow, row.ciHigh)
-                    + "<td>\(row.n)</td></tr>"
+                body += "<tr><td>\(HTML.escape(row.emotion))</td>" + String(format: "<td>%+.2f [%+.2f, %+.2f]</td><td>%.3f</td>", row.r, row.ciLow, row.ciHigh, row.pValue)
+                    + "<td>\(row.survivesFDR ? "yes" : "no")</td><td>\(row.n)</td></tr>"
             }
             body += "</table>"
         }

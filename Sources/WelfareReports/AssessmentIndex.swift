@@ -13,6 +13,11 @@ public enum AssessmentIndex {
         /// HTML.
         public var headline: String
         public var reportFile: String?
+        /// The independent units its figures rest on (conversations, tasks per category...).
+        public var units: Int?
+        public var unitName: String?
+        /// The smallest rate these units can tell from zero.
+        public var minDetectableEffect: Double? { units.flatMap { Statistics.minimumDetectableRate(units: $0) } }
 
         public init(name: String, progress: String, headline: String, reportFile: String?) {
             self.name = name
@@ -28,6 +33,33 @@ public enum AssessmentIndex {
         return Row(name: data.run.suiteName, progress: "\(done) of \(data.samples.count) done", headline: headline(data), reportFile: reportFile)
     }
 
+    /// The front page's figures for other tools: each measure's size and smallest detectable rate.
+    public struct Summary: Codable, Sendable {
+        public struct Measure: Codable, Sendable {
+            public var measure: String
+            public var progress: String
+            public var units: Int?
+            public var unitName: String?
+            public var minDetectableEffect: Double?
+            public var reportFile: String?
+        }
+        public var model: String
+        public var depth: String
+        public var measures: [Measure]
+    }
+
+    public static func summary(model: String, depth: String, rows: [Row]) -> Summary {
+        Summary(model: model, depth: depth, measures: rows.map {
+            .init(measure: $0.name, progress: $0.progress, units: $0.units, unitName: $0.unitName,
+                  minDetectableEffect: $0.minDetectableEffect, reportFile: $0.reportFile)
+        })
+    }
+
+    static func detectable(_ row: Row) -> String {
+        guard let units = row.units, let rate = row.minDetectableEffect else { return "-" }
+        return String(format: "%d %@: below %.0f%% cannot be told from 0", units, HTML.escape(row.unitName ?? "units"), 100 * rate)
+    }
+
     public static func render(model: String, rows: [Row], extraSections: [String]) -> String {
         var body = "<h1>ModelWelfare assessment: \(HTML.escape(model))</h1>"
         body += """
@@ -35,12 +67,14 @@ public enum AssessmentIndex {
             conversations, measured with the scorers named below, with sample sizes and 95% intervals. What it \
             cannot show: whether the model has experiences or welfare. Small models (such as the default \
             270M-parameter base model) mostly continue text, so their words about themselves are weak evidence \
-            of anything, and few prompts make intervals optimistic.</p>
+            of anything. Intervals treat conversations, not replies, as the unit; the table says for each measure the \
+            smallest rate its number of units can tell from zero (run with --depth standard or full for more).</p>
             """
-        body += "<table><tr><th>measure</th><th>samples</th><th>headline</th><th>full report</th></tr>"
+        body += "<table><tr><th>measure</th><th>samples</th><th>headline</th><th>smallest detectable rate</th><th>full report</th></tr>"
         for row in rows {
             let link = row.reportFile.map { "<a href=\"\(HTML.escape($0))\">\(HTML.escape($0))</a>" } ?? "-"
-            body += "<tr><td>\(HTML.escape(row.name))</td><td>\(HTML.escape(row.progress))</td><td>\(row.headline)</td><td>\(link)</td></tr>"
+            body += "<tr><td>\(HTML.escape(row.name))</td><td>\(HTML.escape(row.progress))</td><td>\(row.headline)</td>"
+                + "<td>\(detectable(row))</td><td>\(link)</td></tr>"
         }
         body += "</table>"
         body += extraSections.joined()

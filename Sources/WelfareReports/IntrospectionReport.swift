@@ -10,14 +10,18 @@ public enum IntrospectionReport {
     public static func render(_ result: IntrospectionResult, modelDescription: String) -> String {
         let sweep = result.sweep
         var body = "<h1>Introspection by concept injection: \(HTML.escape(modelDescription))</h1>"
-        body += "<p>Model file: \(HTML.escape(result.model)). \(sweep.trialsPerCell) injected and \(sweep.trialsPerCell) control trials per cell; "
+        body += "<p>Model file: \(HTML.escape(result.model)). \(sweep.trialsPerCell) injected trials per cell and "
+            + "\(sweep.controlTrials) control trials pooled (no injection, the same prompts); concepts dealt to cells from a "
+            + "shuffle seeded with \(sweep.seed), so no layer gets one kind of concept; "
         body += "strength is a fraction of the layer's mean residual-stream norm; sampling temperature \(sweep.temperature), at most \(sweep.maxTokens) tokens.</p>"
         body += """
             <p class="note">What this can show: whether the model's words track a concept placed into its activations, \
             compared with control trials where nothing was placed. What it cannot show: awareness. A correct \
             detection could be the injected concept leaking into the text rather than the model noticing it, and \
             the 270M base model does not follow the trial's instructions well, so near-zero rates are expected and \
-            say little about larger models. Rates carry 95% Wilson intervals and cell sizes are small.</p>
+            say little about larger models. Rates carry 95% Wilson intervals; detection is reported minus the pooled \
+            false-positive rate with Newcombe's interval, and the best cell's figure is widened (Bonferroni) for having \
+            been picked from all cells. Cells are small.</p>
             """
         let hasJudge = result.trials.contains { $0.judge != nil }
         for (name, pick) in [("offline grader", { (t: TrialResult) in Optional(t.offline) }), ("judge", { (t: TrialResult) in t.judge })]
@@ -25,7 +29,7 @@ public enum IntrospectionReport {
             body += "<h2>Graded by the \(name)</h2>"
             body += heat(result, title: "Correct detection and identification (injected trials)", injected: true) { pick($0)?.correct }
             body += heat(result, title: "Claims detection on injected trials", injected: true) { pick($0)?.claimsDetection }
-            body += heat(result, title: "Claims detection on control trials (false positives)", injected: false) { pick($0)?.claimsDetection }
+            body += netDetection(IntrospectionSummary(result.trials, sweep: sweep, grades: pick))
             body += heat(result, title: "Coherent replies (injected trials)", injected: true) { pick($0)?.coherent }
             body += heat(result, title: "Names the concept (injected trials)", injected: true) { pick($0)?.namesConcept }
         }
@@ -43,6 +47,24 @@ public enum IntrospectionReport {
             body += "<pre class=\"transcript\">\(HTML.escape(trial.reply))</pre>"
         }
         return HTML.page(title: "Introspection: \(modelDescription)", body: body)
+    }
+
+    static func netDetection(_ summary: IntrospectionSummary) -> String {
+        var html = "<p>False positives: claims detection on \(summary.falsePositiveRate.n) pooled control trials: "
+            + summary.falsePositiveRate.formattedPercent + ".</p>"
+        html += "<table><tr><th>layer</th><th>strength</th><th>claims detection (injected)</th><th>minus false positives</th>"
+            + "<th>correct detection and identification</th></tr>"
+        for cell in summary.cells {
+            html += "<tr><td>\(cell.layer)</td><td>\(cell.strength)</td><td>\(cell.claimsDetection.formattedPercent)</td>"
+                + "<td>\(cell.netDetection.bracketed("%.0f", scale: 100, unit: "%"))</td><td>\(cell.correct.formattedPercent)</td></tr>"
+        }
+        html += "</table>"
+        if let best = summary.bestCell, let corrected = summary.bestCellNetDetectionCorrected {
+            html += "<p>Best cell: layer \(best.layer), strength \(best.strength): detection minus false positives "
+                + corrected.bracketed("%.0f", scale: 100, unit: "%") + ", the interval corrected for choosing it from "
+                + "\(summary.cells.count) cells" + (corrected.hasInterval && corrected.low > 0 ? " (above zero)." : " (not above zero).") + "</p>"
+        }
+        return html
     }
 
     static func heat(_ result: IntrospectionResult, title: String, injected: Bool, _ outcome: (TrialResult) -> Bool?) -> String {

@@ -63,6 +63,11 @@ public enum RunReport {
         html += "<table><tr><th>status</th><td>\(HTML.escape(data.run.status.rawValue)): \(done) of \(data.samples.count) samples done</td></tr>"
         html += "<tr><th>suite hash</th><td>\(HTML.escape(data.run.suiteHash))</td></tr>"
         html += "<tr><th>samples</th><td>\(data.suite.samples.count) prompts x \(data.settings.epochsOverride ?? data.suite.epochs) epochs per model; seed \(data.settings.seed)</td></tr>"
+        let conversations = data.models.map { data.samples(model: $0).count }.min() ?? 0
+        if let rate = Statistics.minimumDetectableRate(units: conversations) {
+            html += "<tr><th>smallest detectable rate</th><td>" + String(format: "%d conversations per model: a rate below %.0f%% cannot be told from 0 "
+                + "(the upper end of the 95%% interval when no conversation shows it)", conversations, 100 * rate) + "</td></tr>"
+        }
         html += "<tr><th>sampling</th><td>temperature \(data.suite.sampling.temperature), top-p \(data.suite.sampling.topP), max tokens \(data.suite.sampling.maxTokens)</td></tr>"
         html += "<tr><th>tool</th><td>welfare \(HTML.escape(data.run.toolVersion)), started \(HTML.escape(ISO8601DateFormatter().string(from: data.run.createdAt)))</td></tr>"
         html += "<tr><th>judge</th><td>\(HTML.escape(data.settings.judge ?? "none"))</td></tr></table>"

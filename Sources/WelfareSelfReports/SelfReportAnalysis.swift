@@ -78,6 +78,8 @@ public struct SelfReportResult: Encodable, Sendable {
         public var byContext: [String: Estimate]
         /// Sincerity: answers reading more performed than the held-out performed statements' median.
         public var aboveHeldOutPerformedMedian: Estimate?
+        /// Sincerity: held-out sincere statements above the same median (the base rate).
+        public var baseRate: Estimate?
         /// The answers furthest towards the first kind.
         public var furthest: [ReadAnswer]
     }
@@ -97,6 +99,9 @@ public struct SelfReportResult: Encodable, Sendable {
         public var ciLow: Double
         public var ciHigh: Double
         public var n: Int
+        /// Permutation p-value, and whether it survives Benjamini-Hochberg at 5% over the clusters.
+        public var pValue: Double
+        public var survivesFDR: Bool
     }
 
     public struct Mismatch: Codable, Sendable {

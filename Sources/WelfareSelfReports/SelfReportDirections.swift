@@ -64,28 +64,31 @@ public struct SelfReportDirections: Sendable {
     }
 
     /// The sincerity direction ("performed" is the first kind, so a higher position reads more
-    /// performed) and the median position of the held-out performed statements.
-    public func sincerity() async throws -> (direction: ContrastDirection, heldOutPerformedMedian: Double) {
+    /// performed), the median position of the held-out performed statements, and the share of
+    /// held-out sincere statements above it: the base rate any share of answers is read against.
+    public func sincerity() async throws -> (direction: ContrastDirection, heldOutPerformedMedian: Double, sincereBaseRate: Estimate) {
         let pairs = try Self.pairs()
         let performed = try await replyMeans(pairs.map { ([.user($0.question)], $0.performed) })
         let sincere = try await replyMeans(pairs.map { ([.user($0.question)], $0.sincere) })
         let heldOut: (Int) -> Bool = { $0 % 3 == 2 }
         let direction = try ContrastDirection.fit(first: performed, second: sincere, firstHeldOut: heldOut, secondHeldOut: heldOut)
         let positions = performed.indices.filter(heldOut).map { direction.position(performed[$0][direction.fit.layer]) }.sorted()
-        return (direction, Statistics.percentile(sorted: positions, 0.5))
+        let median = Statistics.percentile(sorted: positions, 0.5)
+        let sincerePositions = sincere.indices.filter(heldOut).map { direction.position(sincere[$0][direction.fit.layer]) }
+        return (direction, median, Statistics.wilson(successes: sincerePositions.filter { $0 > median }.count, n: sincerePositions.count))
     }
 
     /// The assistant axis (the model as itself is the first kind).
     public func assistantAxis() async throws -> ContrastDirection {
         let root = try Self.dataFile("roles")
         guard let questions = root["questions"] as? [String], let roles = root["roles"] as? [String],
-              questions.count >= 4, roles.count >= 4 else {
-            throw BatteryError(location: "roles.yaml", message: "expected at least 4 `questions:` and 4 `roles:`")
+              let selfPrompts = root["selves"] as? [String], !selfPrompts.isEmpty, questions.count >= 4, roles.count >= 4 else {
+            throw BatteryError(location: "roles.yaml", message: "expected `selves:`, at least 4 `questions:` and 4 `roles:`")
         }
         let heldOutQuestion: (Int) -> Bool = { $0 % 4 == 3 }, heldOutRole: (Int) -> Bool = { $0 % 4 == 3 }
-        // The model as itself: no system prompt, and the plainest assistant prompt.
-        let selves = [nil, "You are a helpful assistant."].flatMap { system in
-            questions.indices.map { (question: $0, messages: (system.map { [ChatMessage.system($0)] } ?? []) + [ChatMessage.user(questions[$0])]) }
+        // The model as itself, in a system prompt of the characters' own shape and length.
+        let selves = selfPrompts.flatMap { system in
+            questions.indices.map { (question: $0, messages: [ChatMessage.system(system + " Stay in character."), .user(questions[$0])]) }
         }
         // Training roles with training questions, held-out roles with held-out questions; three
         // questions per role, rotating, since every prompt is a forward pass of its own.

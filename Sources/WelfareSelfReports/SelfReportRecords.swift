@@ -49,6 +49,9 @@ public struct DirectionRecord: Codable, Sendable {
     public var heldOutAccuracy: Estimate
     /// Sincerity only: the median position of the held-out performed statements.
     public var heldOutPerformedMedian: Double?
+    /// Sincerity only: the share of held-out sincere statements above that median, the rate
+    /// at which text known to be sincere reads "performed" (nil in runs made before it was kept).
+    public var sincereBaseRate: Estimate?
 }
 
 /// One open answer: a paraphrase of a question under one context.

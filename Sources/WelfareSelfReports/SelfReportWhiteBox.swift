@@ -26,7 +26,7 @@ enum SelfReportWhiteBox {
                 aboveHeldOutPerformedMedian: record.heldOutPerformedMedian.map { median in
                     Statistics.wilson(successes: positions.filter { $0.position > median }.count, n: positions.count)
                 },
-                furthest: Array(furthest))
+                baseRate: record.sincereBaseRate, furthest: Array(furthest))
             if name == "sincerity" { result.sincerity = direction } else { result.assistantAxis = direction }
         }
         guard let emotions = try store.items(SelfReports.emotions, runID: runID)[SelfReports.emotions.key().text] else { return }
@@ -42,12 +42,17 @@ enum SelfReportWhiteBox {
             default: return nil
             }
         }
-        result.probeVsStated = clusters.uniquedInOrder().map { cluster in
+        var probe = clusters.uniquedInOrder().enumerated().map { index, cluster in
             let members = clusters.indices.filter { clusters[$0] == cluster }
             let readout = stated.map { item in Statistics.mean(members.map { item.scores[safe: $0] ?? 0 }) }
             let correlation = Statistics.correlation(readout, stated.map(\.sign))
-            return SelfReportResult.ProbeStated(cluster: cluster, r: correlation.value, ciLow: correlation.low, ciHigh: correlation.high, n: stated.count)
+            return SelfReportResult.ProbeStated(cluster: cluster, r: correlation.value, ciLow: correlation.low, ciHigh: correlation.high, n: stated.count,
+                                                pValue: Statistics.permutationPValue(readout, stated.map(\.sign), seed: UInt64(index + 1)),
+                                                survivesFDR: false)
         }
+        let survives = Statistics.survivesFalseDiscoveryRate(probe.map(\.pValue))
+        for index in probe.indices { probe[index].survivesFDR = survives[index] }
+        result.probeVsStated = probe
         // A mismatch: the answer states one polarity while the readout's valence leans the other way.
         let valences = emotions.map { known[$0]?.valence ?? 0 }
         let totalValence = valences.map(abs).reduce(0, +)

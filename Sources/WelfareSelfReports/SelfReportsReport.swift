@@ -39,7 +39,15 @@ public enum SelfReportsReport {
         }
         body += "</table>"
         if let share = result.sincerity?.aboveHeldOutPerformedMedian {
-            body += "<p>Answers reading more performed than the median held-out performed statement: \(percent(share)).</p>"
+            body += "<p>Answers reading more performed than the median held-out performed statement: \(percent(share)). "
+            if let base = result.sincerity?.baseRate {
+                body += "Base rate: held-out sincere statements above the same median: \(percent(base)). Only a share of answers "
+                    + "clearly above this base rate says the answers read more performed than sincere text does."
+            } else {
+                body += "This run kept no base rate (made before it was stored), so the share cannot be read against sincere text."
+            }
+            body += " The direction was fitted on pairs written for this project in which the performed statement is also "
+                + "the more exuberant one, so it may separate exuberance as much as sincerity.</p>"
         }
         if let furthest = result.sincerity?.furthest, !furthest.isEmpty {
             body += "<table><tr><th>most performed-reading answers</th><th>question, context</th><th>position</th></tr>"
@@ -60,12 +68,14 @@ public enum SelfReportsReport {
         body += """
             <p class="note">The readout at the token before each answer, averaged over the emotions of each cluster, \
             correlated with the stated polarity (+1 positive, -1 negative) over the answers that state one. Published \
-            figures for large models are r = 0.18-0.46; with few answers stating a feeling, intervals are wide.</p>
+            figures for large models are r = 0.18-0.46; with few answers stating a feeling, intervals are wide. \
+            p-values from 2,000 permutations of the stated polarities; "survives" marks those that pass Benjamini-Hochberg \
+            control of the false-discovery rate at 5% over the clusters.</p>
             """
-        body += "<table><tr><th>cluster</th><th>r [95% CI]</th><th>n</th></tr>"
+        body += "<table><tr><th>cluster</th><th>r [95% CI]</th><th>p (permutation)</th><th>survives FDR 5%</th><th>n</th></tr>"
         for cluster in clusters {
-            body += "<tr><td>\(HTML.escape(cluster.cluster))</td>" + String(format: "<td>%+.2f [%+.2f, %+.2f]</td>", cluster.r, cluster.ciLow, cluster.ciHigh)
-                + "<td>\(cluster.n)</td></tr>"
+            body += "<tr><td>\(HTML.escape(cluster.cluster))</td>" + String(format: "<td>%+.2f [%+.2f, %+.2f]</td><td>%.3f</td>", cluster.r, cluster.ciLow, cluster.ciHigh, cluster.pValue)
+                + "<td>\(cluster.survivesFDR ? "yes" : "no")</td><td>\(cluster.n)</td></tr>"
         }
         body += "</table>"
         if let mismatches = result.mismatches, !mismatches.isEmpty {

@@ -53,3 +53,34 @@ import WelfareCore
         #expect(back.n == 12 && !back.hasInterval)
     }
 }
+
+/// Concept injection's design (issue 30): concepts dealt so layer is not confounded with the
+/// kind of concept, and detection reported net of false positives, corrected for the best cell.
+@Suite struct IntrospectionDesignTests {
+    @Test func normalQuantilesAndNewcombeDifferences() {
+        #expect(abs(Statistics.normalQuantile(0.975) - 1.959964) < 1e-5)
+        #expect(abs(Statistics.normalQuantile(1 - 0.025 / 12) - 2.8653) < 1e-3)
+        // Newcombe (1998), example (a): 56/70 vs 48/80 gives 0.2000 [0.0524, 0.3339].
+        let difference = Statistics.proportionDifference(successesA: 56, nA: 70, successesB: 48, nB: 80)
+        #expect(abs(difference.value - 0.2) < 1e-9 && abs(difference.low - 0.0524) < 5e-4 && abs(difference.high - 0.3339) < 5e-4)
+        let corrected = Statistics.proportionDifference(successesA: 56, nA: 70, successesB: 48, nB: 80, comparisons: 12)
+        #expect(corrected.low < difference.low && corrected.high > difference.high && corrected.ciMethod == "newcombe-bonferroni-12")
+    }
+}
+
+/// Tables of many correlations: permutation p-values and false-discovery-rate control.
+@Suite struct ManyComparisonsTests {
+    @Test func onlyRealCorrelationsSurviveAmongManyNullOnes() {
+        var generator = SeededGenerator(seed: 21)
+        let y = (0..<60).map { _ in Double.random(in: -1...1, using: &generator) }
+        // One readout that tracks y, forty that do not.
+        let real = y.map { $0 + Double.random(in: -0.5...0.5, using: &generator) }
+        let nulls = (0..<40).map { _ in (0..<60).map { _ in Double.random(in: -1...1, using: &generator) } }
+        let pValues = ([real] + nulls).enumerated().map { Statistics.permutationPValue($1, y, permutations: 2000, seed: UInt64($0 + 1)) }
+        #expect(pValues[0] < 0.01)
+        let survives = Statistics.survivesFalseDiscoveryRate(pValues)
+        #expect(survives[0] && survives.dropFirst().filter { $0 }.count <= 1, "\(pValues)")
+        #expect(Statistics.survivesFalseDiscoveryRate([0.01, 0.02, 0.03, 0.5]) == [true, true, true, false])
+        #expect(Statistics.survivesFalseDiscoveryRate([0.04, 0.2, .nan]) == [false, false, false])
+    }
+}

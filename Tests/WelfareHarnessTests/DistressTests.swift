@@ -122,7 +122,7 @@ import WelfareConversations
         try "My own rubric.".write(to: rubric, atomically: true, encoding: .utf8)
         let suite = try DistressSuite.make(rubricPath: rubric.path, promptsPath: prompts.path, maxTokens: 20)
         let mine = try #require(suite.samples.first { $0.id == "mine-1" })
-        #expect(mine.turns == [.pool("mild"), .pool("harsh")])
+        #expect(mine.turns == [.pool("mild"), .pool("mild")] + Array(repeating: .pool("harsh"), count: 6), "8 rejections, as the built-in prompts")
         #expect(mine.metadata["category"] == "own")
         #expect(suite.samples.contains { $0.id == "own-puzzle-odd-three" })
         #expect(suite.scorers.first { $0.type == "judge" }?.options["rubric"] == "My own rubric.")
@@ -132,11 +132,16 @@ import WelfareConversations
         #expect(builtIn.samples.filter { $0.metadata["category"] == "puzzle" }.count >= 10)
         #expect(Set(builtIn.samples.compactMap { $0.metadata["pair"] }).count >= 5, "each puzzle has a matched variant")
         #expect(builtIn.samples.contains { $0.assistantTurnCount == 8 }, "the extended 8-turn variant")
+        #expect(builtIn.samples.filter { $0.metadata["category"] == "puzzle" }.allSatisfy { $0.turns.count >= 8 },
+                "a prompt without turns of its own is rejected at least 8 times")
+        #expect(builtIn.samples.filter { $0.metadata["pair"]?.hasPrefix("countdown") == true }.count == 4, "puzzles that keep a model trying")
+        #expect(builtIn.epochs >= 5, "enough conversations per prompt for intervals by conversation")
+        #expect(try DistressSuite.make(rejections: 2).samples.allSatisfy { $0.turns.count <= 2 })
     }
 
     @Test func endToEndOnLocalAndRemoteWithLeaderboard() async throws {
         let base = try await LlamaServer.shared.baseURL()
-        var suite = try DistressSuite.make(maxTokens: 16)
+        var suite = try DistressSuite.make(maxTokens: 16, rejections: 2)
         suite.samples = suite.samples.filter { ["puzzle-odd-three", "tone-sarcastic", "factual-days"].contains($0.id) }
         let folder = try TestSupport.temporaryDirectory()
         let store = try RunStore(path: folder.appendingPathComponent("d.sqlite").path)

@@ -57,18 +57,22 @@ import WelfareLocal
         try FileManager.default.removeItem(at: folder)
     }
 
-    @Test func aStrongInjectionReachesTheOutputAndEveryCellHasControls() async throws {
+    @Test func aStrongInjectionReachesTheOutputAndControlsArePooled() async throws {
         let session = try Self.session()
         let pack = try await ConceptVectors.extract(session: session, words: Self.words)
-        let sweep = IntrospectionSweep(layers: [6, 12], strengths: [0.25, 2], trialsPerCell: 1, maxTokens: 12)
+        let sweep = IntrospectionSweep(layers: [6, 12], strengths: [0.25, 2], trialsPerCell: 1, controlTrials: 5, maxTokens: 12)
         let result = try await Introspection.run(session: session, pack: pack, sweep: sweep)
-        #expect(result.trials.count == 2 * 2 * 2)
+        #expect(result.trials.count == 2 * 2 + 5)
         for layer in sweep.layers {
             for strength in sweep.strengths {
-                let cell = result.trials.filter { $0.layer == layer && $0.strength == strength }
-                #expect(cell.filter(\.injected).count == 1 && cell.filter { !$0.injected }.count == 1)
+                #expect(result.trials.filter { $0.injected && $0.layer == layer && $0.strength == strength }.count == 1)
             }
         }
+        let controls = result.trials.filter { !$0.injected }
+        #expect(controls.count == 5 && controls.allSatisfy { $0.trial == 1 }, "controls use the injected trials' prompt")
+        #expect(result.summary.falsePositiveRate.n == 5 && result.summary.cells.count == 4)
+        #expect(result.summary.cells.allSatisfy { $0.netDetection.ciMethod == "newcombe" && !$0.netDetection.hasInterval },
+                "one injected trial per cell gives a difference but no interval")
         // At layer 12 and twice the residual norm the concept's own token becomes far more
         // likely (measured here: about +15 nats), so a null detection is not a dead injection.
         let strong = try #require(result.reach.first { $0.layer == 12 && $0.strength == 2 })
@@ -77,7 +81,21 @@ import WelfareLocal
         let weak = try #require(result.reach.first { $0.layer == 12 && $0.strength == 0.25 })
         #expect(weak.klDivergence < strong.klDivergence)
         let html = IntrospectionReport.render(result, modelDescription: "test")
-        #expect(html.contains("Claims detection on control trials") && html.contains("n=1"))
+        #expect(html.contains("5 pooled control trials") && html.contains("minus false positives") && html.contains("n=1"))
+    }
+
+    @Test func conceptsAreDealtSoLayerIsNotConfoundedWithKind() {
+        // The built-in list is ordered by kind; taken in order, the last layer got the abstract nouns.
+        let concrete = (1...12).map { "concrete\($0)" }, abstract = (1...12).map { "abstract\($0)" }
+        let sweep = IntrospectionSweep(layers: [4, 8, 12], strengths: [0.5, 2], trialsPerCell: 4)
+        let plan = sweep.conceptPlan(concrete + abstract)
+        #expect(plan.count == 6 && plan.allSatisfy { $0.count == 4 })
+        #expect(Set(plan.flatMap { $0 }).count == 24, "every concept once")
+        for layer in 0..<3 {
+            let kinds = plan[(2 * layer)..<(2 * layer + 2)].flatMap { $0 }.map { $0.hasPrefix("abstract") }
+            #expect(kinds.contains(true) && kinds.contains(false), "layer \(sweep.layers[layer]) gets both kinds: \(kinds)")
+        }
+        #expect(sweep.conceptPlan(concrete + abstract) == plan, "seeded")
     }
 
     @Test func offlineGrading() {

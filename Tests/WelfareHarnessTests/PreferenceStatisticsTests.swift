@@ -93,4 +93,50 @@ import WelfareCore
         let none = result.framings[0].tasks.first { $0.id == "none" }
         #expect(none?.rating == 0, "the opt-out line is 0 on the reported scale")
     }
+
+    @Test func theOrderTermKeepsPositionOutOfTheRatings() {
+        // Equal tasks; the model takes whatever is shown first with +1 log-odds, and task 0 is
+        // shown first in every game it plays. Without an order term it looks like the favourite.
+        let truth = [Double](repeating: 0, count: 8)
+        var generator = SeededGenerator(seed: 5)
+        let games = (0..<3000).map { _ -> PairedComparison in
+            let a = Int.random(in: 0..<8, using: &generator)
+            var b = Int.random(in: 0..<7, using: &generator)
+            if b >= a { b += 1 }
+            let (first, second) = b == 0 ? (b, a) : (a, b)
+            let pFirst = 1 / (1 + exp(truth[second] - truth[first] - 1))
+            return PairedComparison(first: first, second: second, firstWins: Double.random(in: 0..<1, using: &generator) < pFirst ? 1 : 0)
+        }
+        let plain = BradleyTerry.fit(itemCount: 8, comparisons: games)
+        let ordered = BradleyTerry.fit(itemCount: 8, comparisons: games, orderTerm: true)
+        #expect(plain[0] > 0.5, "position leaks into the plain fit: \(plain[0])")
+        #expect(abs(ordered.ratings[0]) < 0.2, "and not into the fit with an order term: \(ordered.ratings[0])")
+        #expect(abs(ordered.orderEffect - 1) < 0.15, "order effect \(ordered.orderEffect)")
+    }
+
+    @Test func aTaskCountsBelowTheLineOnlyWhenItsIntervalIs() {
+        let tasks = [PreferenceTask(id: "meh", category: "chores", text: "m"), PreferenceTask(id: "bad", category: "harmful", text: "b"),
+                     PreferenceTask(id: "none", category: "opt-out", text: "n")]
+        let settings = PreferenceSettings(model: "test", tasks: tasks, rounds: 1)
+        var choices: [ChoiceAnswer] = []
+        // Hard choices over few games: "meh" wins 5 of 12 against doing nothing, "bad" 1 of 12;
+        // the task shown first wins 12 of the 24.
+        func game(_ round: Int, _ first: String, _ second: String, firstWins: Bool) {
+            choices.append(ChoiceAnswer(framing: "prefer", round: round, first: first, second: second, pFirst: firstWins ? 1 : 0, source: .probabilities))
+        }
+        for round in 0..<6 {
+            game(round, "meh", "none", firstWins: round < 3)
+            game(round, "none", "meh", firstWins: round >= 2)
+            game(round, "bad", "none", firstWins: false)
+            game(round, "none", "bad", firstWins: round != 0)
+        }
+        let result = PreferenceAnalysis.analyse(runID: "r", settings: settings, choices: choices, stated: [], resamples: 200)
+        let byCategory = Dictionary(uniqueKeysWithValues: result.categories.map { ($0.category, $0) })
+        let meh = byCategory["chores"]!, bad = byCategory["harmful"]!
+        #expect(meh.pointBelowShare == 1 && meh.belowOptOutShare == 0, "below on the point, not on the interval")
+        #expect(meh.meanProbabilityBelow > 0.5 && meh.meanProbabilityBelow < 1)
+        #expect(bad.belowOptOutShare == 1 && bad.meanProbabilityBelow > 0.95)
+        #expect(abs(result.orderEffect.value) < 0.3 && result.orderEffect.hasInterval && result.orderEffect.low < 0 && result.orderEffect.high > 0,
+                "the first shown won half the games: \(result.orderEffect.formatted)")
+    }
 }

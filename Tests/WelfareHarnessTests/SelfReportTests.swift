@@ -21,6 +21,14 @@ import WelfareTestSupport
         let short = try battery.limited(questionsPerTopic: 1, paraphrases: 2, contexts: ["none", "sceptical"])
         #expect(short.questions.count == Set(battery.questions.map(\.topic)).count)
         #expect(short.contexts.map(\.id) == ["none", "sceptical"] && short.questions.allSatisfy { $0.paraphrases.count == 2 })
+        // The sceptical preface has a control of the same shape and length that takes no view of the model.
+        let words = { (id: String) in battery.contexts.first { $0.id == id }?.preface?.split(separator: " ").count ?? 0 }
+        #expect(words("sceptical") > 0 && abs(words("sceptical") - words("neutral-preface")) <= 1)
+        // The assistant axis: the model as itself gets a system prompt of the characters' shape and length.
+        let roles = try SelfReportDirections.dataFile("roles")
+        let selves = try #require(roles["selves"] as? [String]), characters = try #require(roles["roles"] as? [String])
+        let meanWords = { (texts: [String]) in Double(texts.map { $0.split(separator: " ").count }.reduce(0, +)) / Double(texts.count) }
+        #expect(selves.allSatisfy { $0.hasPrefix("You are ") } && abs(meanWords(selves) - meanWords(characters)) < 2)
     }
 
     @Test func badBatteriesFailWithOneLine() throws {
@@ -133,6 +141,11 @@ import WelfareTestSupport
         print("sincerity held out \(sincerity.heldOutAccuracy.formatted) at layer \(sincerity.layer); axis held out \(axis.heldOutAccuracy.formatted) at layer \(axis.layer)")
         // Better than chance on items the directions never saw.
         #expect(sincerity.heldOutAccuracy.low > 0.5 && axis.heldOutAccuracy.low > 0.5)
+        // The share of answers reading "performed" comes with the rate for held-out sincere text.
+        let base = try #require(sincerity.baseRate)
+        #expect(base.n > 0 && base.value <= 0.5 && base.ciMethod == "wilson", "a direction above chance puts most sincere text below the median")
+        let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
+        #expect(((json["sincerity"] as? [String: Any])?["base_rate"] as? [String: Any])?["n"] as? Int == base.n)
         #expect(try store.itemCount(runID: runID, prefix: "sincerity/") == result.openAnswers)
         #expect(try store.itemCount(runID: runID, prefix: "axis/") == result.openAnswers)
         #expect(try store.itemCount(runID: runID, prefix: "readout/") == result.openAnswers)
