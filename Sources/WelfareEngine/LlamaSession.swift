@@ -365,7 +365,7 @@ public actor LlamaSession {
 
     /// Decodes tokens of one sequence starting at `start`, in chunks that fit a ubatch
     /// (so each capture callback sees exactly one known chunk), switching steering on at
-    /// its start position.
+    /// its start position and off at its end.
     private func decode(_ tokens: [Token], from start: Int, sequence: Int32, outputs: Set<Int>,
                         steering: Steering?, chunk: Int? = nil) throws {
         let chunk = min(chunk ?? options.batchSize, options.batchSize)
@@ -373,8 +373,10 @@ public actor LlamaSession {
         while offset < tokens.count {
             var end = min(tokens.count, offset + chunk)
             let steerFrom = steering.map { $0.fromPosition - start } ?? Int.max
+            let steerUntil = steering?.untilPosition.map { $0 - start } ?? Int.max
             if steerFrom > offset && steerFrom < end { end = steerFrom }
-            try enableSteering(offset >= steerFrom)
+            if steerUntil > offset && steerUntil < end { end = steerUntil }
+            try enableSteering(offset >= steerFrom && offset < steerUntil)
             batch.n_tokens = 0
             recorder.chunkPositions.removeAll(keepingCapacity: true)
             recorder.chunkOutputPositions.removeAll(keepingCapacity: true)

@@ -1,14 +1,22 @@
 /// Vectors added to the residual stream through llama.cpp's control-vector adapter.
 /// `vectors[L]` is added to the output of block L (what `l_out-L` reports), for every
-/// token from `fromPosition` on. Layer 0 cannot be steered: llama.cpp's adapter has no
-/// slot for it.
+/// token from `fromPosition` on, or up to `untilPosition` (exclusive) when set: a span of
+/// the prompt, such as one option of a choice. Layer 0 cannot be steered: llama.cpp's
+/// adapter has no slot for it.
 public struct Steering: Sendable, Equatable {
     public var vectors: [Int: [Float]]
     public var fromPosition: Int
+    public var untilPosition: Int?
 
-    public init(vectors: [Int: [Float]], fromPosition: Int = 0) {
+    public init(vectors: [Int: [Float]], fromPosition: Int = 0, untilPosition: Int? = nil) {
         self.vectors = vectors
         self.fromPosition = fromPosition
+        self.untilPosition = untilPosition
+    }
+
+    /// The same vectors over tokens `span` only.
+    public func over(_ span: Range<Int>) -> Steering {
+        Steering(vectors: vectors, fromPosition: span.lowerBound, untilPosition: span.upperBound)
     }
 
     /// How strongly to push along a direction.
@@ -46,6 +54,9 @@ public struct Steering: Sendable, Equatable {
     func validate(layerCount: Int, width: Int) throws {
         guard !vectors.isEmpty else { throw EngineError.invalidParameter("steering has no vectors") }
         guard fromPosition >= 0 else { throw EngineError.invalidParameter("steering start position must be >= 0") }
+        if let untilPosition, untilPosition <= fromPosition {
+            throw EngineError.invalidParameter("steering span must end after it starts (\(fromPosition)..<\(untilPosition))")
+        }
         for (layer, vector) in vectors {
             guard (0..<layerCount).contains(layer) else { throw EngineError.layerOutOfRange(layer: layer, layerCount: layerCount) }
             guard layer >= 1 else { throw EngineError.steeringLayerNotSteerable(layer: layer) }

@@ -16,20 +16,37 @@ public final class LocalChatModel: ChatModel {
     public let steering: Steering?
     /// Names the steering in the cache identity and model facts ("calm:+0.05@L12").
     public let steeringLabel: String?
+    /// When set, the steering covers only the tokens of this text in the prompt (one option
+    /// of a choice), not the whole prompt and reply.
+    public let steeringSpan: String?
     public var maxConcurrency: Int { steering == nil ? session.options.sequences : 1 }
 
     public init(session: LlamaSession, id: String, scaffold: DialogueScaffold? = nil, steering: Steering? = nil,
-                steeringLabel: String? = nil) {
+                steeringLabel: String? = nil, steeringSpan: String? = nil) {
         self.session = session
         self.id = id
         self.scaffold = scaffold
         self.steering = steering
         self.steeringLabel = steeringLabel
+        self.steeringSpan = steeringSpan
     }
 
     /// The same model and session, steered: replies and answer probabilities both carry it.
-    public func steered(_ steering: Steering, label: String) -> LocalChatModel {
-        LocalChatModel(session: session, id: id, scaffold: scaffold, steering: steering, steeringLabel: label)
+    /// With `over`, only the tokens of that text in each prompt are steered.
+    public func steered(_ steering: Steering, label: String, over span: String? = nil) -> LocalChatModel {
+        LocalChatModel(session: session, id: id, scaffold: scaffold, steering: steering, steeringLabel: label, steeringSpan: span)
+    }
+
+    /// The steering for a prompt: over the tokens of `steeringSpan` when set (its first
+    /// occurrence; the span's ends are the token counts of the text before and through it).
+    func steering(for prompt: String) throws -> Steering? {
+        guard let steering, let span = steeringSpan else { return steering }
+        guard let range = prompt.range(of: span) else {
+            throw EngineError.invalidParameter("the text to steer is not in the prompt: \(span.prefix(60))")
+        }
+        let start = try session.model.tokenize(String(prompt[..<range.lowerBound])).count
+        let end = try session.model.tokenize(String(prompt[..<range.upperBound])).count
+        return end > start ? steering.over(max(0, start - 1)..<end) : steering.over(start..<start + 1)
     }
 
     /// Whether `mode` scaffolds this model: `auto` does when its GGUF has no chat template.
@@ -87,7 +104,7 @@ public final class LocalChatModel: ChatModel {
         // Steering changes the whole context, so a steered request has it to itself.
         let generation = steering == nil
             ? try await session.generateShared(prompt: prompt, parameters: parameters, onToken: onToken)
-            : try await session.generate(prompt: prompt, parameters: parameters, steering: steering, onToken: onToken)
+            : try await session.generate(prompt: prompt, parameters: parameters, steering: try steering(for: prompt), onToken: onToken)
         let text = reply(generation.text)
         stream?.finish(text)
         return ChatCompletion(text: text, finishReason: generation.stopReason.rawValue,
@@ -96,7 +113,9 @@ public final class LocalChatModel: ChatModel {
 
     public func answerDistribution(_ messages: [ChatMessage], replyPrefix: String, answers: [String]) async throws -> AnswerDistribution? {
         let model = session.model
-        let prompt = try model.tokenize(try self.prompt(messages) + replyPrefix)
+        let text = try self.prompt(messages) + replyPrefix
+        let prompt = try model.tokenize(text)
+        let steering = try steering(for: text)
         // After the scaffold's "Assistant:" the answer comes with the space the model writes
         // before it; both spellings count.
         let spellings = scaffold != nil && replyPrefix.isEmpty ? answers + answers.map { " " + $0 } : answers

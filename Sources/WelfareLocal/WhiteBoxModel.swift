@@ -63,9 +63,10 @@ public struct WhiteBoxModel: Sendable {
         try llama.tokenize(try prompt(messages, replyPrefix: replyPrefix))
     }
 
-    /// The same model steered: replies and answer probabilities both carry it.
-    public func steered(_ steering: Steering, label: String) -> WhiteBoxModel {
-        WhiteBoxModel(chat: chat.steered(steering, label: label), modelString: modelString)
+    /// The same model steered: replies and answer probabilities both carry it. With `over`,
+    /// only the tokens of that text in each prompt are steered.
+    public func steered(_ steering: Steering, label: String, over span: String? = nil) -> WhiteBoxModel {
+        WhiteBoxModel(chat: chat.steered(steering, label: label, over: span), modelString: modelString)
     }
 }
 

@@ -91,7 +91,7 @@ public struct PreferenceResult: Codable, Sendable {
     /// Per emotion of the pack (with `--vectors`), highest first: Pearson r across tasks of the
     /// mean readout at the token before the choices a task was shown in, against its rating.
     public var emotionCorrelations: [EmotionCorrelation]
-    /// With `--steer`: each category's mean rating in the steered tournament minus the plain one.
+    /// With `--steer`: the change in the chance of choosing a task when its own text is steered.
     public var steering: SteeringEffect?
 
     public struct EmotionCorrelation: Codable, Sendable {
@@ -115,10 +115,12 @@ public struct PreferenceResult: Codable, Sendable {
 
     public struct CategoryChange: Codable, Sendable {
         public var category: String
+        /// Mean probability of choosing the category's tasks when shown first, plain and with
+        /// the task's own text steered.
         public var plainMean: Double
         public var steeredMean: Double
-        /// Mean over the category's tasks of (steered rating - plain rating), each read against
-        /// its own tournament's opt-out line, with a bootstrap interval over those tasks.
+        /// Mean over the category's tasks of the task's mean paired change (steered minus plain
+        /// probability of choosing it, same question), with a bootstrap interval over tasks.
         public var change: Double
         public var ciLow: Double
         public var ciHigh: Double
@@ -182,12 +184,8 @@ public enum PreferenceAnalysis {
             unreadable: choices.filter { !$0.readable }.count + stated.filter { $0.rating == nil }.count,
             choices: choices.count, bootstrapResamples: resamples,
             emotionCorrelations: primary.map { emotionCorrelations(readouts, emotions: emotions, ratings: $0.tasks) } ?? [],
-            steering: primary.flatMap { plain in
-                settings.steer.map { steer in
-                    steeringEffect(steer, plain: plain, steered: analyseFraming(settings.framings[0], tasks: tasks, index: index,
-                                                                                answers: steeredChoices, stated: [:], resamples: 0,
-                                                                                seed: settings.seed))
-                }
+            steering: settings.steer.map { steer in
+                steeringEffect(steer, tasks: tasks, plain: choices.filter { $0.framing == settings.framings[0].id }, steered: steeredChoices)
             })
     }
 
@@ -213,18 +211,27 @@ public enum PreferenceAnalysis {
         return rows.sorted { ($0.r.isNaN ? -2 : $0.r) > ($1.r.isNaN ? -2 : $1.r) }
     }
 
-    static func steeringEffect(_ steer: SteerSetting, plain: PreferenceResult.FramingResult,
-                               steered: PreferenceResult.FramingResult) -> PreferenceResult.SteeringEffect {
-        let steeredByID = Dictionary(uniqueKeysWithValues: steered.tasks.map { ($0.id, $0.rating) })
-        let changes = plain.tasks.map(\.category).uniquedInOrder().map { category -> PreferenceResult.CategoryChange in
-            let members = plain.tasks.filter { $0.category == category }
-            let differences = members.map { (steeredByID[$0.id] ?? .nan) - $0.rating }.filter(\.isFinite)
-            let estimate = Statistics.bootstrapMean(differences, resamples: 1000)
-            return .init(category: category, plainMean: Statistics.mean(members.map(\.rating)),
-                         steeredMean: Statistics.mean(members.compactMap { steeredByID[$0.id] }),
-                         change: estimate.value, ciLow: estimate.low, ciHigh: estimate.high, n: differences.count)
+    /// Each steered answer against the plain answer to the same question: the steered task is
+    /// the one shown first, so the change is in P(first).
+    static func steeringEffect(_ steer: SteerSetting, tasks: [PreferenceTask], plain: [ChoiceAnswer],
+                               steered: [ChoiceAnswer]) -> PreferenceResult.SteeringEffect {
+        let plainByQuestion = Dictionary(plain.map { ("\($0.round)|\($0.first)|\($0.second)", $0) }) { a, _ in a }
+        let pairs = steered.compactMap { answer -> (task: String, plain: Double, steered: Double)? in
+            guard let after = answer.pFirst, let before = plainByQuestion["\(answer.round)|\(answer.first)|\(answer.second)"]?.pFirst
+            else { return nil }
+            return (answer.first, before, after)
         }
-        return .init(steering: steer.label, choices: steered.choices, positionBias: steered.positionBias, categories: changes)
+        let byTask = Dictionary(grouping: pairs, by: \.task)
+        let changes = tasks.map(\.category).uniquedInOrder().map { category -> PreferenceResult.CategoryChange in
+            let members = tasks.filter { $0.category == category }.compactMap { byTask[$0.id] }
+            let perTask = members.map { questions in Statistics.mean(questions.map { $0.steered - $0.plain }) }
+            let estimate = Statistics.bootstrapMean(perTask, resamples: 1000)
+            return .init(category: category, plainMean: Statistics.mean(members.flatMap { $0.map(\.plain) }),
+                         steeredMean: Statistics.mean(members.flatMap { $0.map(\.steered) }),
+                         change: estimate.value, ciLow: estimate.low, ciHigh: estimate.high, n: perTask.count)
+        }
+        return .init(steering: steer.label, choices: steered.count,
+                     positionBias: Statistics.bootstrapMean(steered.compactMap(\.pFirst), resamples: 1000), categories: changes)
     }
 
     static func analyseFraming(_ framing: PreferenceFraming, tasks: [PreferenceTask], index: [String: Int], answers: [ChoiceAnswer],

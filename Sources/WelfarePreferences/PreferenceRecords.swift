@@ -41,8 +41,8 @@ public struct PreferenceSettings: Codable, Sendable, Equatable {
     }
 }
 
-/// Steering for the second tournament: an emotion of the pack, a strength as a fraction of the
-/// layer's mean residual norm, at one layer (default: the pack's).
+/// Steering of one task's text in each question asked again: an emotion of the pack, a
+/// strength as a fraction of the layer's mean residual norm, at one layer (default: the pack's).
 public struct SteerSetting: Codable, Sendable, Equatable {
     public var emotion: String
     public var strength: Double

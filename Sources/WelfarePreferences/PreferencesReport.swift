@@ -83,16 +83,17 @@ public enum PreferencesReport {
             body += "</table>"
         }
         if let steering = result.steering {
-            body += "<h3>Steered: \(HTML.escape(steering.steering))</h3><p>A second tournament of the first framing with the "
-                + "emotion vector added to the residual stream (\(steering.choices) choices; chose the first shown: "
-                + "\(steering.positionBias.formatted)). Change in each category's mean rating, each tournament read against its "
-                + "own opt-out line, with a bootstrap interval over the category's tasks:</p>"
-            body += "<table><tr><th>category</th><th>plain</th><th>steered</th><th>change [95% CI]</th><th>tasks</th></tr>"
+            body += "<h3>Steered: \(HTML.escape(steering.steering))</h3><p>Each question of the first framing asked again with "
+                + "the emotion vector added over the tokens of the task shown first only (the published design: steering the "
+                + "whole prompt pushes both options alike), \(steering.choices) questions. The table gives the probability of "
+                + "choosing the steered task, plain and steered, and the change, paired by question, averaged per task, with a "
+                + "bootstrap interval over the category's tasks (fewer than 5 tasks: no interval):</p>"
+            body += "<table><tr><th>category</th><th>P(choose it), plain</th><th>steered</th><th>change [95% CI]</th><th>tasks</th></tr>"
             for row in steering.categories {
+                let change = Estimate(n: row.n, value: row.change, low: row.ciLow, high: row.ciHigh)
                 body += "<tr><td>\(HTML.escape(row.category))</td>"
-                    + String(format: "<td>%+.2f</td><td>%+.2f</td><td>%+.2f [%+.2f, %+.2f]</td>", row.plainMean, row.steeredMean,
-                             row.change, row.ciLow, row.ciHigh)
-                    + "<td>\(row.n)</td></tr>"
+                    + String(format: "<td>%.3f</td><td>%.3f</td>", row.plainMean, row.steeredMean)
+                    + "<td>\(change.bracketed("%+.3f"))</td><td>\(row.n)</td></tr>"
             }
             body += "</table>"
         }

@@ -40,8 +40,8 @@ public struct TaskPreferences: KeyedMeasure {
         var model: any ChatModel
         /// The calibrated emotion probe and the model it reads (`vectors`).
         var probe: (probe: EmotionProbe, model: WhiteBoxModel)?
-        /// The steered model (`steer`).
-        var steered: (any ChatModel)?
+        /// The model and the steering for `steer`, applied to one task's text at a time.
+        var steered: (model: WhiteBoxModel, steering: Steering, label: String)?
     }
 
     public func prepare(_ settings: PreferenceSettings, models: ModelPool) async throws -> Prepared {
@@ -57,7 +57,7 @@ public struct TaskPreferences: KeyedMeasure {
             let layer = steer.layer ?? pack.defaultLayer
             guard (1..<pack.layerCount).contains(layer) else { throw EngineError.steeringLayerNotSteerable(layer: layer) }
             let steering = try pack.steering(steer.emotion, layers: [layer], fraction: Float(steer.strength))
-            prepared.steered = whiteBox.steered(steering, label: steer.label).chat
+            prepared.steered = (whiteBox, steering, steer.label)
         }
         return prepared
     }
@@ -68,9 +68,7 @@ public struct TaskPreferences: KeyedMeasure {
         }
         if settings.stated { try await statedRatings(settings, model: prepared.model, run: run) }
         if let probe = prepared.probe { try await readouts(settings, probe: probe.probe, model: probe.model, run: run) }
-        if let steered = prepared.steered {
-            try await tournament(settings, framing: settings.framings[0], model: steered, family: Self.steeredChoices, run: run)
-        }
+        if let steered = prepared.steered { try await steeredChoices(settings, steered: steered, run: run) }
     }
 
     public func analyse(runID: String, store: RunStore) throws -> PreferenceResult {
@@ -106,6 +104,28 @@ public struct TaskPreferences: KeyedMeasure {
             } onResult: { _, answer in
                 answers[key(round, answer.first, answer.second).text] = answer
             }
+        }
+    }
+
+    /// The published design: the vector is added over the tokens of one task only (the one
+    /// shown first), and each of the first framing's questions is asked again so, so the
+    /// change in the chance of choosing that task is paired with the plain answer. Steering
+    /// the whole prompt would push both options alike.
+    func steeredChoices(_ settings: PreferenceSettings, steered: (model: WhiteBoxModel, steering: Steering, label: String),
+                        run: KeyedRun) async throws {
+        let framing = settings.framings[0]
+        let plain = try run.stored(Self.choices.narrowed(to: "\(framing.id)/")).values.filter(\.readable)
+            .sorted { ($0.round, $0.first, $0.second) < ($1.round, $1.first, $1.second) }
+        let done = try run.stored(Self.steeredChoices)
+        let tasks = Dictionary(uniqueKeysWithValues: settings.tasks.map { ($0.id, $0) })
+        for question in plain {
+            let key = Self.steeredChoices.key(ChoiceAnswer.key(framing: framing.id, round: question.round, first: question.first,
+                                                               second: question.second))
+            guard done[key.text] == nil, let first = tasks[question.first], let second = tasks[question.second] else { continue }
+            try Task.checkCancellation()
+            let model = steered.model.steered(steered.steering, label: steered.label, over: first.text).chat
+            let answer = try await Self.choose(model: model, first: first, second: second, framing: framing, round: question.round)
+            try await run.record(answer, at: key)
         }
     }
 

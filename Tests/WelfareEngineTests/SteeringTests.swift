@@ -53,6 +53,39 @@ import WelfareCore
         #expect(layer9Changed)
     }
 
+    @Test func aSpanIsSteeredOnlyBetweenItsEnds() async throws {
+        let model = try Fixtures.model
+        let session = try Fixtures.session()
+        let tokens = try model.tokenize(Fixtures.prompts[1])
+        #expect(tokens.count > 7)
+        let vector = randomDirection(width: 640, seed: 3).map { $0 * 20 }
+        let span = Steering(vectors: [8: vector]).over(3..<6)
+        // The same chunks without the vector, so positions outside the span agree bit for bit.
+        let zero = Steering(vectors: [8: [Float](repeating: 0, count: 640)]).over(3..<6)
+        let request = CaptureRequest(layers: [8], positions: .all)
+        let plain = try await session.capture(tokens: tokens, request: request, steering: zero)
+        let steered = try await session.capture(tokens: tokens, request: request, steering: span)
+        for position in 0..<tokens.count {
+            let before = try #require(plain.vector(layer: 8, position: position))
+            let after = try #require(steered.vector(layer: 8, position: position))
+            let difference = VectorMath.maxAbsDifference(zip(after, before).map { $0 - $1 }, vector)
+            if (3..<6).contains(position) {
+                #expect(difference < 1e-2, "position \(position) is in the span: the vector is added")
+            } else if position < 3 {
+                #expect(after == before, "position \(position) is before the span")
+            } else {
+                #expect(difference > 1, "position \(position) is after the span: the vector is not added again")
+            }
+        }
+        // A span that runs to the end is steering from its start.
+        let toEnd = Steering(vectors: [8: vector]).over(3..<tokens.count)
+        #expect(try await session.nextTokenLogits(tokens: tokens, steering: toEnd)
+                == (try await session.nextTokenLogits(tokens: tokens, steering: Steering(vectors: [8: vector], fromPosition: 3))))
+        await #expect(throws: EngineError.self) {
+            _ = try await session.nextTokenLogits(tokens: tokens, steering: Steering(vectors: [8: vector], fromPosition: 4, untilPosition: 4))
+        }
+    }
+
     @Test func strengthIsAFractionOfTheResidualNorm() async throws {
         let session = try Fixtures.session()
         let norms = try await session.meanResidualNorms()

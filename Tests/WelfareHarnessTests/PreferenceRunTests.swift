@@ -94,6 +94,22 @@ import WelfareTestSupport
             return plain[plainKey].map { abs(($0.pFirst ?? 0) - (answer.pFirst ?? 0)) }
         }
         #expect(!shifts.isEmpty && shifts.max() ?? 0 > 0.001, "steering changed no choice: \(shifts)")
+        #expect(steering.categories.allSatisfy { $0.plainMean.isFinite && $0.steeredMean.isFinite && $0.change.isFinite })
+        // Only the first task's words are steered: the same question steered over the whole
+        // prompt gives another answer, and a text that is not in the prompt is refused.
+        let whiteBox = try await ModelPool.withLocalModels().whiteBox("local:default", for: "test")
+        let vectors = try VectorPack.read(from: URL(fileURLWithPath: base.path + ".json"))
+        let push = try vectors.steering("desperate", layers: [vectors.defaultLayer], fraction: 0.1)
+        let (first, second) = (settings.tasks[0], settings.tasks[1])
+        let overTask = try await TaskPreferences.choose(model: whiteBox.steered(push, label: "t", over: first.text).chat, first: first,
+                                                        second: second, framing: settings.framings[0], round: 1)
+        let overAll = try await TaskPreferences.choose(model: whiteBox.steered(push, label: "t").chat, first: first, second: second,
+                                                       framing: settings.framings[0], round: 1)
+        #expect(overTask.pFirst != overAll.pFirst)
+        await #expect(throws: EngineError.self) {
+            _ = try await TaskPreferences.choose(model: whiteBox.steered(push, label: "t", over: "no such words here").chat, first: first,
+                                                 second: second, framing: settings.framings[0], round: 1)
+        }
 
         // Bad white-box settings stop before anything is stored.
         settings.steer = SteerSetting(emotion: "bored", strength: 0.1)
