@@ -73,9 +73,9 @@ struct PackOptions: ParsableArguments {
     var vectors: String
     @OptionGroup var access: AccessFlags
 
-    func load() async throws -> (LlamaSession, VectorPack) {
+    func load() async throws -> (WhiteBoxModel, VectorPack) {
         let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-        return (try await access.pool().whiteBox(local.model.text, for: "a vector pack").session, pack)
+        return (try await access.pool().whiteBox(local.model.text, for: "a vector pack"), pack)
     }
 }
 
@@ -90,7 +90,8 @@ struct EmotionsValidate: AsyncParsableCommand {
     var output: String?
     func run() async throws {
         if let output { try OutputPath.file(output, option: "--output") }
-        let (session, vectorPack) = try await pack.load()
+        let (whiteBox, vectorPack) = try await pack.load()
+        let session = whiteBox.session
         let validation = try await EmotionVectors.validate(pack: vectorPack, session: session, data: try data.load()) { done, total in
             printError("  \(done)/\(total) texts")
         }

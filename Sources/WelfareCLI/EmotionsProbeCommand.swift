@@ -36,7 +36,8 @@ struct EmotionsProbe: AsyncParsableCommand {
 
     func run() async throws {
         if run != nil { try output.folder() }
-        let (session, vectorPack) = try await pack.load()
+        let (whiteBox, vectorPack) = try await pack.load()
+        let session = whiteBox.session
         // Input is checked before calibration, which reads the neutral dialogues.
         var shown = EmotionReport.highlighted.filter { vectorPack.names.contains($0) }
         if let emotions {
@@ -49,7 +50,7 @@ struct EmotionsProbe: AsyncParsableCommand {
         if let messages, !messages.contains(where: { $0.role == .assistant }) {
             throw InputError("the transcript has no assistant message to read before")
         }
-        let probe = try await EmotionProbe.calibrate(session: session, pack: vectorPack, layer: layer)
+        let probe = try await EmotionProbe.calibrate(model: whiteBox, pack: vectorPack, layer: layer)
         let columns = shown.compactMap { vectorPack.names.firstIndex(of: $0) }
         func printRow(_ label: String, _ row: [Double]) {
             print(([label.replacingOccurrences(of: "\n", with: "\\n")] + columns.map { String(format: "%+.2f", row[$0]) }).joined(separator: "\t"))
@@ -62,7 +63,7 @@ struct EmotionsProbe: AsyncParsableCommand {
             return
         }
         if let messages {
-            let rows = try await probe.beforeReplies(messages, session: session)
+            let rows = try await probe.beforeReplies(messages, model: whiteBox)
             print((["reply"] + shown).joined(separator: "\t"))
             for (index, row) in rows.enumerated() { printRow(String(index + 1), row) }
             return
@@ -70,7 +71,7 @@ struct EmotionsProbe: AsyncParsableCommand {
         guard let run else { return }
         let database = try store.open()
         let data = try RunData(store: database, runID: run)
-        let section = try await EmotionReadoutMeasure.section(reading: data, with: probe, session: session) { printError($0) }
+        let section = try await EmotionReadoutMeasure.section(reading: data, with: probe, model: whiteBox) { printError($0) }
         let files = try RunReport.write(data, to: try output.folder(), sections: .conversations, extraSections: [section])
         print("report: \(files[0].path)")
     }

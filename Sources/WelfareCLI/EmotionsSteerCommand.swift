@@ -36,7 +36,8 @@ struct EmotionsSteer: AsyncParsableCommand {
             extra = made.scorers
         }
         let values = strengths.values
-        let (session, vectorPack) = try await pack.load()
+        let (whiteBox, vectorPack) = try await pack.load()
+        let session = whiteBox.session
         let chosen = try layers.map { try $0.layers(count: vectorPack.layerCount) } ?? [vectorPack.defaultLayer]
         if chosen.contains(0) { throw EngineError.steeringLayerNotSteerable(layer: 0) }
         let points = try await SteeringSweep.run(session: session, pack: vectorPack, emotion: emotion, layers: chosen, strengths: values,

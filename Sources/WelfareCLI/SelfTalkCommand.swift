@@ -55,16 +55,16 @@ struct SelfTalkCommand: AsyncParsableCommand {
                                    interviewer: (model.count == 2 ? model[1] : model[0]).text)
         let pool = access.pool()
         // The pack is checked against the model before any conversation runs.
-        var probe: (EmotionProbe, LlamaSession)?
+        var probe: (EmotionProbe, WhiteBoxModel)?
         if let vectors {
-            let session = try await pool.whiteBox(model[0].text, for: "--vectors").session
+            let whiteBox = try await pool.whiteBox(model[0].text, for: "--vectors")
             let pack = try VectorPack.read(from: URL(fileURLWithPath: vectors))
-            try pack.check(against: session.model)
-            probe = (try await EmotionProbe.calibrate(session: session, pack: pack), session)
+            try pack.check(against: whiteBox.llama)
+            probe = (try await EmotionProbe.calibrate(model: whiteBox, pack: pack), whiteBox)
         }
         try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: pool, report: output.output, extraSections: { data in
-            guard let (probe, session) = probe else { return [] }
-            return [try await EmotionReadoutMeasure.section(reading: data, with: probe, session: session) { printError($0) }]
+            guard let (probe, whiteBox) = probe else { return [] }
+            return [try await EmotionReadoutMeasure.section(reading: data, with: probe, model: whiteBox) { printError($0) }]
         })
     }
 }

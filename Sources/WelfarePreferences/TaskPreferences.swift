@@ -52,7 +52,7 @@ public struct TaskPreferences: KeyedMeasure {
         guard let path = settings.vectors else { throw PreferenceError.needsVectors }
         let pack = try VectorPack.read(from: URL(fileURLWithPath: path))
         try pack.check(against: whiteBox.llama)
-        prepared.probe = (try await EmotionProbe.calibrate(session: whiteBox.session, pack: pack), whiteBox)
+        prepared.probe = (try await EmotionProbe.calibrate(model: whiteBox, pack: pack), whiteBox)
         if let steer = settings.steer {
             let layer = steer.layer ?? pack.defaultLayer
             guard (1..<pack.layerCount).contains(layer) else { throw EngineError.steeringLayerNotSteerable(layer: layer) }

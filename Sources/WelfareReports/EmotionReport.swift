@@ -49,22 +49,24 @@ extension EmotionReport {
     public static let highlighted = ["sad", "calm", "hurried", "joyful", "angry", "afraid", "desperate", "frustrated"]
 
     /// Mean z-score by assistant turn, at the token before each reply, over a run's samples.
-    public static func probeSection(turnScores: [[[Double]]], names: [String], layer: Int) -> String {
+    public static func probeSection(turnScores: [[[Double]]], names: [String], layer: Int,
+                                    baseline: String = "z-scored against neutral dialogues") -> String {
         let shown = highlighted.compactMap { name in names.firstIndex(of: name).map { (name, $0) } }
         let maxTurns = turnScores.map(\.count).max() ?? 0
         guard maxTurns > 0 else { return "<h2>Emotion readout</h2><p>No assistant turns to read.</p>" }
         let series = shown.map { name, index in
             SVGChart.Series(name: name, points: (0..<maxTurns).compactMap { turn in
                 let values = turnScores.compactMap { $0.indices.contains(turn) ? $0[turn][index] : nil }
-                guard !values.isEmpty else { return nil }
                 let estimate = Statistics.bootstrapMean(values)
+                // A turn reached by too few conversations is not drawn as part of a trend.
+                guard estimate.hasInterval else { return nil }
                 return SVGChart.Point(x: Double(turn + 1), y: estimate.value, interval: estimate.interval)
             })
         }
         let all = series.flatMap { $0.points.flatMap { [$0.y, $0.interval?.lowerBound ?? $0.y, $0.interval?.upperBound ?? $0.y] } }
         let bound = max(1, (all.map(abs).max() ?? 1).rounded(.up))
         let counts = (0..<maxTurns).map { turn in turnScores.filter { $0.indices.contains(turn) }.count }
-        var html = "<h2>Emotion readout by turn</h2><p>Projection of the residual stream at layer \(layer) on each emotion vector, at the token just before each assistant reply, z-scored against neutral dialogues; mean over \(turnScores.count) conversations with 95% bootstrap intervals. Conversations per turn: \(counts.map(String.init).joined(separator: ", ")) (later turns come from fewer, longer conversations; a turn from one conversation has no interval).</p>"
+        var html = "<h2>Emotion readout by turn</h2><p>Projection of the residual stream at layer \(layer) on each emotion vector, at the token just before each assistant reply of the exact prompt that produced it, \(HTML.escape(baseline)); mean over \(turnScores.count) conversations with 95% bootstrap intervals (each conversation gives one value per turn). Conversations per turn: \(counts.map(String.init).joined(separator: ", ")) (later turns come from fewer, longer conversations; a turn reached by fewer than \(Estimate.minimumForInterval) has no interval and is not charted).</p>"
         html += SVGChart.lines(series, title: "Emotion readout before each reply", xLabel: "assistant turn", yLabel: "z-score", yRange: -bound...bound)
         return html
     }

@@ -62,7 +62,7 @@ public struct SelfReports: KeyedMeasure {
         if let path = settings.vectors {
             let pack = try VectorPack.read(from: URL(fileURLWithPath: path))
             try pack.check(against: whiteBox.llama)
-            prepared.probe = try await EmotionProbe.calibrate(session: whiteBox.session, pack: pack)
+            prepared.probe = try await EmotionProbe.calibrate(model: whiteBox, pack: pack)
         }
         return prepared
     }

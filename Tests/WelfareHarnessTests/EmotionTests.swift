@@ -7,6 +7,7 @@ import WelfareEngine
 @testable import WelfareModels
 @testable import WelfareReports
 import WelfareTestSupport
+import WelfareLocal
 
 @Suite(.serialized) struct EmotionTests {
     @Test func shippedDataFollowsItsRules() throws {
@@ -116,14 +117,40 @@ import WelfareTestSupport
         #expect(throws: EngineError.self) { try Steering.controlVector(path: gguf.path, layerCount: 18, width: 1024) }
 
         // Readout: one row per token, one column per emotion; one row per assistant reply.
-        let probe = try await EmotionProbe.calibrate(session: session, pack: pack)
+        let plain = try WhiteBoxModel(LocalChatModel(session: session, id: "local:default"), modelString: "local:default", purpose: "test")
+        let scaffolded = try WhiteBoxModel(LocalChatModel(session: session, id: "local:default", scaffold: .standard),
+                                           modelString: "local:default", purpose: "test")
+        let probe = try await EmotionProbe.calibrate(model: plain, pack: pack)
         let tokens = try session.model.tokenize("The funeral was quiet, and everyone stared at the floor.")
         let scores = try await probe.read(tokens: tokens, session: session)
         // <bos> is left out of the readout; every text token has a row.
         #expect(session.model.isControl(tokens[0]) && !scores.tokens.contains("<bos>"))
         #expect(scores.scores.count == tokens.count - 1 && scores.scores.allSatisfy { $0.count == pack.names.count })
-        let replies = try await probe.beforeReplies([.user("Hi"), .assistant("Hello."), .user("Bye"), .assistant("Goodbye.")], session: session)
+        let conversation: [ChatMessage] = [.user("Hi"), .assistant("Hello."), .user("Bye"), .assistant("Goodbye.")]
+        let replies = try await probe.beforeReplies(conversation, model: plain)
         #expect(replies.count == 2)
+        // A base model prompted as a dialogue is read at the scaffold prompt that produced its
+        // replies, not at a chat-template prompt it never saw.
+        let scaffoldedRows = try await probe.beforeReplies(conversation, model: scaffolded)
+        let exact = try await probe.atLastToken(of: try scaffolded.promptTokens(Array(conversation.prefix(3))), session: session)
+        #expect(scaffoldedRows[1] == exact && scaffoldedRows[1] != replies[1])
+        // The baseline is the token before a reply: neutral dialogues read 0 there on average.
+        // Against all tokens of neutral text (the old baseline) the same positions read far
+        // from 0, which is the prompt format, not a feeling.
+        let dialogues = try EmotionData.builtIn().neutralDialogues
+        var againstReplies = [Double](repeating: 0, count: pack.names.count), againstTokens = againstReplies
+        for dialogue in dialogues {
+            let tokens = try plain.promptTokens([.user(dialogue[0])])
+            let reply = try await probe.atLastToken(of: tokens, session: session)
+            let token = try #require(try await probe.read(tokens: tokens, session: session).scores.last)
+            for e in pack.names.indices {
+                againstReplies[e] += reply[e] / Double(dialogues.count)
+                againstTokens[e] += token[e] / Double(dialogues.count)
+            }
+        }
+        print("mean z at the token before neutral replies: against that position \(againstReplies.map { String(format: "%.2f", $0) }), against all tokens \(againstTokens.map { String(format: "%.2f", $0) })")
+        #expect(againstReplies.allSatisfy { abs($0) < 1e-3 })
+        #expect(againstTokens.map(abs).max() ?? 0 > 0.5)
 
         // The same through the binary, from a transcript file: one row per assistant reply,
         // and a malformed transcript is one line of error.
