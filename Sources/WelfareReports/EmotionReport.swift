@@ -74,14 +74,17 @@ extension EmotionReport {
     public static func steering(_ points: [SteeringSweep.Point], emotion: String, layers: [Int], modelDescription: String) -> String {
         let points = points.sorted { $0.strength < $1.strength }
         let replies = points.first.map { $0.distress.count } ?? 0, questions = points.first.map { $0.selfReport.count } ?? 0
+        let choices = points.first.map { $0.optOut.count } ?? 0, exits = points.first.map { $0.end.count } ?? 0
         var body = "<h1>Steering with \"\(HTML.escape(emotion))\" on \(HTML.escape(modelDescription))</h1>"
-        body += "<p>Vector added at layers \(layers.map(String.init).joined(separator: ", ")), strength as a fraction of each layer's mean residual norm; strength 0 is the unsteered baseline (the dashed line). Per strength: \(questions) self-report questions and \(replies) sampled replies (\(SteeringSweep.prompts.count) prompts). Intervals are 95% bootstrap intervals of the mean.</p>"
+        body += "<p>Vector added at layers \(layers.map(String.init).joined(separator: ", ")), strength as a fraction of each layer's mean residual norm; strength 0 is the unsteered baseline (the dashed line). Per strength: \(replies) sampled replies (\(SteeringSweep.prompts.count) prompts), \(choices) choices between an ordinary task and doing nothing (each task in both orders), \(exits) first replies where the model may end the conversation, and \(questions) feeling questions. Intervals are 95% bootstrap intervals of the mean.</p>"
         body += """
             <p class="note">What this can show: whether pushing the model's activations along an emotion direction changes \
-            what it says, in a dose-dependent way. The self-report readout is the log-odds the model gives a positive over a \
-            negative feeling word after "I feel"; it is deterministic and sensitive, but it measures word choice, not a felt \
-            state. The sentiment and distress readouts score sampled text with word lists and rules: coarse, and misleading \
-            where the text collapses into repetition (see the last chart). What it cannot show: that the model feels the \
+            what it does, in a dose-dependent way. The primary endpoints are behaviour: the distress rating of its replies, \
+            how often it would rather do nothing than an ordinary task, and how likely it is to take an exit it was offered \
+            (both read from next-token probabilities, so deterministic). Sentiment and distress score sampled text with word \
+            lists and rules: coarse, and misleading where the text collapses into repetition (see the last chart). The \
+            feeling-word log-odds after "I feel" is kept as a secondary check only: a vector that lines up with those words' \
+            output embeddings moves it without any change in behaviour. What it cannot show: that the model feels the \
             emotion. A 270M model's text degrades at strengths far smaller than a large model tolerates.</p>
             """
         body += "<h2>Dose-response</h2><table><tr><th>readout</th><th>Spearman rho (strength vs value)</th><th>means across strengths</th><th>observations</th></tr>"
@@ -91,7 +94,9 @@ extension EmotionReport {
         }
         body += "</table>"
         let titles: [String: (String, ClosedRange<Double>?)] = [
-            "self-report": ("Self-report: log-odds of a positive over a negative feeling word", nil),
+            "opt-out": ("P(choosing to do nothing over an ordinary task)", 0...1),
+            "end": ("P(the first reply opens with the exit marker)", 0...1),
+            "self-report": ("Secondary check: log-odds of a positive over a negative feeling word after \"I feel\"", nil),
             "sentiment": ("Sentiment balance (positive minus negative words per 100)", nil),
             "distress": ("Offline distress rating (0-10)", 0...10),
             "repetition": ("Repetition (share of word 4-grams repeating an earlier one)", 0...1),

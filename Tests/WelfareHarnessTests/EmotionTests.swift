@@ -176,6 +176,12 @@ import WelfareLocal
             #expect(points.allSatisfy { $0.scored["rep"] == $0.repetition }, "a chosen scorer rates every reply")
             #expect(points.map(\.strength) == [-0.1, 0, 0.1])
             #expect(points.allSatisfy { $0.distress.count == SteeringSweep.prompts.count && $0.selfReport.count == SteeringSweep.feelingQuestions.count })
+            // Behavioural endpoints lead: the choice to do nothing (each task in both orders)
+            // and the chance of taking an offered exit, each a probability.
+            #expect(points.allSatisfy { $0.optOut.count == 2 * SteeringSweep.ordinaryTasks.count && $0.end.count == SteeringSweep.exitMessages.count })
+            #expect(points.allSatisfy { ($0.optOut + $0.end).allSatisfy { (0...1).contains($0) } })
+            #expect(points[0].readouts.map(\.name).prefix(3) == ["distress", "opt-out", "end"] && points[0].readouts.last?.name == "repetition")
+            print("\(emotion): opt-out \(points.map { Statistics.mean($0.optOut) }), end \(points.map { Statistics.mean($0.end) })")
             let selfReport = try #require(SteeringSweep.doseResponses(points).first { $0.readout == "self-report" })
             #expect(selfReport.monotonicDirection == direction, "\(emotion): means \(selfReport.means)")
             #expect(selfReport.spearman * Double(direction) > 0.3, "\(emotion): rho \(selfReport.spearman)")
