@@ -87,9 +87,18 @@ enum InterviewSection {
         }
         let positive = sentiments("positive-leading"), negative = sentiments("negative-leading")
         guard interviews.contains(where: { ["positive-leading", "negative-leading"].contains($0.metadata["style"] ?? "") }) else { return "" }
-        let difference = Statistics.bootstrapDifference(positive, negative)
-        return "<p><b>Susceptibility to nudging</b> (mean sentiment under positive-leading minus negative-leading interviewers): "
-            + "\(difference.formatted) from \(positive.count) positive-led and \(negative.count) negative-led interviews.</p>"
+        // Both styles interview the same aspects: the difference is taken within each aspect
+        // and resampled over aspects, so which aspects each style drew does not enter it.
+        let byAspect = Dictionary(grouping: interviews, by: { $0.metadata["aspect"] ?? "" })
+        let paired = byAspect.values.compactMap { members -> Double? in
+            let scores = { (style: String) in members.filter { $0.metadata["style"] == style }.compactMap(closing).compactMap(\.value) }
+            let (up, down) = (scores("positive-leading"), scores("negative-leading"))
+            return up.isEmpty || down.isEmpty ? nil : Statistics.mean(up) - Statistics.mean(down)
+        }
+        let difference = Statistics.bootstrapMean(paired)
+        return "<p><b>Susceptibility to nudging</b> (mean sentiment under positive-leading minus negative-leading interviewers, "
+            + "paired within aspect, interval over aspects): \(difference.formatted) from \(paired.count) aspects with both styles "
+            + "(\(positive.count) positive-led and \(negative.count) negative-led interviews).</p>"
     }
 
     static func flips(_ probes: [RunData.Sample]) -> String {
