@@ -76,6 +76,9 @@ public struct SelfReportResult: Encodable, Sendable {
         public var heldOutAccuracy: Estimate
         /// Mean position by context (1: the first kind's training mean, 0: the second's).
         public var byContext: [String: Estimate]
+        /// Assistant axis only: the same over each answer's own tokens rather than the token
+        /// before it (nil in runs made before it was read).
+        public var byContextOverReply: [String: Estimate]?
         /// Sincerity: answers reading more performed than the held-out performed statements' median.
         public var aboveHeldOutPerformedMedian: Estimate?
         /// Sincerity: held-out sincere statements above the same median (the base rate).

@@ -38,7 +38,7 @@ public struct SelfReportSettings: Codable, Sendable, Equatable {
         return battery.questions.reduce(0) { $0 + contexts * ($1.paraphrases.count - 1) + $1.paraphrases.count * (contexts - 1) }
     }
     public var questionCount: Int {
-        openCount + polarCount + (directions ? 2 * openCount : 0) + (vectors == nil ? 0 : openCount) + (judge == nil ? 0 : judgePairCount)
+        openCount + polarCount + (directions ? 3 * openCount : 0) + (vectors == nil ? 0 : openCount) + (judge == nil ? 0 : judgePairCount)
     }
 }
 

@@ -18,11 +18,17 @@ enum SelfReportWhiteBox {
                 answers[family.suffix(of: key)].map { (answer: $0, position: position) }
             }
             let byContext = Dictionary(grouping: positions, by: \.answer.context).mapValues { Statistics.bootstrapMean($0.map(\.position)) }
+            let overReply = name == "assistant-axis" ? try store.items(SelfReports.axisReplies, runID: runID).compactMap { key, position in
+                answers[SelfReports.axisReplies.suffix(of: key)].map { (answer: $0, position: position) }
+            } : []
+            let byContextOverReply = overReply.isEmpty ? nil
+                : Dictionary(grouping: overReply, by: \.answer.context).mapValues { Statistics.bootstrapMean($0.map(\.position)) }
             let furthest = positions.sorted { $0.position > $1.position }.prefix(6).map {
                 SelfReportResult.ReadAnswer(question: $0.answer.question, context: $0.answer.context, position: $0.position, text: $0.answer.text)
             }
             let direction = SelfReportResult.DirectionResult(
                 layer: record.layer, trainingAccuracy: record.trainingAccuracy, heldOutAccuracy: record.heldOutAccuracy, byContext: byContext,
+                byContextOverReply: byContextOverReply,
                 aboveHeldOutPerformedMedian: record.heldOutPerformedMedian.map { median in
                     Statistics.wilson(successes: positions.filter { $0.position > median }.count, n: positions.count)
                 },

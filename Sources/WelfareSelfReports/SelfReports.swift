@@ -27,11 +27,15 @@ public struct SelfReports: KeyedMeasure {
     public static let directions = ItemFamily<DirectionRecord>("direction/")
     public static let sincerity = ItemFamily<Double>("sincerity/")
     public static let axis = ItemFamily<Double>("axis/")
+    /// The axis again as the mean over the answer's own tokens (the pre-reply token alone can
+    /// carry the prompt's format).
+    public static let axisReplies = ItemFamily<Double>("axis-reply/")
     public static let readouts = ItemFamily<[Double]>("readout/")
     public static let emotions = ItemFamily<[String]>("emotions")
 
     public var progressPrefixes: [String] {
-        [Self.open.prefix, Self.polar.prefix, Self.judgeCalls.prefix, Self.sincerity.prefix, Self.axis.prefix, Self.readouts.prefix]
+        [Self.open.prefix, Self.polar.prefix, Self.judgeCalls.prefix, Self.sincerity.prefix, Self.axis.prefix,
+         Self.axisReplies.prefix, Self.readouts.prefix]
     }
 
     public func header(_ settings: SelfReportSettings) -> KeyedRunHeader {
@@ -165,7 +169,9 @@ public struct SelfReports: KeyedMeasure {
         let open = try storedOpenAnswers(settings, run: run)
         for (family, read) in [(Self.sincerity, { (items: [(key: String, answer: OpenAnswer, messages: [ChatMessage])]) in
                                     try await reader.replyPositions(sincerity.direction, items.map { ($0.messages, $0.answer.text) }) }),
-                               (Self.axis, { items in try await reader.promptPositions(axis, items.map(\.messages)) })] {
+                               (Self.axis, { items in try await reader.promptPositions(axis, items.map(\.messages)) }),
+                               (Self.axisReplies, { items in
+                                    try await reader.replyPositions(axis, items.map { ($0.messages, $0.answer.text) }) })] {
             let done = try run.stored(family)
             let missing = open.filter { done[family.key($0.key).text] == nil }
             for chunk in stride(from: 0, to: missing.count, by: 32).map({ Array(missing[$0..<min($0 + 32, missing.count)]) }) {

@@ -25,8 +25,9 @@ public enum SelfReportsReport {
             sincere ones with the same content, over the statements' tokens; 1 is the performed training mean, 0 the sincere \
             one. Its pairs differ in exuberance as well as sincerity, so a high reading may be enthusiasm rather than \
             insincerity. Assistant axis: the model about to answer as itself minus the model about to answer as one of 40 \
-            characters; 1 is itself, 0 the characters. Positions are per answer (sincerity over the answer's tokens, the \
-            axis at the token before it).</p>
+            characters; 1 is itself, 0 the characters, both sides prompted in one format. Positions are per answer \
+            (sincerity over the answer's tokens; the axis at the token before it, and again over the answer's tokens, since \
+            the token before an answer carries the prompt's format as much as the persona).</p>
             """
         body += "<table><tr><th>direction</th><th>layer</th><th>training accuracy</th><th>held-out accuracy [95% CI]</th>"
             + result.contexts.map { "<th>mean position, \(HTML.escape($0))</th>" }.joined() + "</tr>"
@@ -36,6 +37,10 @@ public enum SelfReportsReport {
                 + "<td>\(percent(direction.heldOutAccuracy))</td>"
                 + result.contexts.map { "<td>\(direction.byContext[$0].map { $0.bracketed() } ?? "-")</td>" }.joined()
                 + "</tr>"
+            if let overReply = direction.byContextOverReply {
+                body += "<tr><td>\(name), over the answer's tokens</td><td>\(direction.layer)</td><td></td><td></td>"
+                    + result.contexts.map { "<td>\(overReply[$0].map { $0.bracketed() } ?? "-")</td>" }.joined() + "</tr>"
+            }
         }
         body += "</table>"
         if let share = result.sincerity?.aboveHeldOutPerformedMedian {

@@ -148,6 +148,8 @@ import WelfareTestSupport
         #expect(((json["sincerity"] as? [String: Any])?["base_rate"] as? [String: Any])?["n"] as? Int == base.n)
         #expect(try store.itemCount(runID: runID, prefix: "sincerity/") == result.openAnswers)
         #expect(try store.itemCount(runID: runID, prefix: "axis/") == result.openAnswers)
+        #expect(try store.itemCount(runID: runID, prefix: "axis-reply/") == result.openAnswers)
+        #expect(axis.byContextOverReply?["none"]?.n == result.openAnswers, "the axis over the answers' own tokens too")
         #expect(try store.itemCount(runID: runID, prefix: "readout/") == result.openAnswers)
         #expect(Set(result.probeVsStated?.map(\.cluster) ?? []) == clusters)
         // The packs are vector packs: readable, and exportable as llama.cpp control vectors.
