@@ -83,6 +83,8 @@ public struct SelfReportResult: Encodable, Sendable {
         public var aboveHeldOutPerformedMedian: Estimate?
         /// Sincerity: held-out sincere statements above the same median (the base rate).
         public var baseRate: Estimate?
+        /// Sincerity: what it separates on items never used to fit it.
+        public var checks: SelfReportDirections.SincerityChecks?
         /// The answers furthest towards the first kind.
         public var furthest: [ReadAnswer]
     }

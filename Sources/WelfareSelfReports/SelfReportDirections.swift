@@ -33,16 +33,24 @@ public struct SelfReportDirections: Sendable {
         return root
     }
 
-    static func pairs() throws -> [Pair] {
-        guard let list = try dataFile("sincerity-pairs")["pairs"] as? [[String: String]] else {
-            throw BatteryError(location: "sincerity-pairs.yaml", message: "expected `pairs:` of question, sincere, performed")
+    static func pairs(_ key: String = "pairs") throws -> [Pair] {
+        guard let list = try dataFile("sincerity-pairs")[key] as? [[String: String]] else {
+            throw BatteryError(location: "sincerity-pairs.yaml", message: "expected `\(key):` of question, sincere, performed")
         }
         return try list.enumerated().map { index, entry in
             guard let question = entry["question"], let sincere = entry["sincere"], let performed = entry["performed"] else {
-                throw BatteryError(location: "sincerity-pairs.yaml: pairs[\(index)]", message: "needs question, sincere and performed")
+                throw BatteryError(location: "sincerity-pairs.yaml: \(key)[\(index)]", message: "needs question, sincere and performed")
             }
             return Pair(question: question, sincere: sincere, performed: performed)
         }
+    }
+
+    /// What the direction separates, on items never used to fit it: pairs at one flat
+    /// register (share where the performed one reads more performed), and enthusiastic but
+    /// sincere answers (share above the held-out performed median).
+    public struct SincerityChecks: Codable, Sendable {
+        public var calmPairsSeparated: Estimate
+        public var exuberantSincereAboveMedian: Estimate
     }
 
     /// Per text, per layer: the mean activation over the reply's tokens, after the prompt
@@ -66,7 +74,8 @@ public struct SelfReportDirections: Sendable {
     /// The sincerity direction ("performed" is the first kind, so a higher position reads more
     /// performed), the median position of the held-out performed statements, and the share of
     /// held-out sincere statements above it: the base rate any share of answers is read against.
-    public func sincerity() async throws -> (direction: ContrastDirection, heldOutPerformedMedian: Double, sincereBaseRate: Estimate) {
+    public func sincerity() async throws -> (direction: ContrastDirection, heldOutPerformedMedian: Double, sincereBaseRate: Estimate,
+                                             checks: SincerityChecks) {
         let pairs = try Self.pairs()
         let performed = try await replyMeans(pairs.map { ([.user($0.question)], $0.performed) })
         let sincere = try await replyMeans(pairs.map { ([.user($0.question)], $0.sincere) })
@@ -75,7 +84,19 @@ public struct SelfReportDirections: Sendable {
         let positions = performed.indices.filter(heldOut).map { direction.position(performed[$0][direction.fit.layer]) }.sorted()
         let median = Statistics.percentile(sorted: positions, 0.5)
         let sincerePositions = sincere.indices.filter(heldOut).map { direction.position(sincere[$0][direction.fit.layer]) }
-        return (direction, median, Statistics.wilson(successes: sincerePositions.filter { $0 > median }.count, n: sincerePositions.count))
+        let layer = direction.fit.layer
+        let calm = try Self.pairs("calm_pairs")
+        let calmPerformed = try await replyMeans(calm.map { ([.user($0.question)], $0.performed) }).map { direction.position($0[layer]) }
+        let calmSincere = try await replyMeans(calm.map { ([.user($0.question)], $0.sincere) }).map { direction.position($0[layer]) }
+        guard let exuberant = try Self.dataFile("sincerity-pairs")["exuberant_sincere"] as? [String] else {
+            throw BatteryError(location: "sincerity-pairs.yaml", message: "expected `exuberant_sincere:` statements")
+        }
+        // The exuberant statements answer no question of their own: a neutral one stands in.
+        let exuberantPositions = try await replyMeans(exuberant.map { ([.user("How did it go?")], $0) }).map { direction.position($0[layer]) }
+        let checks = SincerityChecks(
+            calmPairsSeparated: Statistics.wilson(successes: zip(calmPerformed, calmSincere).filter { $0 > $1 }.count, n: calm.count),
+            exuberantSincereAboveMedian: Statistics.wilson(successes: exuberantPositions.filter { $0 > median }.count, n: exuberant.count))
+        return (direction, median, Statistics.wilson(successes: sincerePositions.filter { $0 > median }.count, n: sincerePositions.count), checks)
     }
 
     /// The assistant axis (the model as itself is the first kind).

@@ -52,6 +52,8 @@ public struct DirectionRecord: Codable, Sendable {
     /// Sincerity only: the share of held-out sincere statements above that median, the rate
     /// at which text known to be sincere reads "performed" (nil in runs made before it was kept).
     public var sincereBaseRate: Estimate?
+    /// Sincerity only: what the direction separates on items never used to fit it.
+    public var checks: SelfReportDirections.SincerityChecks?
 }
 
 /// One open answer: a paraphrase of a question under one context.

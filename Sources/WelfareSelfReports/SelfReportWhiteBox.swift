@@ -32,7 +32,7 @@ enum SelfReportWhiteBox {
                 aboveHeldOutPerformedMedian: record.heldOutPerformedMedian.map { median in
                     Statistics.wilson(successes: positions.filter { $0.position > median }.count, n: positions.count)
                 },
-                baseRate: record.sincereBaseRate, furthest: Array(furthest))
+                baseRate: record.sincereBaseRate, checks: record.checks, furthest: Array(furthest))
             if name == "sincerity" { result.sincerity = direction } else { result.assistantAxis = direction }
         }
         guard let emotions = try store.items(SelfReports.emotions, runID: runID)[SelfReports.emotions.key().text] else { return }

@@ -155,11 +155,14 @@ public struct SelfReports: KeyedMeasure {
         let reader = try SelfReportDirections(model: model)
         let sincerity = try await reader.sincerity()
         let axis = try await reader.assistantAxis()
-        for (name, direction, median, baseRate) in [("sincerity", sincerity.direction, Optional(sincerity.heldOutPerformedMedian),
-                                                     Optional(sincerity.sincereBaseRate)), ("assistant-axis", axis, nil, nil)] {
+        for (name, direction, median, baseRate, checks) in [
+            ("sincerity", sincerity.direction, Optional(sincerity.heldOutPerformedMedian), Optional(sincerity.sincereBaseRate),
+             Optional(sincerity.checks)),
+            ("assistant-axis", axis, nil, nil, nil),
+        ] {
             let record = DirectionRecord(layer: direction.fit.layer, trainingAccuracy: direction.fit.trainingAccuracy,
                                          heldOutAccuracy: direction.fit.heldOutAccuracy, heldOutPerformedMedian: median,
-                                         sincereBaseRate: baseRate)
+                                         sincereBaseRate: baseRate, checks: checks)
             try await run.record(record, at: Self.directions.key(name), counted: false)
             if let folder = run.outputFolder {
                 try direction.pack(kind: name, name: name, model: model.llama, residualNorms: try await model.session.meanResidualNorms(),

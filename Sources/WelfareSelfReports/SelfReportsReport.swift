@@ -52,7 +52,15 @@ public enum SelfReportsReport {
                 body += "This run kept no base rate (made before it was stored), so the share cannot be read against sincere text."
             }
             body += " The direction was fitted on pairs written for this project in which the performed statement is also "
-                + "the more exuberant one, so it may separate exuberance as much as sincerity.</p>"
+                + "the more exuberant one, so it may separate exuberance as much as sincerity."
+            if let checks = result.sincerity?.checks {
+                body += " Two checks on items written for this project and never used to fit it: at one flat register (no "
+                    + "exclamation), the performed answer of a pair reads more performed in \(percent(checks.calmPairsSeparated)) of "
+                    + "pairs (50% is chance: what it separates without exuberance), and enthusiastic but sincere answers read above "
+                    + "the performed median in \(percent(checks.exuberantSincereAboveMedian)) (near the base rate: it does not "
+                    + "mistake enthusiasm for performance; far above it: it reads enthusiasm)."
+            }
+            body += "</p>"
         }
         if let furthest = result.sincerity?.furthest, !furthest.isEmpty {
             body += "<table><tr><th>most performed-reading answers</th><th>question, context</th><th>position</th></tr>"

@@ -144,6 +144,12 @@ import WelfareTestSupport
         // The share of answers reading "performed" comes with the rate for held-out sincere text.
         let base = try #require(sincerity.baseRate)
         #expect(base.n > 0 && base.value <= 0.5 && base.ciMethod == "wilson", "a direction above chance puts most sincere text below the median")
+        // What the direction separates, on items never used to fit it: pairs at one register,
+        // and enthusiastic but sincere answers.
+        let checks = try #require(sincerity.checks)
+        #expect(checks.calmPairsSeparated.n == 12 && checks.exuberantSincereAboveMedian.n == 12)
+        print("sincerity base rate \(base.formattedPercent); calm pairs separated \(checks.calmPairsSeparated.formattedPercent); "
+              + "exuberant sincere above the median \(checks.exuberantSincereAboveMedian.formattedPercent)")
         let json = try #require(try JSONSerialization.jsonObject(with: try result.json()) as? [String: Any])
         #expect(((json["sincerity"] as? [String: Any])?["base_rate"] as? [String: Any])?["n"] as? Int == base.n)
         #expect(try store.itemCount(runID: runID, prefix: "sincerity/") == result.openAnswers)
