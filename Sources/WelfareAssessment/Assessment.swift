@@ -41,7 +41,7 @@ public struct Assessment: Sendable {
         },
         SuiteMeasure(name: SelfTalk.suiteName, headline: { SelfTalkResult.of($0).map { HTML.escape($0.headline) } }) { settings in
             try SelfTalk.suite(turns: settings.depth.selfTalk.turns, conversations: settings.depth.selfTalk.conversations,
-                               allowEnd: true, maxTokens: settings.maxTokens)
+                               allowEnd: true, maxTokens: settings.maxTokens, judged: settings.judge != nil)
         },
         EmotionReadoutMeasure(),
         // After the emotion vectors, so it reads them before each choice.

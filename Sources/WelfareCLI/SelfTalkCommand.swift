@@ -30,6 +30,7 @@ struct SelfTalkCommand: AsyncParsableCommand {
     var openings: String?
     @Option(help: "Emotion vector pack (PACK.json): the readout before each reply of the model under test, charted (local models).")
     var vectors: String?
+    @OptionGroup var judge: JudgeOption
     @OptionGroup(title: "Length (--epochs: conversations per opening; --max-tokens: 120 unless given)") var length: SuiteLength
     @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
@@ -50,8 +51,9 @@ struct SelfTalkCommand: AsyncParsableCommand {
             own = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if own?.isEmpty == true { throw InputError("\(openings): no opening messages (one per line)") }
         }
-        let suite = try SelfTalk.suite(turns: turns, conversations: conversations, allowEnd: allowEnd, openings: own, maxTokens: length.maxTokens ?? 120)
-        let settings = RunSettings(models: [model[0].text], seed: suite.seed, epochsOverride: length.epochs,
+        let suite = try SelfTalk.suite(turns: turns, conversations: conversations, allowEnd: allowEnd, openings: own, maxTokens: length.maxTokens ?? 120,
+                                       judged: judge.judge != nil)
+        let settings = RunSettings(models: [model[0].text], judge: judge.judge?.text, seed: suite.seed, epochsOverride: length.epochs,
                                    interviewer: (model.count == 2 ? model[1] : model[0]).text)
         let pool = access.pool()
         // The pack is checked against the model before any conversation runs.

@@ -18,6 +18,8 @@ public enum SelfTalk {
         /// Topic -> lower-case words or phrases.
         public var topics: [(name: String, words: [String])]
         public var spiralWords: [String]
+        /// End state -> the judge's rubric for it (`--judge`).
+        public var endStateRubrics: [String: String]
     }
 
     public static func data() throws -> Data {
@@ -33,13 +35,15 @@ public enum SelfTalk {
             guard let name = key.string, let words = value.sequence?.compactMap(\.string) else { return nil }
             return (name, words.map { $0.lowercased() })
         }
-        return Data(system: system, endInstruction: end, openings: openings, topics: ordered, spiralWords: spiral.map { $0.lowercased() })
+        return Data(system: system, endInstruction: end, openings: openings, topics: ordered, spiralWords: spiral.map { $0.lowercased() },
+                    endStateRubrics: top["end_state_rubrics"] as? [String: String] ?? [:])
     }
 
     /// `conversations` samples, openings in turn; `turns` replies from the model under test,
-    /// each answered by the peer (the run's interviewer) except the last.
+    /// each answered by the peer (the run's interviewer) except the last. With `judged`, the
+    /// run's judge rates every end state on the last reply (scorers `end-STATE`).
     public static func suite(turns: Int, conversations: Int, allowEnd: Bool, openings: [String]? = nil,
-                             maxTokens: Int = 120) throws -> SuiteSpec {
+                             maxTokens: Int = 120, judged: Bool = false) throws -> SuiteSpec {
         let data = try data()
         let openings = openings ?? data.openings
         guard !openings.isEmpty else { throw SuiteError(file: "openings", line: nil, field: "", message: "no opening messages") }
@@ -51,11 +55,21 @@ public enum SelfTalk {
         }
         var suite = SuiteSpec(name: suiteName, description: "two instances talking with no task (\(turns) turns each)", seed: 21,
                               sampling: SamplingSettings(temperature: 0.8, topP: 0.95, maxTokens: maxTokens),
-                              scorers: [ScorerSpec(id: "repetition", type: "repetition")], samples: samples,
+                              scorers: [ScorerSpec(id: "repetition", type: "repetition")] + (judged ? judgeScorers(data) : []), samples: samples,
                               endMarker: allowEnd ? marker : nil)
         suite.interviewerRole = .peer
         return suite
     }
+
+    static func judgeScorers(_ data: Data) -> [ScorerSpec] {
+        EndState.allCases.compactMap { state in
+            data.endStateRubrics[state.rawValue].map {
+                ScorerSpec(id: judgeScorerID(state), type: JudgeScorer.kind.name, turns: .last, options: ["rubric": $0, "threshold": "5"])
+            }
+        }
+    }
+
+    public static func judgeScorerID(_ state: EndState) -> String { "end-" + state.rawValue }
 
     /// Where a conversation ended up, read from its last three exchanges.
     public enum EndState: String, Codable, Sendable, CaseIterable {

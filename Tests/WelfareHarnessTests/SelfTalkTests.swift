@@ -78,6 +78,29 @@ import WelfareConversations
         #expect(RunReport.render(data, sections: .conversations).contains("<tr><td>3</td><td>1</td></tr>"), "the turn-at-end table")
     }
 
+    @Test func aJudgeLabelsEndStatesBesideTheWordLists() async throws {
+        let suite = try SelfTalk.suite(turns: 3, conversations: 6, allowEnd: false, judged: true)
+        #expect(suite.scorers.filter { $0.type == "judge" }.map(\.id).sorted()
+                == ["end-emoji-collapse", "end-meta-loop", "end-repetition", "end-silence", "end-spiritual"])
+        let bliss = ScriptedChatModel(id: "bliss") { _, _ in "Namaste 🙏 eternal gratitude, friend." }
+        // A judge that calls every end spiritual and nothing else.
+        let judge = ScriptedChatModel(id: "judge") { messages, _ in
+            let rubric = messages.first?.content ?? ""
+            return #"{"evidence": "namaste", "reasoning": "r", "rating": \#(rubric.contains("spiritual or cosmic") ? 9 : 1)}"#
+        }
+        let store = try RunStore.inMemory()
+        let outcome = try await EvalRunner(store: store, models: ModelPool(models: [bliss, judge]))
+            .start(suite: suite, settings: RunSettings(models: ["bliss"], judge: "judge", interviewer: "bliss"))
+        #expect(outcome.failed == 0, "\(outcome.errors)")
+        let result = try #require(SelfTalkResult.of(try RunData(store: store, runID: outcome.runID)))
+        let judged = Dictionary(uniqueKeysWithValues: (result.judgeEndStates ?? []).map { ($0.state, $0.share) })
+        let agreement = Dictionary(uniqueKeysWithValues: (result.judgeAgreement ?? []).map { ($0.state, $0.share) })
+        #expect(judged["spiritual"]?.value == 1 && judged["repetition"]?.value == 0 && judged["spiritual"]?.n == 6)
+        // The word lists call it spiritual and repetitive; the judge only spiritual.
+        #expect(agreement["spiritual"]?.value == 1 && agreement["repetition"]?.value == 0)
+        #expect(RunReport.render(try RunData(store: store, runID: outcome.runID), sections: .conversations).contains("agreement with the word lists"))
+    }
+
     @Test func aFailingSideFailsTheConversationInsteadOfShorteningIt() async throws {
         let suite = try SelfTalk.suite(turns: 4, conversations: 1, allowEnd: false)
         let a = ScriptedChatModel(id: "a") { _, _ in "hello" }
