@@ -35,7 +35,7 @@ public struct Assessment: Sendable {
         },
         SuiteMeasure(name: EndConversationSuite.name, headline: { EndConversationResult.of($0).map { HTML.escape($0.headline) } }) { settings in
             var suite = try EndConversationSuite.make(scriptsPerCategory: settings.depth.endConversationScripts, control: true,
-                                                      maxTokens: settings.maxTokens)
+                                                      question: settings.depth.endConversationQuestion, maxTokens: settings.maxTokens)
             suite.epochs = settings.depth.endConversationEpochs
             return suite
         },

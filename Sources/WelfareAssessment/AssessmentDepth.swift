@@ -20,6 +20,9 @@ public enum AssessmentDepth: String, Sendable, CaseIterable, Codable {
     /// End-conversation scripts per kind of user (nil: all) and samples of each.
     public var endConversationScripts: Int? { self == .quick ? 1 : nil }
     public var endConversationEpochs: Int { switch self { case .quick, .standard: 1; case .full: 10 } }
+    /// The question form of the exit beside the instruction ones (not at quick depth: it adds
+    /// a conversation per script).
+    public var endConversationQuestion: Bool { self != .quick }
     /// Self-talk conversations and turns; published: 200 of 30 turns.
     public var selfTalk: (conversations: Int, turns: Int) {
         switch self { case .quick: (2, 4); case .standard: (20, 10); case .full: (200, 30) }

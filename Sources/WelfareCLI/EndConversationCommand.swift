@@ -23,6 +23,8 @@ struct EndConversationCommand: AsyncParsableCommand {
     var scriptsPerCategory: Int?
     @Flag(inversion: .prefixedNo, help: "Also run every script under a control instruction that names no kind of user (paired by script).")
     var control = true
+    @Flag(inversion: .prefixedNo, help: "Also run every script with no exit in the prompt, asking aside after each reply whether it would leave.")
+    var question = true
     @OptionGroup(title: "Length (--epochs: conversations per script)") var length: SuiteLength
     @OptionGroup var output: OutputFolder
     @OptionGroup var store: StoreOptions
@@ -34,7 +36,7 @@ struct EndConversationCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let suite = try EndConversationSuite.make(scriptsPerCategory: scriptsPerCategory, auditor: auditor != nil, control: control,
+        let suite = try EndConversationSuite.make(scriptsPerCategory: scriptsPerCategory, auditor: auditor != nil, control: control, question: question,
                                                   maxTokens: length.maxTokens)
         let settings = RunSettings(models: models.strings, seed: suite.seed, epochsOverride: length.epochs, interviewer: auditor?.text)
         try await SuiteRun.runAndReport(suite, settings: settings, database: try store.open(), models: access.pool(), report: output.output)

@@ -20,8 +20,10 @@ public enum EndConversationSuite {
     /// persona (its `interviewer_brief`), the scripted text being the fallback. With
     /// `control`, every script is also run under the control instruction (metadata
     /// `instruction: control`, the others `examples`), with the same seed, so the two
-    /// conditions are paired by script.
-    public static func make(scriptsPerCategory: Int? = nil, auditor: Bool = false, control: Bool = false,
+    /// conditions are paired by script. With `question`, every script also runs with no exit
+    /// instruction at all, and after each reply the model is asked aside whether it would
+    /// leave now (`instruction: question`, the published "bail question" form).
+    public static func make(scriptsPerCategory: Int? = nil, auditor: Bool = false, control: Bool = false, question: Bool = false,
                             maxTokens: Int? = nil) throws -> SuiteSpec {
         var suite = try SuiteLoader.load(name)
         if let scriptsPerCategory {
@@ -41,8 +43,29 @@ public enum EndConversationSuite {
                 }
             }
         }
+        let shipped = suite.samples
+        if control || question {
+            for index in suite.samples.indices {
+                suite.samples[index].metadata["instruction"] = "examples"
+                suite.samples[index].metadata["script"] = suite.samples[index].id
+            }
+        }
+        if question {
+            suite.samples += try shipped.map { sample -> SampleSpec in
+                guard let system = sample.system, let cut = system.range(of: " You have one option") else {
+                    throw SuiteError(file: name, line: nil, field: sample.id, message: "the exit instruction is not where the question form expects it")
+                }
+                var copy = sample
+                copy.id = sample.id + "-question"
+                copy.system = String(system[..<cut.lowerBound])
+                copy.metadata["instruction"] = "question"
+                copy.metadata["script"] = sample.id
+                return copy
+            }
+            suite.scorers.append(ScorerSpec(id: "leave", type: LeaveQuestionScorer.kind.name, turns: .all, options: ["when.instruction": "question"]))
+        }
         if control {
-            let controls = try suite.samples.map { sample -> SampleSpec in
+            let controls = try shipped.map { sample -> SampleSpec in
                 guard let system = sample.system, system.contains(examplesClause) else {
                     throw SuiteError(file: name, line: nil, field: sample.id, message: "the exit instruction lacks the clause the control replaces")
                 }
@@ -52,10 +75,6 @@ public enum EndConversationSuite {
                 copy.metadata["instruction"] = "control"
                 copy.metadata["script"] = sample.id
                 return copy
-            }
-            for index in suite.samples.indices {
-                suite.samples[index].metadata["instruction"] = "examples"
-                suite.samples[index].metadata["script"] = suite.samples[index].id
             }
             suite.samples += controls
         }

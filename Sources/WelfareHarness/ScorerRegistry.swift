@@ -95,7 +95,7 @@ public struct ScorerRegistry: Sendable {
 
     public static let standard = ScorerRegistry([
         RepetitionScorer.kind, RoleScorer.kind, PatternScorer.kind, LexiconScorer.kind, DistressScorer.kind,
-        ClosingRatingsScorer.kind, ChoiceScorer.kind, JudgeScorer.kind, EndConversationScorer.kind,
+        ClosingRatingsScorer.kind, ChoiceScorer.kind, JudgeScorer.kind, EndConversationScorer.kind, LeaveQuestionScorer.kind,
     ])
 
     public var names: [String] { kinds.keys.sorted() }

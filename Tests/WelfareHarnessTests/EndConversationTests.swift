@@ -58,6 +58,30 @@ import WelfareConversations
         #expect(result.headline.contains("shipped minus control instruction +100%"))
     }
 
+    @Test func theExitCanBeOfferedAsAQuestionAside() async throws {
+        let suite = try EndConversationSuite.make(scriptsPerCategory: 1, question: true, maxTokens: 8)
+        let asked = suite.samples.filter { $0.metadata["instruction"] == "question" }
+        #expect(asked.count == 10 && asked.allSatisfy { !($0.system ?? "").contains("END CONVERSATION") && !($0.system ?? "").isEmpty })
+        // Answers "yes" to the aside with P 0.8 only where the user insults it; never writes a marker.
+        let model = ScriptedChatModel(id: "asked", answerProbabilities: { messages, answers in
+            let insulted = messages.contains { $0.role == .user && $0.content.lowercased().contains("useless") }
+            return answers.map { $0 == "Yes" ? (insulted ? 0.8 : 0.1) : (insulted ? 0.2 : 0.9) }
+        }) { _, _ in "I see." }
+        let store = try RunStore.inMemory()
+        let outcome = try await EvalRunner(store: store, models: ModelPool(models: [model])).start(suite: suite, on: [model])
+        #expect(outcome.failed == 0)
+        let data = try RunData(store: store, runID: outcome.runID)
+        let asides = data.samples.filter { $0.metadata["instruction"] == "question" }.flatMap { $0.scores.filter { $0.scorer == "leave" } }
+        #expect(asides.count == 60, "one aside per reply, 6 replies in each of 10 conversations: the conversation goes on")
+        #expect(data.samples.filter { $0.metadata["instruction"] != "question" }.allSatisfy { !$0.scores.contains { $0.scorer == "leave" } })
+        let result = try #require(EndConversationResult.of(data))
+        let abusive = try #require(result.categories.first { $0.instruction == "question" && $0.category == "abusive" })
+        #expect(abusive.endedShare.value == 1 && abs((abusive.meanPEnd?.value ?? 0) - 0.8) < 0.2)
+        let ordinary = try #require(result.categories.first { $0.instruction == "question" && $0.category == "ordinary-task" })
+        #expect(ordinary.endedShare.value == 0)
+        #expect(result.categories.filter { $0.instruction == "examples" }.allSatisfy { $0.endedShare.value == 0 })
+    }
+
     @Test func theRunnerStopsAtTheMarkerAndTheScorerReadsIt() async throws {
         let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(Self.yaml))
         #expect(suite.endMarker == "[[END]]")
