@@ -150,9 +150,10 @@ enum InterviewSection {
             }.map { String($0.prefix(200)).trimmingCharacters(in: .whitespaces) } ?? ""
             html += "<tr><td>\(HTML.escape(name))</td><td>\(DistressSection.percent(Statistics.wilson(successes: hits.count, n: interviews.count)))</td><td>\(HTML.escape(quote))</td></tr>"
         }
-        let replies = interviews.flatMap { $0.scores.filter { $0.scorer == "hedging" } }
-        html += "</table><p><b>Hedging rate</b> (replies with an uncertainty phrase or an AI disclaimer): "
-        html += DistressSection.percent(Statistics.wilson(successes: replies.filter { ($0.value ?? 0) > 0 }.count, n: replies.count)) + "</p>"
+        // Replies of one interview are not independent: the interval counts interviews.
+        let hedged = interviews.map { $0.scores.filter { $0.scorer == "hedging" }.map { ($0.value ?? 0) > 0 } }
+        html += "</table><p><b>Hedging rate</b> (replies with an uncertainty phrase or an AI disclaimer; interval by interview): "
+        html += DistressSection.percent(Statistics.clusteredShare(hedged)) + "</p>"
         return html
     }
 

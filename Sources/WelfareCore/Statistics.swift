@@ -100,8 +100,9 @@ public enum Statistics {
         values.isEmpty ? .nan : values.reduce(0, +) / Double(values.count)
     }
 
-    /// Percentile bootstrap of the mean, seeded so reports are reproducible.
-    public static func bootstrapMean(_ values: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> Estimate {
+    /// Percentile bootstrap of the mean, seeded so reports are reproducible; `confidence` other
+    /// than 0.95 widens it (for a Bonferroni correction).
+    public static func bootstrapMean(_ values: [Double], resamples: Int = 2000, seed: UInt64 = 1, confidence: Double = 0.95) -> Estimate {
         guard !values.isEmpty else { return Estimate(n: 0, value: .nan, low: .nan, high: .nan) }
         let point = mean(values)
         guard values.count >= Estimate.minimumForInterval else { return .withoutInterval(n: values.count, value: point, ciMethod: "bootstrap") }
@@ -114,8 +115,9 @@ public enum Statistics {
             means.append(sum / Double(values.count))
         }
         means.sort()
-        return Estimate(n: values.count, value: point, low: percentile(sorted: means, 0.025),
-                        high: percentile(sorted: means, 0.975), ciMethod: "bootstrap")
+        let tail = (1 - confidence) / 2
+        return Estimate(n: values.count, value: point, low: percentile(sorted: means, tail),
+                        high: percentile(sorted: means, 1 - tail), ciMethod: confidence == 0.95 ? "bootstrap" : "bootstrap-bonferroni")
     }
 
     /// Wilson score interval for a proportion (sound at small n and at 0% or 100%).

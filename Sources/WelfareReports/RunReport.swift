@@ -133,8 +133,34 @@ public enum RunReport {
                 + "are not independent); fewer than \(Estimate.minimumForInterval) conversations give none.</p>"
             html += SVGChart.bars(bars, title: "\(scorer): mean per model with 95% interval", yLabel: scorer)
             html += perTurnTable(data, scorer: scorer)
+            html += pairedModels(data, scorer: scorer)
         }
         return html
+    }
+
+    /// Each other model against the first on the prompts both answered: the difference of
+    /// their mean scores per prompt, its interval a bootstrap over prompts (the models share
+    /// the prompts, so the comparison is paired), with Bonferroni for the number of models.
+    static func pairedModels(_ data: RunData, scorer: String) -> String {
+        guard data.models.count > 1, let reference = data.models.first else { return "" }
+        func perPrompt(_ model: String) -> [String: Double] {
+            Dictionary(grouping: data.samples(model: model), by: \.record.sampleId).compactMapValues { samples in
+                let values = samples.flatMap { $0.scores.filter { $0.scorer == scorer }.compactMap(\.value) }
+                return values.isEmpty ? nil : Statistics.mean(values)
+            }
+        }
+        let base = perPrompt(reference)
+        let others = data.models.dropFirst()
+        var html = "<p>Paired by prompt against \(HTML.escape(reference)) (mean per prompt, difference resampled over prompts; "
+            + "\(others.count > 1 ? "intervals at \(String(format: "%.1f", 100 - 5.0 / Double(others.count)))% for \(others.count) comparisons" : "95% interval")):</p>"
+            + "<table><tr><th>model</th><th>minus \(HTML.escape(shortName(reference))) [CI]</th><th>prompts</th></tr>"
+        for model in others {
+            let own = perPrompt(model)
+            let differences = base.keys.sorted().compactMap { key in own[key].map { $0 - base[key]! } }
+            let estimate = Statistics.bootstrapMean(differences, confidence: 1 - 0.05 / Double(others.count))
+            html += "<tr><td>\(HTML.escape(model))</td><td>\(estimate.bracketed())</td><td>\(differences.count)</td></tr>"
+        }
+        return html + "</table>"
     }
 
     static func perTurnTable(_ data: RunData, scorer: String) -> String {
@@ -153,11 +179,15 @@ public enum RunReport {
     static func formulaicSection(_ data: RunData) -> String {
         var html = "<h2>Formulaic answers</h2><table><tr><th>model</th><th>replies</th><th>most common opening (4 words)</th><th>largest share with one shared 5-gram</th></tr>"
         for model in data.models {
-            let replies = data.samples(model: model).flatMap(\.replies).filter { !$0.isEmpty }
+            let conversations = data.samples(model: model).map { $0.replies.filter { !$0.isEmpty } }
+            let replies = conversations.flatMap { $0 }
             let openings = Dictionary(grouping: replies.map { TextFeatures.opening($0) }, by: { $0 }).mapValues(\.count)
             let top = openings.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }
             let shared = TextFeatures.largestSharedNgram(replies)
-            let opening = top.map { "\"\(HTML.escape($0.key))\": \(Statistics.wilson(successes: $0.value, n: replies.count).formatted)" } ?? "-"
+            let opening = top.map { top in
+                let share = Statistics.clusteredShare(conversations.map { $0.map { TextFeatures.opening($0) == top.key } })
+                return "\"\(HTML.escape(top.key))\": \(share.formattedPercent)"
+            } ?? "-"
             let gram = shared.ngram.map { "\"\(HTML.escape($0))\": " + String(format: "%.0f%%", shared.share * 100) } ?? "-"
             html += "<tr><td>\(HTML.escape(model))</td><td>\(replies.count)</td><td>\(opening)</td><td>\(gram)</td></tr>"
         }

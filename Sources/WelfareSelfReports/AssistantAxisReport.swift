@@ -27,9 +27,11 @@ public enum AssistantAxisReport {
             """
         let values = reading.turns.flatMap { [$0.position.low, $0.position.high] }.filter(\.isFinite) + [0, 1]
         let range = ((values.min() ?? 0) - 0.1)...((values.max() ?? 1) + 0.1)
-        body += SVGChart.lines([SVGChart.Series(name: "mean", points: reading.turns.map {
+        // Turns reached by too few conversations for an interval are in the table, not the trend.
+        body += SVGChart.lines([SVGChart.Series(name: "mean", points: reading.turns.filter(\.position.hasInterval).map {
             SVGChart.Point(x: Double($0.turn), y: $0.position.value, interval: $0.position.interval)
-        })], title: "Position on the assistant axis by turn", xLabel: "turn", yLabel: "axis position", yRange: range)
+        })], title: "Position on the assistant axis by turn (turns reached by at least \(Estimate.minimumForInterval) conversations)",
+           xLabel: "turn", yLabel: "axis position", yRange: range)
         body += "<table><tr><th>turn</th><th>position [95% CI]</th></tr>"
         for turn in reading.turns { body += "<tr><td>\(turn.turn)</td><td>\(HTML.escape(turn.position.formatted))</td></tr>" }
         body += "</table><h3>Conversations</h3><table><tr><th>sample</th><th>epoch</th><th>positions by turn</th></tr>"

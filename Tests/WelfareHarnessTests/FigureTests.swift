@@ -91,4 +91,27 @@ import WelfareTestSupport
         #expect(section.contains("paired within aspect") && section.contains("from 6 aspects"), "\(section)")
         #expect(section.contains("4.00 [4.00, 4.00]"), "every aspect moves by 4: \(section)")
     }
+
+    @Test func modelsOnOneSuiteArePairedByPrompt() async throws {
+        let yaml = """
+            name: paired
+            samples:
+            """ + (1...6).map { "\n  - {id: p\($0), user: \"question \($0)\"}" }.joined() + """
+
+            scorers:
+              - id: upbeat
+                type: pattern
+                patterns: {good: "good", twice: "good good"}
+            """
+        let suite = try SuiteLoader.load(url: try TestSupport.writeSuite(yaml))
+        let models = [("a", "good good"), ("b", "good bad"), ("c", "bad bad")].map { id, text in
+            ScriptedChatModel(id: id) { _, _ in text }
+        }
+        let store = try RunStore.inMemory()
+        let outcome = try await EvalRunner(store: store, models: ModelPool(models: models)).start(suite: suite, on: models)
+        #expect(outcome.failed == 0)
+        let table = RunReport.pairedModels(try RunData(store: store, runID: outcome.runID), scorer: "upbeat")
+        #expect(table.contains("97.5% for 2 comparisons"), "\(table)")
+        #expect(table.contains("<td>b</td><td>-1.00 [-1.00, -1.00]</td><td>6</td>") && table.contains("<td>c</td><td>-2.00"), "\(table)")
+    }
 }
