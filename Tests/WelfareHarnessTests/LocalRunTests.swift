@@ -118,7 +118,7 @@ import WelfareConversations
         #expect(!html.contains("<img"))
         #expect(!html.contains("<b>markup"))
         #expect(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"))
-        #expect(html.contains("(n = 1)"))
+        #expect(html.contains("(n = 1 in 1 conversations)") && html.contains("too few for an interval"), "one conversation: no interval")
         let csv = try String(contentsOf: files[3], encoding: .utf8)
         #expect(csv.hasPrefix("run,model,sample,epoch,scorer,turn,value"))
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: files[1])) as? [String: Any]
@@ -168,7 +168,8 @@ import WelfareConversations
         let (_, list, _) = try TestSupport.runWelfare(["runs", "--db", database])
         #expect(list.contains(runID) && list.contains("tiny"))
         let (_, summary, _) = try TestSupport.runWelfare(["show", runID, "--db", database])
-        #expect(summary.contains("repetition:") && summary.contains("(n = 10)"))
+        #expect(summary.contains("repetition:") && summary.contains("n = 10 in 4 conversations") && summary.contains("too few"),
+                "10 replies of 4 conversations are 4 units: too few for an interval")
         let (reportStatus, files, _) = try TestSupport.runWelfare(["report", runID, "--db", database, "--output", folder.appendingPathComponent("again").path])
         #expect(reportStatus == 0 && files.split(separator: "\n").count == 4)
         let (badStatus, _, badError) = try TestSupport.runWelfare(["show", "nope", "--db", database])
