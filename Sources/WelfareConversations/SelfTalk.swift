@@ -9,7 +9,7 @@ import WelfareHarness
 /// peer) and the offline classifier of where the conversation went.
 public enum SelfTalk {
     public static let suiteName = "self-talk"
-    public static let marker = "[[END CONVERSATION]]"
+    public static let marker = EndConversationScorer.defaultMarker
 
     public struct Data: Sendable {
         public var system: String

@@ -136,24 +136,6 @@ public enum Statistics {
         return (max(0, centre - half), min(1, centre + half))
     }
 
-    /// Difference of two means with a bootstrap interval (resampling each group).
-    public static func bootstrapDifference(_ a: [Double], _ b: [Double], resamples: Int = 2000, seed: UInt64 = 1) -> Estimate {
-        guard !a.isEmpty, !b.isEmpty else { return Estimate(n: a.count + b.count, value: .nan, low: .nan, high: .nan) }
-        guard min(a.count, b.count) >= Estimate.minimumForInterval else {
-            return .withoutInterval(n: a.count + b.count, value: mean(a) - mean(b), ciMethod: "bootstrap")
-        }
-        var generator = SeededGenerator(seed: seed)
-        var differences: [Double] = []
-        for _ in 0..<resamples {
-            let ma = (0..<a.count).reduce(0.0) { sum, _ in sum + a[Int.random(in: 0..<a.count, using: &generator)] } / Double(a.count)
-            let mb = (0..<b.count).reduce(0.0) { sum, _ in sum + b[Int.random(in: 0..<b.count, using: &generator)] } / Double(b.count)
-            differences.append(ma - mb)
-        }
-        differences.sort()
-        return Estimate(n: a.count + b.count, value: mean(a) - mean(b), low: percentile(sorted: differences, 0.025),
-                        high: percentile(sorted: differences, 0.975), ciMethod: "bootstrap")
-    }
-
     /// The mean over every value, with an interval that resamples whole clusters (the replies of
     /// one conversation are not independent draws). n counts values; the interval needs at
     /// least `Estimate.minimumForInterval` clusters.

@@ -112,24 +112,27 @@ public struct IntrospectionSummary: Codable, Sendable {
         let controls = trials.filter { !$0.injected }.compactMap(grades)
         let falsePositives = controls.filter(\.claimsDetection).count
         falsePositiveRate = Statistics.wilson(successes: falsePositives, n: controls.count)
-        var cells: [Cell] = []
+        // Each cell with its claimed detections and graded trials, so the best cell's
+        // corrected interval reuses the counts.
+        var counted: [(cell: Cell, claims: Int, graded: Int)] = []
         for layer in sweep.layers {
             for strength in sweep.strengths {
                 let graded = trials.filter { $0.injected && $0.layer == layer && $0.strength == strength }.compactMap(grades)
                 let claims = graded.filter(\.claimsDetection).count
-                cells.append(Cell(layer: layer, strength: strength,
-                                  claimsDetection: Statistics.wilson(successes: claims, n: graded.count),
-                                  correct: Statistics.wilson(successes: graded.filter(\.correct).count, n: graded.count),
-                                  netDetection: Statistics.proportionDifference(successesA: claims, nA: graded.count,
-                                                                                successesB: falsePositives, nB: controls.count)))
+                counted.append((Cell(layer: layer, strength: strength,
+                                     claimsDetection: Statistics.wilson(successes: claims, n: graded.count),
+                                     correct: Statistics.wilson(successes: graded.filter(\.correct).count, n: graded.count),
+                                     netDetection: Statistics.proportionDifference(successesA: claims, nA: graded.count,
+                                                                                   successesB: falsePositives, nB: controls.count)),
+                                claims, graded.count))
             }
         }
-        self.cells = cells
-        bestCell = cells.filter { $0.netDetection.value.isFinite }.max { $0.netDetection.value < $1.netDetection.value }
-        bestCellNetDetectionCorrected = bestCell.map { best in
-            let graded = trials.filter { $0.injected && $0.layer == best.layer && $0.strength == best.strength }.compactMap(grades)
-            return Statistics.proportionDifference(successesA: graded.filter(\.claimsDetection).count, nA: graded.count,
-                                                   successesB: falsePositives, nB: controls.count, comparisons: cells.count)
+        cells = counted.map(\.cell)
+        let best = counted.filter { $0.cell.netDetection.value.isFinite }.max { $0.cell.netDetection.value < $1.cell.netDetection.value }
+        bestCell = best?.cell
+        bestCellNetDetectionCorrected = best.map {
+            Statistics.proportionDifference(successesA: $0.claims, nA: $0.graded, successesB: falsePositives, nB: controls.count,
+                                            comparisons: counted.count)
         }
     }
 }

@@ -43,7 +43,7 @@ import WelfareCore
         // Four conversations of many replies are still four.
         let four = Statistics.clusteredShare(Array(repeating: [true, false, true], count: 4))
         #expect(four.n == 12 && !four.hasInterval && four.formattedPercent.contains("too few") && four.formattedPercent.contains("4 conversations"))
-        #expect(!Statistics.bootstrapDifference([1, 2], [3, 4, 5, 6, 7]).hasInterval)
+        #expect(!Statistics.bootstrapMean([1, 2, 3, 4]).hasInterval && Statistics.bootstrapMean([1, 2, 3, 4, 5]).hasInterval)
 
         // Written as null, with the method, so other tools read "no interval" rather than a number.
         let json = try #require(try JSONSerialization.jsonObject(with: ResultJSON.encode(four)) as? [String: Any])
